@@ -1,0 +1,104 @@
+"""The `kb` command: index the articles folder, search it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from kb.settings import Settings
+from kb.store import StoreError
+
+app = typer.Typer(help="Knowledge base and search for customer support.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+
+def _settings(articles: Path | None = None) -> Settings:
+    s = Settings()
+    return s.model_copy(update={"articles_dir": articles}) if articles else s
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log what happens")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Models come from pinned packages; never let a library reach for a hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@app.command()
+def index(
+    articles: Annotated[Optional[Path], typer.Option(help="articles folder (default: KB_ARTICLES_DIR)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
+    rebuild: Annotated[bool, typer.Option(help="drop the index and build it from scratch")] = False,
+) -> None:
+    """Index the articles folder: only what changed is embedded again."""
+    from kb.runtime import Runtime
+
+    settings = _settings(articles)
+    if not settings.articles_dir.is_dir():
+        _fail(f"articles folder {settings.articles_dir} does not exist (set KB_ARTICLES_DIR or --articles)")
+    rt = Runtime(settings)
+    try:
+        report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(settings.articles_dir, rebuild=rebuild)
+    except StoreError as e:
+        _fail(str(e))
+    finally:
+        rt.close()
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    for p in report.errors + report.warnings:
+        loc = p["path"] + (f":{p['line']}" if p["line"] else "")
+        fld = f"field '{p['field']}': " if p["field"] else ""
+        typer.secho(f"{loc}: {p['severity']}: {fld}{p['message']}", err=True,
+                    fg=typer.colors.RED if p["severity"] == "error" else typer.colors.YELLOW)
+    typer.echo(
+        f"{report.articles} articles ({', '.join(report.locales)}) in {len(report.categories)} categories, "
+        f"{report.chunks} chunks: {report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded; "
+        f"{len(report.errors)} errors, {len(report.warnings)} warnings; {report.seconds:.1f}s"
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="what to look for")],
+    locale: Annotated[Optional[str], typer.Option(help="only articles in this locale (en, ru, uk, …)")] = None,
+    category: Annotated[Optional[str], typer.Option(help="only articles in this category")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    internal: Annotated[bool, typer.Option(help="include internal (agents-only) articles")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Search the index and print the best articles."""
+    from kb.runtime import Runtime
+    from search.retrieval import Retriever
+
+    rt = Runtime(_settings())
+    try:
+        hits = Retriever(rt.store, rt.embedder).search(
+            query, limit, locales=[locale] if locale else None, categories=[category] if category else None,
+            visibilities=("public", "internal") if internal else ("public",))
+    except StoreError as e:
+        _fail(str(e))
+    finally:
+        rt.close()
+    if as_json:
+        typer.echo(json.dumps([{"id": h.id, "title": h.title, "locale": h.locale, "url": h.url, "section": h.section,
+                                "score": round(h.score, 4)} for h in hits], ensure_ascii=False))
+        return
+    if not hits:
+        typer.echo("no articles found")
+    for n, h in enumerate(hits, 1):
+        section = f" › {h.section}" if h.section else ""
+        typer.echo(f"{n:2}. [{h.locale}] {h.title}{section}  ({h.id}, {h.score:.3f})")

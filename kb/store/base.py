@@ -1,0 +1,142 @@
+"""The vector store interface that both backends (Qdrant Edge, qdrant-client) implement."""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+DENSE = "dense"
+SPARSE = "sparse"
+# Payload fields with an index: the ones searches filter on and the indexer looks up by.
+KEYWORD_FIELDS = ("article_id", "locale", "visibility", "category", "kind", "group_id", "type")
+META_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kb:index-meta"))
+
+Mode = Literal["hybrid", "dense", "sparse"]
+
+
+class StoreError(Exception):
+    """A storage problem explained for the person running the service."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the embedded index."""
+
+
+@dataclass
+class SparseVec:
+    indices: list[int]
+    values: list[float]
+
+    def __bool__(self) -> bool:
+        return bool(self.indices)
+
+
+@dataclass
+class ChunkPoint:
+    id: str
+    dense: Sequence[float]
+    sparse: SparseVec
+    payload: dict
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    payload: dict
+
+
+@dataclass
+class Record:
+    id: str
+    payload: dict
+    dense: list[float] | None = None
+
+
+@dataclass
+class SearchFilter:
+    """Conditions every result must meet; None means no condition on that field."""
+
+    locales: list[str] | None = None
+    visibilities: list[str] | None = None
+    categories: list[str] | None = None
+    article_ids: list[str] | None = None
+    exclude_article_ids: list[str] = field(default_factory=list)
+    types: list[str] | None = field(default_factory=lambda: ["article"])
+
+    def conditions(self) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
+        """(must match any of, must not match any of) pairs, always restricted to chunks."""
+        must = [("kind", ["chunk"])]
+        for key, values in (("locale", self.locales), ("visibility", self.visibilities),
+                            ("category", self.categories), ("article_id", self.article_ids),
+                            ("type", self.types)):
+            if values is not None:
+                must.append((key, list(values)))
+        must_not = [("article_id", list(self.exclude_article_ids))] if self.exclude_article_ids else []
+        return must, must_not
+
+
+@dataclass
+class QueryVectors:
+    dense: Sequence[float] | None
+    sparse: SparseVec | None
+
+
+class VectorStore(ABC):
+    """Chunks with a dense and a sparse named vector, payload-filtered, fused in Qdrant."""
+
+    dim: int | None
+
+    @abstractmethod
+    def ensure_collection(self, dim: int) -> None:
+        """Create the collection and its payload indexes if missing; a dimension mismatch is an error."""
+
+    @abstractmethod
+    def reset(self, dim: int) -> None:
+        """Drop everything and start an empty collection of this dimension."""
+
+    @abstractmethod
+    def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        """Write points in one operation."""
+
+    @abstractmethod
+    def delete_ids(self, ids: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def delete_articles(self, article_ids: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def scroll(self, fields: Sequence[str], only_chunks: bool = True, batch: int = 2048) -> Iterator[Record]:
+        """Every point's id and the named payload fields."""
+
+    @abstractmethod
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]: ...
+
+    @abstractmethod
+    def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Mode = "hybrid",
+              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0)) -> list[Hit]:
+        """Best chunks for a query: dense and sparse candidates fused with RRF (or one side alone)."""
+
+    @abstractmethod
+    def count(self, flt: SearchFilter | None = None) -> int: ...
+
+    @abstractmethod
+    def get_meta(self) -> dict | None: ...
+
+    @abstractmethod
+    def set_meta(self, meta: dict) -> None: ...
+
+    def flush(self) -> None:
+        """Make written data durable (a no-op where the backend does it itself)."""
+
+    def close(self) -> None:
+        """Release files and locks."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

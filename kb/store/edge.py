@@ -1,0 +1,192 @@
+"""The embedded backend: a Qdrant Edge shard (the real Qdrant engine, in-process) under the data folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import qdrant_edge as qe
+
+from kb.store.base import (
+    DENSE, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, Mode, QueryVectors, Record,
+    SearchFilter, StoreError, StoreLockedError, VectorStore,
+)
+
+
+def _filter(flt: SearchFilter | None) -> qe.Filter:
+    must, must_not = (flt or SearchFilter(types=None)).conditions()
+    return qe.Filter(
+        must=[qe.FieldCondition(key=k, match=qe.MatchAny(any=v)) for k, v in must],
+        must_not=[qe.FieldCondition(key=k, match=qe.MatchAny(any=v)) for k, v in must_not] or None,
+    )
+
+
+def _config(dim: int) -> qe.EdgeConfig:
+    return qe.EdgeConfig(
+        vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+    )
+
+
+class EdgeStore(VectorStore):
+    """One Qdrant Edge shard; one process owns it (Edge locks its write-ahead log)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.dim = None
+        self._shard: qe.EdgeShard | None = None
+        if (self.path / "edge_config.json").exists():
+            self._shard = self._open(lambda: qe.EdgeShard.load(str(self.path)))
+            self.dim = self._read_dim()
+
+    def _open(self, opener):
+        try:
+            return opener()
+        except Exception as e:  # Edge raises plain Exception with the Rust error text
+            text = str(e)
+            if "WouldBlock" in text or "lock" in text.lower():
+                raise StoreLockedError(
+                    f"the index at {self.path} is in use by another process (is `kb serve` or another "
+                    f"`kb index` running?). Stop it, or index through the running server."
+                ) from None
+            if "Read-only" in text or "Permission denied" in text:
+                raise StoreError(f"cannot write the index at {self.path}: {text}") from None
+            raise StoreError(f"cannot open the index at {self.path}: {text}") from None
+
+    def _read_dim(self) -> int | None:
+        try:
+            cfg = json.loads((self.path / "edge_config.json").read_text())
+            return int(cfg["vectors"][DENSE]["size"])
+        except (OSError, KeyError, ValueError, TypeError):
+            return None
+
+    @property
+    def shard(self) -> qe.EdgeShard:
+        if self._shard is None:
+            raise StoreError("the index is empty: run `kb index` first")
+        return self._shard
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except Exception as e:
+            text = str(e)
+            if "No space left" in text or "Read-only" in text or "Permission denied" in text:
+                raise StoreError(f"cannot write the index at {self.path}: {text}") from None
+            raise
+
+    def ensure_collection(self, dim: int) -> None:
+        if self._shard is not None:
+            if self.dim not in (None, dim):
+                raise StoreError(f"the index at {self.path} holds {self.dim}-dim vectors, the model gives {dim}: "
+                                 "re-index from scratch (`kb index --rebuild`)")
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._shard = self._open(lambda: qe.EdgeShard.create(str(self.path), _config(dim)))
+        self.dim = dim
+        for name in KEYWORD_FIELDS:
+            self._call(self._shard.update, qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+        self._call(self._shard.update, qe.UpdateOperation.create_field_index("generation", qe.PayloadSchemaType.Integer))
+
+    def reset(self, dim: int) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.dim = None
+        self.ensure_collection(dim)
+
+    def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        if not points:
+            return
+        edge_points = [
+            qe.Point(p.id, {DENSE: list(map(float, p.dense)), SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)}
+                     if p.sparse else {DENSE: list(map(float, p.dense))}, p.payload)
+            for p in points
+        ]
+        self._call(self.shard.update, qe.UpdateOperation.upsert_points(edge_points))
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._call(self.shard.update, qe.UpdateOperation.delete_points(list(ids)))
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        if article_ids:
+            flt = qe.Filter(must=[qe.FieldCondition(key="article_id", match=qe.MatchAny(any=list(article_ids)))])
+            self._call(self.shard.update, qe.UpdateOperation.delete_points_by_filter(flt))
+
+    def scroll(self, fields: Sequence[str], only_chunks: bool = True, batch: int = 2048) -> Iterator[Record]:
+        if self._shard is None:
+            return
+        flt = qe.Filter(must=[qe.FieldCondition(key="kind", match=qe.MatchValue("chunk"))]) if only_chunks else None
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(qe.ScrollRequest(
+                offset=offset, limit=batch, filter=flt, with_payload=list(fields), with_vector=False))
+            for r in records:
+                yield Record(str(r.id), r.payload or {})
+            if offset is None:
+                return
+
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids or self._shard is None:
+            return {}
+        out = {}
+        for r in self._shard.retrieve(list(ids), with_payload=False, with_vector=[DENSE]):
+            vec = (r.vector or {}).get(DENSE)
+            if vec is not None:
+                out[str(r.id)] = vec
+        return out
+
+    def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Mode = "hybrid",
+              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0)) -> list[Hit]:
+        if self._shard is None:
+            return []
+        f = _filter(flt)
+        dense = qe.Query.Nearest(list(map(float, vectors.dense)), using=DENSE) if vectors.dense is not None else None
+        sparse = (qe.Query.Nearest(qe.SparseVector(vectors.sparse.indices, vectors.sparse.values), using=SPARSE)
+                  if vectors.sparse else None)
+        if mode == "dense" or (mode == "hybrid" and sparse is None):
+            req = qe.QueryRequest(limit=limit, query=dense, filter=f, with_payload=True) if dense else None
+        elif mode == "sparse" or dense is None:
+            req = qe.QueryRequest(limit=limit, query=sparse, filter=f, with_payload=True) if sparse else None
+        else:
+            req = qe.QueryRequest(
+                limit=limit,
+                prefetches=[qe.Prefetch(limit=candidates, query=dense, filter=f),
+                            qe.Prefetch(limit=candidates, query=sparse, filter=f)],
+                query=qe.Fusion.Rrf(k=60, weights=list(weights)),
+                filter=f, with_payload=True,
+            )
+        if req is None:
+            return []
+        return [Hit(str(p.id), p.score, p.payload or {}) for p in self._shard.query(req)]
+
+    def count(self, flt: SearchFilter | None = None) -> int:
+        if self._shard is None:
+            return 0
+        return self._shard.count(qe.CountRequest(filter=_filter(flt), exact=True))
+
+    def get_meta(self) -> dict | None:
+        if self._shard is None:
+            return None
+        recs = self._shard.retrieve([META_ID], with_payload=True, with_vector=False)
+        return dict(recs[0].payload or {}) if recs else None
+
+    def set_meta(self, meta: dict) -> None:
+        # The meta point has no vectors, so no vector query can ever return it.
+        self._call(self.shard.update, qe.UpdateOperation.upsert_points([qe.Point(META_ID, {}, {**meta, "kind": "meta"})]))
+
+    def flush(self) -> None:
+        if self._shard is not None:
+            self._call(self._shard.flush)
+
+    def close(self) -> None:
+        if self._shard is not None:
+            try:
+                self._shard.flush()
+            finally:
+                self._shard.close()
+                self._shard = None

@@ -1,0 +1,143 @@
+"""The scale-out backend: a Qdrant server or cluster through qdrant-client (`:memory:` stands in for it in tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from qdrant_client import QdrantClient, models
+
+from kb.store.base import (
+    DENSE, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, Mode, QueryVectors, Record,
+    SearchFilter, StoreError, VectorStore,
+)
+
+
+def _filter(flt: SearchFilter | None) -> models.Filter:
+    must, must_not = (flt or SearchFilter(types=None)).conditions()
+    return models.Filter(
+        must=[models.FieldCondition(key=k, match=models.MatchAny(any=v)) for k, v in must],
+        must_not=[models.FieldCondition(key=k, match=models.MatchAny(any=v)) for k, v in must_not] or None,
+    )
+
+
+class QdrantStore(VectorStore):
+    """One collection on a Qdrant server; shards and replicas are the cluster's business."""
+
+    def __init__(self, url: str, collection: str, api_key: str | None = None,
+                 shards: int | None = None, replicas: int | None = None):
+        self.collection = collection
+        self.shards, self.replicas = shards, replicas
+        self.client = QdrantClient(location=":memory:") if url == ":memory:" else QdrantClient(url=url, api_key=api_key)
+        self.dim = None
+        try:
+            if self.client.collection_exists(collection):
+                params = self.client.get_collection(collection).config.params.vectors
+                self.dim = params[DENSE].size if isinstance(params, dict) else None
+        except Exception as e:
+            raise StoreError(f"cannot reach Qdrant at {url}: {e}") from None
+
+    def ensure_collection(self, dim: int) -> None:
+        if self.dim is not None:
+            if self.dim != dim:
+                raise StoreError(f"collection {self.collection!r} holds {self.dim}-dim vectors, the model gives {dim}: "
+                                 "re-index from scratch (`kb index --rebuild`)")
+            return
+        self.client.create_collection(
+            self.collection,
+            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            shard_number=self.shards, replication_factor=self.replicas,
+        )
+        for name in KEYWORD_FIELDS:
+            self.client.create_payload_index(self.collection, name, models.PayloadSchemaType.KEYWORD)
+        self.client.create_payload_index(self.collection, "generation", models.PayloadSchemaType.INTEGER)
+        self.dim = dim
+
+    def reset(self, dim: int) -> None:
+        self.client.delete_collection(self.collection)
+        self.dim = None
+        self.ensure_collection(dim)
+
+    def upsert(self, points: Sequence[ChunkPoint]) -> None:
+        if not points:
+            return
+        self.client.upsert(self.collection, wait=True, points=[
+            models.PointStruct(
+                id=p.id,
+                vector={DENSE: list(map(float, p.dense)),
+                        **({SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values)} if p.sparse else {})},
+                payload=p.payload,
+            ) for p in points
+        ])
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        if ids:
+            self.client.delete(self.collection, points_selector=models.PointIdsList(points=list(ids)), wait=True)
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        if article_ids:
+            flt = models.Filter(must=[models.FieldCondition(key="article_id", match=models.MatchAny(any=list(article_ids)))])
+            self.client.delete(self.collection, points_selector=models.FilterSelector(filter=flt), wait=True)
+
+    def scroll(self, fields: Sequence[str], only_chunks: bool = True, batch: int = 2048) -> Iterator[Record]:
+        if self.dim is None:
+            return
+        flt = models.Filter(must=[models.FieldCondition(key="kind", match=models.MatchValue(value="chunk"))]) if only_chunks else None
+        offset = None
+        while True:
+            records, offset = self.client.scroll(self.collection, scroll_filter=flt, limit=batch, offset=offset,
+                                                 with_payload=list(fields), with_vectors=False)
+            for r in records:
+                yield Record(str(r.id), r.payload or {})
+            if offset is None:
+                return
+
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids or self.dim is None:
+            return {}
+        recs = self.client.retrieve(self.collection, ids=list(ids), with_payload=False, with_vectors=[DENSE])
+        return {str(r.id): r.vector[DENSE] for r in recs if isinstance(r.vector, dict) and DENSE in r.vector}
+
+    def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Mode = "hybrid",
+              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0)) -> list[Hit]:
+        if self.dim is None:
+            return []
+        f = _filter(flt)
+        dense = list(map(float, vectors.dense)) if vectors.dense is not None else None
+        sparse = (models.SparseVector(indices=vectors.sparse.indices, values=vectors.sparse.values)
+                  if vectors.sparse else None)
+        if mode == "dense" or (mode == "hybrid" and sparse is None):
+            if dense is None:
+                return []
+            res = self.client.query_points(self.collection, query=dense, using=DENSE, query_filter=f, limit=limit, with_payload=True)
+        elif mode == "sparse" or dense is None:
+            if sparse is None:
+                return []
+            res = self.client.query_points(self.collection, query=sparse, using=SPARSE, query_filter=f, limit=limit, with_payload=True)
+        else:
+            res = self.client.query_points(
+                self.collection,
+                prefetch=[models.Prefetch(query=dense, using=DENSE, limit=candidates, filter=f),
+                          models.Prefetch(query=sparse, using=SPARSE, limit=candidates, filter=f)],
+                query=models.RrfQuery(rrf=models.Rrf(k=60, weights=list(weights))),
+                query_filter=f, limit=limit, with_payload=True,
+            )
+        return [Hit(str(p.id), p.score, p.payload or {}) for p in res.points]
+
+    def count(self, flt: SearchFilter | None = None) -> int:
+        if self.dim is None:
+            return 0
+        return self.client.count(self.collection, count_filter=_filter(flt), exact=True).count
+
+    def get_meta(self) -> dict | None:
+        if self.dim is None:
+            return None
+        recs = self.client.retrieve(self.collection, ids=[META_ID], with_payload=True, with_vectors=False)
+        return dict(recs[0].payload or {}) if recs else None
+
+    def set_meta(self, meta: dict) -> None:
+        self.client.upsert(self.collection, wait=True,
+                           points=[models.PointStruct(id=META_ID, vector={}, payload={**meta, "kind": "meta"})])
+
+    def close(self) -> None:
+        self.client.close()
