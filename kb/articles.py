@@ -195,11 +195,14 @@ def parse_article(raw: bytes, rel_path: str, *, default_locale: str | None = Non
         Problem(path, "unknown front matter field (ignored)", line=key_lines.get(k), field=k, severity="warning")
         for k in (fm.model_extra or {})
     ]
-    stripped = body.lstrip("\n")
-    # The body is the tail of the file; counting newlines before it gives its first line.
-    start = len(text) - len(stripped) if text.endswith(stripped) else max(text.find(stripped), 0)
-    body_line = text[:start].count("\n") + 1
-    body = stripped.rstrip()
+    # The body starts on the line after the closing '---' (the first line without front matter),
+    # then past any blank lines; an empty body is reported where it should have begun.
+    lines = text.split("\n")
+    fm_end = next((i for i, ln in enumerate(lines[1:], 1) if re.match(r"^-{3,}\s*$", ln)), 0) if has_fm else -1
+    body_line = fm_end + 2
+    while body_line <= len(lines) and not lines[body_line - 1].strip() and body.strip():
+        body_line += 1
+    body = body.strip("\n").rstrip()
     if not body.strip():
         raise ArticleLoadError([Problem(path, "article body is empty", line=body_line)])
 

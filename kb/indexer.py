@@ -111,7 +111,8 @@ class Indexer:
         self.embedder = embedder
         self.chunk_tokens = min(chunk_tokens, embedder.max_tokens)
         self.progress = progress
-        self.on_article_written = on_article_written  # a hook for tests that interrupt indexing midway
+        # Called between writing an article's new version and deleting its old one: where a crash hurts most.
+        self.on_article_written = on_article_written
 
     def _config(self) -> dict:
         return {"model": self.embedder.name, "dim": self.embedder.dim, "chunk_tokens": self.chunk_tokens,
@@ -177,14 +178,14 @@ class Indexer:
                 continue
             points = self._points(a, chunks, ahash, generation, vectors)
             self.store.upsert(points)
+            if self.on_article_written:
+                self.on_article_written(a.id)
             if old:
                 new_ids = {p.id for p in points}
                 self.store.delete_ids([pid for pid in old.point_ids if pid not in new_ids])
                 report.updated += 1
             else:
                 report.added += 1
-            if self.on_article_written:
-                self.on_article_written(a.id)
         # Articles whose file moved to a new id, or disappeared.
         self.store.delete_articles(removed)
         report.removed = len(removed)

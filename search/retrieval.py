@@ -43,7 +43,9 @@ def group_by_article(hits: Sequence[Hit], limit: int) -> list[ArticleHit]:
         if aid is not None and gen > newest.get(aid, -1):
             newest[aid] = gen
     out: dict[str, ArticleHit] = {}
-    for h in hits:  # hits come best first
+    # RRF gives exact ties (ranks 1 and 2 swapped between the lists); the store returns those in no
+    # fixed order, so break them by article id to give the same answer every time.
+    for h in sorted(hits, key=lambda h: (-round(h.score, 9), h.payload.get("article_id", ""))):
         p = h.payload
         aid = p.get("article_id")
         if aid is None or aid in out or p.get("generation", 0) != newest[aid]:

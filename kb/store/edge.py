@@ -141,7 +141,7 @@ class EdgeStore(VectorStore):
         return out
 
     def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Mode = "hybrid",
-              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0)) -> list[Hit]:
+              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0), rrf_k: int = 10) -> list[Hit]:
         if self._shard is None:
             return []
         f = _filter(flt)
@@ -157,7 +157,7 @@ class EdgeStore(VectorStore):
                 limit=limit,
                 prefetches=[qe.Prefetch(limit=candidates, query=dense, filter=f),
                             qe.Prefetch(limit=candidates, query=sparse, filter=f)],
-                query=qe.Fusion.Rrf(k=60, weights=list(weights)),
+                query=qe.Fusion.Rrf(k=rrf_k, weights=list(weights)),
                 filter=f, with_payload=True,
             )
         if req is None:

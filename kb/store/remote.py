@@ -27,7 +27,8 @@ class QdrantStore(VectorStore):
                  shards: int | None = None, replicas: int | None = None):
         self.collection = collection
         self.shards, self.replicas = shards, replicas
-        self.client = QdrantClient(location=":memory:") if url == ":memory:" else QdrantClient(url=url, api_key=api_key)
+        self.local = url == ":memory:"
+        self.client = QdrantClient(location=":memory:") if self.local else QdrantClient(url=url, api_key=api_key)
         self.dim = None
         try:
             if self.client.collection_exists(collection):
@@ -48,9 +49,10 @@ class QdrantStore(VectorStore):
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
             shard_number=self.shards, replication_factor=self.replicas,
         )
-        for name in KEYWORD_FIELDS:
-            self.client.create_payload_index(self.collection, name, models.PayloadSchemaType.KEYWORD)
-        self.client.create_payload_index(self.collection, "generation", models.PayloadSchemaType.INTEGER)
+        if not self.local:  # the in-process stand-in ignores payload indexes (and warns about them)
+            for name in KEYWORD_FIELDS:
+                self.client.create_payload_index(self.collection, name, models.PayloadSchemaType.KEYWORD)
+            self.client.create_payload_index(self.collection, "generation", models.PayloadSchemaType.INTEGER)
         self.dim = dim
 
     def reset(self, dim: int) -> None:
@@ -99,7 +101,7 @@ class QdrantStore(VectorStore):
         return {str(r.id): r.vector[DENSE] for r in recs if isinstance(r.vector, dict) and DENSE in r.vector}
 
     def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Mode = "hybrid",
-              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0)) -> list[Hit]:
+              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0), rrf_k: int = 10) -> list[Hit]:
         if self.dim is None:
             return []
         f = _filter(flt)
@@ -119,7 +121,7 @@ class QdrantStore(VectorStore):
                 self.collection,
                 prefetch=[models.Prefetch(query=dense, using=DENSE, limit=candidates, filter=f),
                           models.Prefetch(query=sparse, using=SPARSE, limit=candidates, filter=f)],
-                query=models.RrfQuery(rrf=models.Rrf(k=60, weights=list(weights))),
+                query=models.RrfQuery(rrf=models.Rrf(k=rrf_k, weights=list(weights))),
                 query_filter=f, limit=limit, with_payload=True,
             )
         return [Hit(str(p.id), p.score, p.payload or {}) for p in res.points]
