@@ -100,6 +100,9 @@ class SentenceTransformerEmbedder:
         device: str = "cpu",
     ) -> None:
         from sentence_transformers import SentenceTransformer  # slow import: only when a model is wanted
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a 'Loading weights' bar on every command is noise, not progress
 
         self.name = canonical_model_name(model)
         auto_query, auto_passage = _default_prompts(model)

@@ -48,8 +48,8 @@ class EdgeStore(VectorStore):
             text = str(e)
             if "WouldBlock" in text or "lock" in text.lower():
                 raise StoreLockedError(
-                    f"the index at {self.path} is in use by another process (is `kb serve` or another "
-                    f"`kb index` running?). Stop it, or index through the running server."
+                    f"the index at {self.path} is in use by another process (is another `kb` command or the server "
+                    f"running?). Wait for it to finish or stop it, then try again."
                 ) from None
             if "Read-only" in text or "Permission denied" in text:
                 raise StoreError(f"cannot write the index at {self.path}: {text}") from None
