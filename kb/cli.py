@@ -1,4 +1,4 @@
-"""The `kb` command: index the articles folder, search it."""
+"""The `kb` command: index the articles folder, search it, evaluate search quality."""
 
 from __future__ import annotations
 
@@ -102,3 +102,30 @@ def search(
     for n, h in enumerate(hits, 1):
         section = f" › {h.section}" if h.section else ""
         typer.echo(f"{n:2}. [{h.locale}] {h.title}{section}  ({h.id}, {h.score:.3f})")
+
+
+@app.command("eval")
+def eval_(
+    dataset: Annotated[Path, typer.Argument(help="a BEIR-layout folder: corpus.jsonl, queries.jsonl, qrels.tsv")],
+    mode: Annotated[Optional[str], typer.Option(help="hybrid, dense or sparse (default: all three)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Build a throwaway KB from a retrieval set and print nDCG@10, Recall@10, MRR@10 and latency."""
+    from kb.embedder import load_embedder
+    from search.evaluation import evaluate
+
+    modes = [mode] if mode else ["hybrid", "dense", "sparse"]
+    if any(m not in ("hybrid", "dense", "sparse") for m in modes):
+        _fail(f"unknown mode {mode!r}: use hybrid, dense or sparse")
+    settings = _settings()
+    try:
+        reports = evaluate(dataset, load_embedder(settings), modes, settings.chunk_tokens, progress=sys.stderr.isatty())
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in reports]))
+        return
+    typer.echo(f"{'set':<14}{'mode':<8}{'nDCG@10':>9}{'R@10':>8}{'MRR@10':>8}{'p50 ms':>8}{'p95 ms':>8}{'queries':>9}")
+    for r in reports:
+        typer.echo(f"{r.dataset:<14}{r.mode:<8}{r.ndcg_at_10:>9.3f}{r.recall_at_10:>8.3f}{r.mrr_at_10:>8.3f}"
+                   f"{r.latency_ms_p50:>8.1f}{r.latency_ms_p95:>8.1f}{r.queries:>9}")

@@ -1,0 +1,126 @@
+"""Retrieval evaluation on BEIR-layout sets: a throwaway KB, every query through the same search code."""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kb.articles import ID_RE
+from kb.embedder import Embedder
+from kb.indexer import Indexer
+from kb.store.base import Mode
+from kb.store.edge import EdgeStore
+from search.retrieval import Retriever
+
+
+@dataclass
+class EvalReport:
+    dataset: str
+    mode: str
+    queries: int
+    documents: int
+    ndcg_at_10: float
+    recall_at_10: float
+    mrr_at_10: float
+    latency_ms_p50: float
+    latency_ms_p95: float
+    latency_ms_p99: float
+    index_seconds: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_beir(root: Path) -> tuple[list[dict], dict[str, str], dict[str, set[str]]]:
+    """Corpus, queries and relevant documents per query from `corpus.jsonl`, `queries.jsonl`, `qrels.tsv`."""
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
+        if not (root / name).is_file():
+            raise FileNotFoundError(f"{root / name} is missing: a BEIR-layout folder has corpus.jsonl, queries.jsonl, qrels.tsv")
+    corpus = [json.loads(line) for line in (root / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    queries = {}
+    for line in (root / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            q = json.loads(line)
+            queries[str(q["_id"])] = q["text"]
+    qrels: dict[str, set[str]] = defaultdict(set)
+    for n, line in enumerate((root / "qrels.tsv").read_text(encoding="utf-8").splitlines()):
+        parts = line.split("\t")
+        if n == 0 and not parts[-1].strip().lstrip("-").isdigit():
+            continue  # header
+        if len(parts) >= 3 and int(parts[2]) > 0:
+            qrels[parts[0]].add(parts[1])
+    return corpus, queries, dict(qrels)
+
+
+def write_articles(corpus: list[dict], root: Path) -> dict[str, str]:
+    """One Markdown article per corpus document; returns article id → corpus id."""
+    ids: dict[str, str] = {}
+    for n, doc in enumerate(corpus):
+        did = str(doc["_id"])
+        aid = did if ID_RE.match(did) else f"doc-{n}"
+        ids[aid] = did
+        title = (doc.get("title") or "").replace("_", " ").strip() or did
+        # The title goes into YAML as JSON (a valid YAML string), so quotes and colons are safe.
+        (root / f"{aid.replace('/', '_')}.md").write_text(
+            f"---\nid: {aid}\ntitle: {json.dumps(title, ensure_ascii=False)}\ncategory: eval\n---\n{doc.get('text', '')}\n",
+            encoding="utf-8")
+    return ids
+
+
+def ndcg_at_10(ranked: list[str], relevant: set[str]) -> float:
+    dcg = sum(1 / math.log2(i + 2) for i, d in enumerate(ranked[:10]) if d in relevant)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), 10)))
+    return dcg / ideal if ideal else 0.0
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)  # nearest-rank: the smallest value with at least p% of values at or below it
+    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
+
+
+def evaluate(dataset: Path, embedder: Embedder, modes: list[Mode], chunk_tokens: int = 256,
+             progress: bool = False) -> list[EvalReport]:
+    corpus, queries, qrels = load_beir(dataset)
+    with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        articles = Path(tmp) / "articles"
+        articles.mkdir()
+        id_map = write_articles(corpus, articles)
+        store = EdgeStore(Path(tmp) / "shard")
+        try:
+            t0 = time.perf_counter()
+            report = Indexer(store, embedder, chunk_tokens, progress=progress).run(articles)
+            index_seconds = time.perf_counter() - t0
+            if report.errors:
+                raise ValueError(f"{len(report.errors)} documents failed to load, first: {report.errors[0]}")
+            retriever = Retriever(store, embedder)
+            return [_run(dataset.name, mode, retriever, queries, qrels, id_map, len(corpus), index_seconds)
+                    for mode in modes]
+        finally:
+            store.close()
+
+
+def _run(name: str, mode: Mode, retriever: Retriever, queries: dict[str, str], qrels: dict[str, set[str]],
+         id_map: dict[str, str], n_docs: int, index_seconds: float) -> EvalReport:
+    ndcg = recall = mrr = 0.0
+    latencies: list[float] = []
+    judged = [q for q in queries if q in qrels]
+    for qid in judged:
+        t = time.perf_counter()
+        hits = retriever.search(queries[qid], 10, mode=mode)
+        latencies.append((time.perf_counter() - t) * 1000)
+        ranked = [id_map.get(h.id, h.id) for h in hits]
+        relevant = qrels[qid]
+        ndcg += ndcg_at_10(ranked, relevant)
+        recall += len(set(ranked[:10]) & relevant) / len(relevant)
+        mrr += next((1 / (i + 1) for i, d in enumerate(ranked[:10]) if d in relevant), 0.0)
+    n = max(len(judged), 1)
+    return EvalReport(name, mode, len(judged), n_docs, round(ndcg / n, 4), round(recall / n, 4), round(mrr / n, 4),
+                      round(percentile(latencies, 50), 2), round(percentile(latencies, 95), 2),
+                      round(percentile(latencies, 99), 2), round(index_seconds, 1))
