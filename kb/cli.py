@@ -82,8 +82,12 @@ def search(
 ) -> None:
     """Search the index and print the best articles."""
     from kb.runtime import Runtime
+    from search.layout import fix_layout
     from search.retrieval import Retriever
 
+    fix = fix_layout(query)
+    if fix:
+        query = fix.text
     rt = Runtime(_settings())
     try:
         hits = Retriever(rt.store, rt.embedder).search(
@@ -97,6 +101,8 @@ def search(
         typer.echo(json.dumps([{"id": h.id, "title": h.title, "locale": h.locale, "url": h.url, "section": h.section,
                                 "score": round(h.score, 4)} for h in hits], ensure_ascii=False))
         return
+    if fix:
+        typer.echo(f"showing results for: {fix.text}  (typed with the wrong keyboard layout, {fix.source})")
     if not hits:
         typer.echo("no articles found")
     for n, h in enumerate(hits, 1):

@@ -65,3 +65,11 @@ def test_missing_articles_folder_is_named(env, monkeypatch):
     monkeypatch.setenv("KB_ARTICLES_DIR", str(env / "nowhere"))
     result = CliRunner().invoke(app, ["index"])
     assert result.exit_code == 2 and "nowhere" in result.output
+
+
+def test_search_fixes_a_wrong_keyboard_layout_and_says_so(env):
+    CliRunner().invoke(app, ["index"])
+    result = CliRunner().invoke(app, ["search", "куыуе зфыыцщкв"])
+    assert result.exit_code == 0, result.output
+    assert "showing results for: reset password" in result.output
+    assert "reset-password" in result.output.splitlines()[1]
