@@ -18,12 +18,13 @@ from kb.articles import Article, ArticleLoadError, Problem, SourceFile, load_fil
 from kb.chunks import Chunk, chunk_article
 from kb.embedder import Embedder
 from kb.store import ChunkPoint, SparseVec, VectorStore
+from kb.store.base import TITLE_INDEX
 
 log = logging.getLogger(__name__)
 
 # Bump when chunking or the stored payload changes shape: every article is rewritten
 # (dense vectors are still reused by chunk hash, so nothing is embedded again).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _POINT_NS = uuid.UUID("6f1c3a52-8a0e-4e38-9d1c-0c6b4f3f2a11")
 _STATE_FIELDS = ["article_id", "path", "source_hash", "article_hash", "generation", "chunk_hash", "locale", "category"]
 
@@ -94,8 +95,18 @@ def article_payload(a: Article) -> dict:
     }
 
 
+def title_chunk(a: Article, chunks: list[Chunk]) -> Chunk:
+    """A point that embeds the title alone: customers ask in words close to a good title.
+
+    Measured with `kb eval`: adding it (and fusing per article) took stackfaq nDCG@10 from 0.950 to 0.960
+    and xquad_r_ru from 0.975 to 0.977. Its text for snippets is the article's first chunk.
+    """
+    return Chunk(a.id, TITLE_INDEX, "", "", (), chunks[0].text if chunks else a.title, a.title)
+
+
 def article_hash(a: Article, chunks: list[Chunk]) -> str:
     h = hashlib.sha256(json.dumps(article_payload(a), sort_keys=True, ensure_ascii=False).encode())
+    h.update(a.body.encode())  # markup changes leave the chunks' plain text alone but not the page
     for c in chunks:
         h.update(c.hash.encode())
         h.update(c.anchor.encode())
@@ -165,7 +176,7 @@ class Indexer:
         plans = []
         for a in changed:
             chunks = chunk_article(a, self.chunk_tokens, self.embedder.count_tokens)
-            plans.append((a, chunks, article_hash(a, chunks)))
+            plans.append((a, [title_chunk(a, chunks)] + chunks, article_hash(a, chunks)))
         vectors = self._vectors([c for _, chunks, _ in plans for c in chunks], point_by_hash, report)
 
         # 4. Write each article whole, then drop its previous points: a search in between sees both
@@ -246,14 +257,15 @@ class Indexer:
         base = article_payload(a)
         points = []
         for c in chunks:
-            indices, values = analysis.sparse_doc_vector(c.embed_text, a.locale)
-            points.append(ChunkPoint(
-                id=str(uuid.uuid5(_POINT_NS, f"{a.id}\x00{ahash}\x00{c.index}")),
-                dense=vectors[c.hash],
-                sparse=SparseVec(indices, values),
-                payload={**base, "kind": "chunk", "source_hash": a.source_hash, "article_hash": ahash,
-                         "generation": generation, "chunk_index": c.index, "chunk_count": len(chunks),
-                         "anchor": c.anchor, "section": c.section, "heading_path": list(c.heading_path),
-                         "text": c.text, "chunk_hash": c.hash},
-            ))
+            is_title = c.index == TITLE_INDEX
+            # The title point is dense-only: the title's words are already in every chunk's sparse vector.
+            sparse = SparseVec([], []) if is_title else SparseVec(*analysis.sparse_doc_vector(c.embed_text, a.locale))
+            payload = {**base, "kind": "chunk", "source_hash": a.source_hash, "article_hash": ahash,
+                       "generation": generation, "chunk_index": c.index, "chunk_count": len(chunks) - 1,
+                       "anchor": c.anchor, "section": c.section, "heading_path": list(c.heading_path),
+                       "text": c.text, "chunk_hash": c.hash}
+            if is_title:
+                payload["body"] = a.body  # one copy per article, for article pages on any backend
+            points.append(ChunkPoint(str(uuid.uuid5(_POINT_NS, f"{a.id}\x00{ahash}\x00{c.index}")),
+                                     vectors[c.hash], sparse, payload))
         return points

@@ -13,9 +13,8 @@ from pathlib import Path
 from kb.articles import ID_RE
 from kb.embedder import Embedder
 from kb.indexer import Indexer
-from kb.store.base import Mode
 from kb.store.edge import EdgeStore
-from search.retrieval import Retriever
+from search.retrieval import Mode, Retriever
 
 
 @dataclass

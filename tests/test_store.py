@@ -11,7 +11,7 @@ from kb.store import ChunkPoint, QueryVectors, SearchFilter, SparseVec, StoreErr
 
 def point(article: str, n: int, dense, sparse, **payload) -> ChunkPoint:
     base = {"kind": "chunk", "article_id": article, "locale": "en", "visibility": "public", "category": "account",
-            "type": "article", "generation": 1, "text": f"{article} chunk {n}"}
+            "type": "article", "generation": 1, "chunk_index": n, "text": f"{article} chunk {n}"}
     return ChunkPoint(str(uuid.uuid5(uuid.NAMESPACE_URL, f"{article}/{n}")), dense, SparseVec(*sparse), {**base, **payload})
 
 
@@ -32,8 +32,8 @@ def ids(hits):
     return [h.payload["article_id"] for h in hits]
 
 
-@pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
-def test_query_modes_rank_the_matching_chunk_first(filled, mode):
+@pytest.mark.parametrize("mode", ["dense", "sparse"])
+def test_each_side_ranks_the_matching_chunk_first(filled, mode):
     hits = filled.query(QueryVectors([1, 0, 0], SparseVec([2], [1.0])), SearchFilter(visibilities=["public"]), 3, mode=mode)
     assert ids(hits)[0] == "pw"
 
@@ -46,8 +46,9 @@ def test_query_modes_rank_the_matching_chunk_first(filled, mode):
     (SearchFilter(visibilities=["public"], exclude_article_ids=["pw"]), {"pw-ru", "refund"}),
 ])
 def test_filters_decide_what_can_be_found(filled, flt, expected):
-    hits = filled.query(QueryVectors([1, 1, 1], SparseVec([1, 2, 3, 4], [1.0] * 4)), flt, 10)
-    assert set(ids(hits)) == expected
+    for mode in ("dense", "sparse"):
+        hits = filled.query(QueryVectors([1, 1, 1], SparseVec([1, 2, 3, 4], [1.0] * 4)), flt, 10, mode=mode)
+        assert set(ids(hits)) == expected
     assert filled.count(flt) == len(expected)
 
 
@@ -72,8 +73,9 @@ def test_scroll_returns_only_the_named_fields_and_skips_meta(filled):
     assert len(recs) == 5 and all(set(r.payload) == {"article_id"} for r in recs)
     assert filled.get_meta()["model"] == "m"
     # The meta point has no vectors, so no query ever returns it.
-    assert all(h.payload.get("kind") == "chunk" for h in
-               filled.query(QueryVectors([1, 0, 0], SparseVec([1], [1.0])), SearchFilter(types=None), 10))
+    for mode in ("dense", "sparse"):
+        hits = filled.query(QueryVectors([1, 0, 0], SparseVec([1], [1.0])), SearchFilter(types=None), 10, mode=mode)
+        assert all(h.payload.get("kind") == "chunk" for h in hits)
 
 
 def test_dense_vectors_round_trip(filled):
@@ -120,3 +122,18 @@ def test_edge_reopens_with_its_data(tmp_path):
     s = EdgeStore(tmp_path / "shard")
     assert s.dim == 3 and s.count() == 1
     s.close()
+
+
+def test_records_by_filter_with_groups_and_title_points(store):
+    store.ensure_collection(3)
+    store.upsert([
+        point("pw", -1, [1, 0, 0], ([], []), group_id="pw", body="# full body"),
+        point("pw", 0, [1, 0, 0], ([1], [1.0]), group_id="pw"),
+        point("pw-ru", -1, [1, 0, 0], ([], []), group_id="pw", locale="ru"),
+        point("refund", -1, [0, 1, 0], ([], []), group_id="refund"),
+    ])
+    recs = store.records(SearchFilter(group_ids=["pw"], title_points=True), ["article_id", "locale"])
+    assert sorted((r.payload["article_id"], r.payload["locale"]) for r in recs) == [("pw", "en"), ("pw-ru", "ru")]
+    (full,) = store.records(SearchFilter(article_ids=["pw"], title_points=True))
+    assert full.payload["body"] == "# full body"
+    assert {r.payload["article_id"] for r in store.records(SearchFilter(title_points=False), ["article_id"])} == {"pw"}

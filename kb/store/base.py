@@ -12,9 +12,11 @@ DENSE = "dense"
 SPARSE = "sparse"
 # Payload fields with an index: the ones searches filter on and the indexer looks up by.
 KEYWORD_FIELDS = ("article_id", "locale", "visibility", "category", "kind", "group_id", "type")
+INTEGER_FIELDS = ("generation", "chunk_index")
+TITLE_INDEX = -1  # the chunk_index of the one point per article that embeds its title alone
 META_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kb:index-meta"))
 
-Mode = Literal["hybrid", "dense", "sparse"]
+Side = Literal["dense", "sparse"]
 
 
 class StoreError(Exception):
@@ -66,8 +68,10 @@ class SearchFilter:
     article_ids: list[str] | None = None
     exclude_article_ids: list[str] = field(default_factory=list)
     types: list[str] | None = field(default_factory=lambda: ["article"])
+    group_ids: list[str] | None = None
+    title_points: bool | None = None  # True: one point per article (the title point); False: body chunks only
 
-    def conditions(self) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
+    def conditions(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
         """(must match any of, must not match any of) pairs, always restricted to chunks."""
         must = [("kind", ["chunk"])]
         for key, values in (("locale", self.locales), ("visibility", self.visibilities),
@@ -75,7 +79,13 @@ class SearchFilter:
                             ("type", self.types)):
             if values is not None:
                 must.append((key, list(values)))
+        if self.group_ids is not None:
+            must.append(("group_id", list(self.group_ids)))
+        if self.title_points:
+            must.append(("chunk_index", [TITLE_INDEX]))
         must_not = [("article_id", list(self.exclude_article_ids))] if self.exclude_article_ids else []
+        if self.title_points is False:
+            must_not.append(("chunk_index", [TITLE_INDEX]))
         return must, must_not
 
 
@@ -113,17 +123,19 @@ class VectorStore(ABC):
         """Every point's id and the named payload fields."""
 
     @abstractmethod
+    def records(self, flt: SearchFilter, fields: Sequence[str] | None = None, limit: int = 1000) -> list[Record]:
+        """Points matching a filter with the named payload fields (all fields when None)."""
+
+    @abstractmethod
     def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]: ...
 
     @abstractmethod
-    def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Mode = "hybrid",
-              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0), rrf_k: int = 10) -> list[Hit]:
-        """Best chunks for a query: dense and sparse candidates fused with RRF (or one side alone).
+    def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Side = "dense") -> list[Hit]:
+        """Best chunks by one vector: `dense` (cosine) or `sparse` (BM25 weights with Qdrant's IDF).
 
-        `rrf_k` is small (10, not the textbook 60) so that the top of either list can win on its own:
-        an article in another language than the query never appears in the sparse list, and with
-        k=60 every same-language chunk found anywhere in both lists outranks it (measured on the
-        sample help center's cross-language queries).
+        The two sides are fused per article in search.retrieval, not here: fusing chunks inside Qdrant
+        (RRF) lets an article's many weak chunks outvote one strong chunk of another article, and lets
+        same-language chunks outvote an answer in another language (measured with `kb eval`).
         """
 
     @abstractmethod

@@ -10,8 +10,8 @@ from pathlib import Path
 import qdrant_edge as qe
 
 from kb.store.base import (
-    DENSE, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, Mode, QueryVectors, Record,
-    SearchFilter, StoreError, StoreLockedError, VectorStore,
+    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, QueryVectors, Record,
+    SearchFilter, Side, StoreError, StoreLockedError, VectorStore,
 )
 
 
@@ -88,7 +88,8 @@ class EdgeStore(VectorStore):
         self.dim = dim
         for name in KEYWORD_FIELDS:
             self._call(self._shard.update, qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
-        self._call(self._shard.update, qe.UpdateOperation.create_field_index("generation", qe.PayloadSchemaType.Integer))
+        for name in INTEGER_FIELDS:
+            self._call(self._shard.update, qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Integer))
 
     def reset(self, dim: int) -> None:
         if self._shard is not None:
@@ -130,6 +131,13 @@ class EdgeStore(VectorStore):
             if offset is None:
                 return
 
+    def records(self, flt: SearchFilter, fields: Sequence[str] | None = None, limit: int = 1000) -> list[Record]:
+        if self._shard is None:
+            return []
+        recs, _ = self._shard.scroll(qe.ScrollRequest(limit=limit, filter=_filter(flt),
+                                                      with_payload=list(fields) if fields else True, with_vector=False))
+        return [Record(str(r.id), r.payload or {}) for r in recs]
+
     def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         if not ids or self._shard is None:
             return {}
@@ -140,28 +148,16 @@ class EdgeStore(VectorStore):
                 out[str(r.id)] = vec
         return out
 
-    def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Mode = "hybrid",
-              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0), rrf_k: int = 10) -> list[Hit]:
+    def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Side = "dense") -> list[Hit]:
         if self._shard is None:
             return []
-        f = _filter(flt)
-        dense = qe.Query.Nearest(list(map(float, vectors.dense)), using=DENSE) if vectors.dense is not None else None
-        sparse = (qe.Query.Nearest(qe.SparseVector(vectors.sparse.indices, vectors.sparse.values), using=SPARSE)
-                  if vectors.sparse else None)
-        if mode == "dense" or (mode == "hybrid" and sparse is None):
-            req = qe.QueryRequest(limit=limit, query=dense, filter=f, with_payload=True) if dense else None
-        elif mode == "sparse" or dense is None:
-            req = qe.QueryRequest(limit=limit, query=sparse, filter=f, with_payload=True) if sparse else None
+        if mode == "dense" and vectors.dense is not None:
+            q = qe.Query.Nearest(list(map(float, vectors.dense)), using=DENSE)
+        elif mode == "sparse" and vectors.sparse:
+            q = qe.Query.Nearest(qe.SparseVector(vectors.sparse.indices, vectors.sparse.values), using=SPARSE)
         else:
-            req = qe.QueryRequest(
-                limit=limit,
-                prefetches=[qe.Prefetch(limit=candidates, query=dense, filter=f),
-                            qe.Prefetch(limit=candidates, query=sparse, filter=f)],
-                query=qe.Fusion.Rrf(k=rrf_k, weights=list(weights)),
-                filter=f, with_payload=True,
-            )
-        if req is None:
             return []
+        req = qe.QueryRequest(limit=limit, query=q, filter=_filter(flt), with_payload=True)
         return [Hit(str(p.id), p.score, p.payload or {}) for p in self._shard.query(req)]
 
     def count(self, flt: SearchFilter | None = None) -> int:

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from qdrant_client import QdrantClient, models
 
 from kb.store.base import (
-    DENSE, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, Mode, QueryVectors, Record,
-    SearchFilter, StoreError, VectorStore,
+    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, QueryVectors, Record,
+    SearchFilter, Side, StoreError, VectorStore,
 )
 
 
@@ -52,7 +52,8 @@ class QdrantStore(VectorStore):
         if not self.local:  # the in-process stand-in ignores payload indexes (and warns about them)
             for name in KEYWORD_FIELDS:
                 self.client.create_payload_index(self.collection, name, models.PayloadSchemaType.KEYWORD)
-            self.client.create_payload_index(self.collection, "generation", models.PayloadSchemaType.INTEGER)
+            for name in INTEGER_FIELDS:
+                self.client.create_payload_index(self.collection, name, models.PayloadSchemaType.INTEGER)
         self.dim = dim
 
     def reset(self, dim: int) -> None:
@@ -94,36 +95,30 @@ class QdrantStore(VectorStore):
             if offset is None:
                 return
 
+    def records(self, flt: SearchFilter, fields: Sequence[str] | None = None, limit: int = 1000) -> list[Record]:
+        if self.dim is None:
+            return []
+        recs, _ = self.client.scroll(self.collection, scroll_filter=_filter(flt), limit=limit,
+                                     with_payload=list(fields) if fields else True, with_vectors=False)
+        return [Record(str(r.id), r.payload or {}) for r in recs]
+
     def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         if not ids or self.dim is None:
             return {}
         recs = self.client.retrieve(self.collection, ids=list(ids), with_payload=False, with_vectors=[DENSE])
         return {str(r.id): r.vector[DENSE] for r in recs if isinstance(r.vector, dict) and DENSE in r.vector}
 
-    def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Mode = "hybrid",
-              candidates: int = 100, weights: tuple[float, float] = (1.0, 1.0), rrf_k: int = 10) -> list[Hit]:
+    def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Side = "dense") -> list[Hit]:
         if self.dim is None:
             return []
-        f = _filter(flt)
-        dense = list(map(float, vectors.dense)) if vectors.dense is not None else None
-        sparse = (models.SparseVector(indices=vectors.sparse.indices, values=vectors.sparse.values)
-                  if vectors.sparse else None)
-        if mode == "dense" or (mode == "hybrid" and sparse is None):
-            if dense is None:
-                return []
-            res = self.client.query_points(self.collection, query=dense, using=DENSE, query_filter=f, limit=limit, with_payload=True)
-        elif mode == "sparse" or dense is None:
-            if sparse is None:
-                return []
-            res = self.client.query_points(self.collection, query=sparse, using=SPARSE, query_filter=f, limit=limit, with_payload=True)
+        if mode == "dense" and vectors.dense is not None:
+            query, using = list(map(float, vectors.dense)), DENSE
+        elif mode == "sparse" and vectors.sparse:
+            query, using = models.SparseVector(indices=vectors.sparse.indices, values=vectors.sparse.values), SPARSE
         else:
-            res = self.client.query_points(
-                self.collection,
-                prefetch=[models.Prefetch(query=dense, using=DENSE, limit=candidates, filter=f),
-                          models.Prefetch(query=sparse, using=SPARSE, limit=candidates, filter=f)],
-                query=models.RrfQuery(rrf=models.Rrf(k=rrf_k, weights=list(weights))),
-                query_filter=f, limit=limit, with_payload=True,
-            )
+            return []
+        res = self.client.query_points(self.collection, query=query, using=using, query_filter=_filter(flt),
+                                       limit=limit, with_payload=True)
         return [Hit(str(p.id), p.score, p.payload or {}) for p in res.points]
 
     def count(self, flt: SearchFilter | None = None) -> int:
