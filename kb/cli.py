@@ -1,4 +1,4 @@
-"""The `kb` command: index the articles folder, search it, evaluate search quality."""
+"""The `kb` command: index the articles folder, serve it, search it, evaluate search quality."""
 
 from __future__ import annotations
 
@@ -72,6 +72,34 @@ def index(
 
 
 @app.command()
+def serve(
+    no_index: Annotated[bool, typer.Option("--no-index", help="serve the index as it is, without updating it first")] = False,
+    host: Annotated[Optional[str], typer.Option(help="default: KB_HOST")] = None,
+    port: Annotated[Optional[int], typer.Option(help="default: KB_PORT")] = None,
+) -> None:
+    """Update the index from the articles folder, then serve the help center and the API."""
+    settings = _settings()
+    settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
+    if not no_index and settings.articles_dir.is_dir():
+        # The server process owns the embedded shard while it runs: index first, then hand it over.
+        from kb.runtime import Runtime
+
+        rt = Runtime(settings)
+        try:
+            report = rt.indexer(progress=sys.stderr.isatty()).run(settings.articles_dir)
+        except StoreError as e:
+            _fail(str(e))
+        finally:
+            rt.close()
+        typer.echo(f"index: {report.articles} articles, {report.chunks_embedded} chunks embedded, "
+                   f"{len(report.errors)} errors", err=True)
+    from web.app import run
+
+    typer.echo(f"serving on http://{settings.host}:{settings.port}", err=True)
+    run(settings)
+
+
+@app.command()
 def search(
     query: Annotated[str, typer.Argument(help="what to look for")],
     locale: Annotated[Optional[str], typer.Option(help="only articles in this locale (en, ru, uk, …)")] = None,
@@ -135,3 +163,7 @@ def eval_(
     for r in reports:
         typer.echo(f"{r.dataset:<14}{r.mode:<8}{r.ndcg_at_10:>9.3f}{r.recall_at_10:>8.3f}{r.mrr_at_10:>8.3f}"
                    f"{r.latency_ms_p50:>8.1f}{r.latency_ms_p95:>8.1f}{r.queries:>9}")
+
+
+if __name__ == "__main__":
+    app()

@@ -151,11 +151,12 @@ def database_url(settings: Any) -> str:
 
 def _clean(value: str) -> str:
     """Make text storable on every backend: NUL and lone surrogates become U+FFFD."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return value.replace("\x00", "\ufffd")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 def _text(name: str, value: Any, limit: int, *, optional: bool = False) -> str | None:
@@ -187,17 +188,23 @@ def _bool(name: str, value: Any) -> bool:
 
 def _float(name: str, value: Any, *, minimum: float | None = None) -> float:
     """A finite real number (numpy scalars accepted), not a bool."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+    kind = type(value)
+    if not (kind is float or kind is int) and (kind is bool or not isinstance(value, numbers.Real)):
         raise ValueError(f"{name} must be a finite number, got {value!r:.60}")
-    if minimum is not None and value < minimum:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r:.60}")
+    if minimum is not None and number < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return float(value)
+    return number
 
 
 def _int(name: str, value: Any, *, minimum: int = 0, optional: bool = False) -> int | None:
     """An integer >= minimum (numpy integers accepted), not a bool."""
     if value is None and optional:
         return None
+    if type(value) is int and value >= minimum:
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r:.60}")
     return int(value)
@@ -334,6 +341,8 @@ class EventLog:
                 self._warned_no_salt = True
             return None
         text = ip.strip()
+        if not text:
+            return None
         try:
             addr = ipaddress.ip_address(text)
             mapped = getattr(addr, "ipv4_mapped", None)
@@ -483,27 +492,28 @@ class EventLog:
             where.append(searches.c.id <= upto)
         s = searches.c
         rows = conn.execute(
-            select(s.id, s.search_id, s.at, s.query, s.normalized, s.locale, s.answered, s.top_score,
-                   s.latency_ms, self._clicked().label("clicked"), s.audience, s.session)
+            select(s.id, s.search_id, s.at, s.query, s.normalized, s.locale, s.answered, s.result_count,
+                   s.top_score, s.latency_ms, self._clicked().label("clicked"), s.audience, s.session)
             .where(*where).order_by(s.id).limit(limit)
         ).all()
         if not rows:
             return [], None
-        first, last = rows[0].id, rows[-1].id
+        # Results only for the searches that had any, by primary key, in chunks well under parameter limits.
         ids: dict[int, list[str]] = {}
-        for pk, article_id in conn.execute(
-            select(search_results.c.search_pk, search_results.c.article_id)
-            .join(searches, searches.c.id == search_results.c.search_pk)
-            .where(*conds, searches.c.id.between(first, last))
-            .order_by(search_results.c.search_pk, search_results.c.rank)
-        ):
-            ids.setdefault(pk, []).append(article_id)
+        shown = [r.id for r in rows if r.result_count]
+        for i in range(0, len(shown), 1000):
+            for pk, article_id in conn.execute(
+                select(search_results.c.search_pk, search_results.c.article_id)
+                .where(search_results.c.search_pk.in_(shown[i:i + 1000]))
+                .order_by(search_results.c.search_pk, search_results.c.rank)
+            ):
+                ids.setdefault(pk, []).append(article_id)
         events = [SearchEvent(
             search_id=r.search_id, at=r.at, query=r.query, normalized=r.normalized, locale=r.locale,
             answered=bool(r.answered), result_ids=tuple(ids.get(r.id, ())), top_score=r.top_score,
             latency_ms=r.latency_ms, clicked=bool(r.clicked), audience=r.audience, session=r.session,
         ) for r in rows]
-        return events, last
+        return events, rows[-1].id
 
     def get_search(self, search_id: str) -> SearchEvent | None:
         """One logged search by search_id, or None."""
@@ -516,16 +526,26 @@ class EventLog:
     def iter_searches(self, since: datetime | None = None, until: datetime | None = None, *,
                       answered: bool | None = None, batch: int = 5000) -> Iterator[SearchEvent]:
         """Stream searches with since <= at < until in id order, batch rows per short read (keyset, no OFFSET)."""
-        conds = self._window(searches.c.at, since, until)
+        since, until = _when("since", since), _when("until", until)
         if answered is not None:
-            conds.append(searches.c.answered == _bool("answered", answered))
+            answered = _bool("answered", answered)
         batch = _int("batch", batch, minimum=1)
-        # Bound the id range once (from the at / answered indexes), so each batch scans only its own rows
-        # and rows logged while streaming do not extend the stream.
+
+        def conditions(at: Any, answered_col: Any) -> list[Any]:
+            conds = self._window(at, since, until)
+            return conds if answered is None else [*conds, answered_col == answered]
+
+        # Bound the id range once, through the (at) / (answered, at) indexes; rows logged while streaming
+        # do not extend the stream.
         with self.engine.connect() as conn:
-            lo, hi = conn.execute(select(func.min(searches.c.id), func.max(searches.c.id)).where(*conds)).one()
+            lo, hi = conn.execute(select(func.min(searches.c.id), func.max(searches.c.id))
+                                  .where(*conditions(searches.c.at, searches.c.answered))).one()
         if lo is None:
             return
+        # Batches walk the primary key from there. The filters are wrapped in an expression so no planner
+        # serves them from an index instead: that would rescan every match and sort it, once per batch.
+        conds = conditions(func.coalesce(searches.c.at, searches.c.at),
+                           func.coalesce(searches.c.answered, searches.c.answered))
         last = lo - 1
         while True:
             # The connection is returned before yielding: a slow or abandoned consumer holds no lock.

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     collection: str = "kb_chunks"
 
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the event log; default SQLite in data_dir")
+    # Visitors' IP addresses are stored only as an HMAC with this secret (unset: not stored at all).
+    ip_salt: SecretStr | None = None
 
     host: str = "127.0.0.1"
     port: int = 8000
