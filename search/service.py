@@ -65,7 +65,8 @@ class SearchResponse:
         return {
             "query": self.query, "answered": self.answered, "search_id": self.search_id,
             "corrected": self.corrected, "locale": self.locale,
-            "results": [{"id": r.id, "title": r.title, "url": r.url, "locale": r.locale, "snippet": r.snippet,
+            "results": [{"id": r.id, "title": r.title, "title_html": r.title_html, "url": r.url, "locale": r.locale,
+                         "snippet": r.snippet,
                          "section": r.section, "score": round(r.score, 4), "category": r.category,
                          "other_language": r.other_language,
                          "translation": asdict(r.translation) if r.translation else None} for r in self.results],

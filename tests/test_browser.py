@@ -1,0 +1,151 @@
+"""The help center in a real browser: instant search, click-through, feedback, and no script injection."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+
+import pytest
+
+from test_web import index_kb, patch_heavy
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+XSS_QUERY = '<img src=x onerror="window.__xss=1;alert(9)"><script>window.__xss=2</script> password'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = index_kb(tmp_path_factory.mktemp("browserkb"))
+    with pytest.MonkeyPatch.context() as mp:
+        patch_heavy(mp)
+        port = _free_port()
+        srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not srv.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("uvicorn did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", settings
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US")
+    pg = context.new_page()
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    yield pg
+    context.close()
+
+
+def test_instant_search_click_and_feedback(server, page):
+    from kb.events import EventLog
+
+    base, settings = server
+    page.goto(base + "/?lang=en")
+    page.evaluate("window.__sameDocument = true")
+    page.locator("#q").press_sequentially("reset password", delay=30)
+    first = page.locator(".instant-results[data-js] .results .result-title a").first
+    first.wait_for(timeout=10_000)
+    assert page.evaluate("window.__sameDocument") is True, "the results came with a page load"
+    assert re.search(r"/search\?q=reset(%20|\+)password$", page.url)
+    assert "result" in (page.locator("[data-live]").first.text_content() or "")
+
+    # Keyboard: down from the box reaches a result link, Esc returns to the box.
+    page.locator("#q").press("ArrowDown")
+    assert page.evaluate("document.activeElement.closest('.suggestions, .results') !== null")
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.id") == "q"
+
+    first = page.locator(".instant-results[data-js] .results .result-title a").first
+    href = first.get_attribute("href")
+    sid = re.search(r"sid=([0-9a-f]+)", href).group(1)
+    with page.expect_navigation():
+        first.click()
+    assert "/articles/" in page.url
+    page.locator("article h1").wait_for()
+
+    with EventLog(f"sqlite:///{settings.data_dir / 'events.sqlite3'}") as log:
+        deadline = time.monotonic() + 5
+        while not log.get_search(sid).clicked and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert log.get_search(sid).clicked, "the beacon did not log the click"
+        article_id = page.url.split("/articles/")[1].split("?")[0].split("#")[0]
+        before = log.helpfulness(article_id)
+
+        page.select_option("#fb-reason", "unclear")
+        with page.expect_navigation():
+            page.get_by_role("button", name="No").click()
+        page.locator(".thanks").wait_for()
+        assert "Thanks" in page.locator(".thanks").text_content()
+        assert log.helpfulness(article_id) == (before[0], before[1] + 1)
+    assert page.dialogs == []
+
+
+def test_no_script_runs_from_articles_or_queries(server, page):
+    base, _ = server
+    page.goto(base + "/articles/xss-test")
+    page.locator(".article-body").wait_for()
+    page.goto(base + "/search?q=" + XSS_QUERY.replace(" ", "+").replace("#", "%23").replace("&", "%26"))
+    page.locator("#q").wait_for()
+    assert page.locator("#q").input_value().startswith("<img")
+    page.locator("#q").fill("")
+    page.locator("#q").press_sequentially(XSS_QUERY, delay=5)
+    page.locator(".instant-results[data-js]").wait_for(timeout=10_000)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__xss") is None
+    assert page.dialogs == []
+
+
+def test_works_without_javascript(server, browser):
+    base, _ = server
+    context = browser.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    try:
+        pg.goto(base + "/")
+        pg.fill("#q", "invoices")
+        with pg.expect_navigation():
+            pg.press("#q", "Enter")
+        assert "/search?q=invoices" in pg.url
+        with pg.expect_navigation():
+            pg.locator(".results .result-title a").first.click()
+        assert "/articles/" in pg.url and "rank=" not in pg.url
+        with pg.expect_navigation():
+            pg.get_by_role("button", name="Yes").click()
+        assert "Thanks" in pg.locator(".thanks").text_content()
+    finally:
+        context.close()

@@ -1,0 +1,215 @@
+"""UI strings in the help center's languages, and how the reader's language is chosen."""
+
+from __future__ import annotations
+
+import re
+
+LANGUAGES = {"en": "English", "ru": "Русский", "uk": "Українська"}
+DEFAULT = "en"
+LANG_COOKIE = "kb_lang"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "product": "Orbita Help Center",
+        "home": "Home",
+        "skip": "Skip to content",
+        "hero_title": "How can we help?",
+        "hero_sub": "Search our guides and answers, in your language.",
+        "search_label": "Search the help center",
+        "search_placeholder": "Describe your question, e.g. “reset password”",
+        "search_button": "Search",
+        "suggestions": "Suggestions",
+        "categories": "Browse by topic",
+        "popular": "Popular articles",
+        "articles_n": "{n} articles",
+        "articles_one": "1 article",
+        "results_for": "Results for “{q}”",
+        "results_n": "{n} results",
+        "results_one": "1 result",
+        "showing_for": "Showing results for:",
+        "searched_for": "You typed:",
+        "no_results": "We couldn't find anything for “{q}”.",
+        "no_results_hint": "Try fewer or different words, check the spelling, or browse the topics below.",
+        "contact": "Still stuck? Contact support at",
+        "other_language": "In {lang}",
+        "read_translation": "Read in your language: {title}",
+        "on_this_page": "On this page",
+        "updated": "Updated {date}",
+        "helpful_q": "Was this article helpful?",
+        "yes": "Yes",
+        "no": "No",
+        "reason_label": "If not, what was wrong? (optional)",
+        "reason_none": "Choose a reason…",
+        "reason_not_related": "It's not what I was looking for",
+        "reason_incomplete": "It's missing information",
+        "reason_outdated": "It's out of date",
+        "reason_unclear": "It's hard to understand",
+        "reason_other": "Something else",
+        "thanks": "Thanks for your feedback!",
+        "related": "Related articles",
+        "other_languages": "Other languages",
+        "not_found_title": "Page not found",
+        "not_found_text": "We couldn't find that page. It may have moved, or the link may be wrong.",
+        "back_home": "Back to the help center",
+        "language": "Language",
+        "footer": "Orbita Help Center — answers for Orbita customers.",
+        "in_category": "Articles in {category}",
+        "empty_query": "Type a question above to search the help center.",
+        "too_long": "Your search was shortened to {n} characters.",
+        "loading": "Searching…",
+    },
+    "ru": {
+        "product": "Справочный центр Orbita",
+        "home": "Главная",
+        "skip": "Перейти к содержимому",
+        "hero_title": "Чем мы можем помочь?",
+        "hero_sub": "Ищите инструкции и ответы на своём языке.",
+        "search_label": "Поиск по справочному центру",
+        "search_placeholder": "Опишите вопрос, например «сбросить пароль»",
+        "search_button": "Найти",
+        "suggestions": "Подсказки",
+        "categories": "Разделы",
+        "popular": "Популярные статьи",
+        "articles_n": "Статей: {n}",
+        "results_for": "Результаты по запросу «{q}»",
+        "results_n": "Найдено: {n}",
+        "results_one": "Найдено: 1",
+        "showing_for": "Показаны результаты для:",
+        "searched_for": "Вы ввели:",
+        "no_results": "По запросу «{q}» ничего не найдено.",
+        "no_results_hint": "Попробуйте другие или более короткие слова, проверьте написание или выберите раздел ниже.",
+        "contact": "Не нашли ответ? Напишите в поддержку:",
+        "other_language": "На языке: {lang}",
+        "read_translation": "Читать на вашем языке: {title}",
+        "on_this_page": "На этой странице",
+        "updated": "Обновлено {date}",
+        "helpful_q": "Эта статья была полезной?",
+        "yes": "Да",
+        "no": "Нет",
+        "reason_label": "Если нет, что было не так? (необязательно)",
+        "reason_none": "Выберите причину…",
+        "reason_not_related": "Это не то, что я искал",
+        "reason_incomplete": "Не хватает информации",
+        "reason_outdated": "Информация устарела",
+        "reason_unclear": "Сложно понять",
+        "reason_other": "Другое",
+        "thanks": "Спасибо за отзыв!",
+        "related": "Похожие статьи",
+        "other_languages": "Другие языки",
+        "not_found_title": "Страница не найдена",
+        "not_found_text": "Мы не нашли эту страницу. Возможно, она перемещена или ссылка неверна.",
+        "back_home": "Вернуться в справочный центр",
+        "language": "Язык",
+        "footer": "Справочный центр Orbita — ответы для клиентов Orbita.",
+        "in_category": "Статьи раздела «{category}»",
+        "empty_query": "Введите вопрос выше, чтобы начать поиск.",
+        "too_long": "Запрос сокращён до {n} символов.",
+        "loading": "Ищем…",
+    },
+    "uk": {
+        "product": "Довідковий центр Orbita",
+        "home": "Головна",
+        "skip": "Перейти до вмісту",
+        "hero_title": "Чим ми можемо допомогти?",
+        "hero_sub": "Шукайте інструкції та відповіді своєю мовою.",
+        "search_label": "Пошук у довідковому центрі",
+        "search_placeholder": "Опишіть питання, наприклад «скинути пароль»",
+        "search_button": "Шукати",
+        "suggestions": "Підказки",
+        "categories": "Розділи",
+        "popular": "Популярні статті",
+        "articles_n": "Статей: {n}",
+        "results_for": "Результати за запитом «{q}»",
+        "results_n": "Знайдено: {n}",
+        "results_one": "Знайдено: 1",
+        "showing_for": "Показано результати для:",
+        "searched_for": "Ви ввели:",
+        "no_results": "За запитом «{q}» нічого не знайдено.",
+        "no_results_hint": "Спробуйте інші або коротші слова, перевірте написання або оберіть розділ нижче.",
+        "contact": "Не знайшли відповідь? Напишіть у підтримку:",
+        "other_language": "Мовою: {lang}",
+        "read_translation": "Читати вашою мовою: {title}",
+        "on_this_page": "На цій сторінці",
+        "updated": "Оновлено {date}",
+        "helpful_q": "Ця стаття була корисною?",
+        "yes": "Так",
+        "no": "Ні",
+        "reason_label": "Якщо ні, що було не так? (необов'язково)",
+        "reason_none": "Оберіть причину…",
+        "reason_not_related": "Це не те, що я шукав",
+        "reason_incomplete": "Бракує інформації",
+        "reason_outdated": "Інформація застаріла",
+        "reason_unclear": "Важко зрозуміти",
+        "reason_other": "Інше",
+        "thanks": "Дякуємо за відгук!",
+        "related": "Схожі статті",
+        "other_languages": "Інші мови",
+        "not_found_title": "Сторінку не знайдено",
+        "not_found_text": "Ми не знайшли цю сторінку. Можливо, її переміщено або посилання хибне.",
+        "back_home": "Повернутися до довідкового центру",
+        "language": "Мова",
+        "footer": "Довідковий центр Orbita — відповіді для клієнтів Orbita.",
+        "in_category": "Статті розділу «{category}»",
+        "empty_query": "Введіть питання вище, щоб почати пошук.",
+        "too_long": "Запит скорочено до {n} символів.",
+        "loading": "Шукаємо…",
+    },
+}
+
+CATEGORY_NAMES: dict[str, dict[str, str]] = {
+    "ru": {"account": "Аккаунт", "admin": "Администрирование", "billing": "Оплата", "getting-started": "Начало работы",
+           "integrations": "Интеграции", "mobile": "Мобильное приложение", "policies": "Правила",
+           "troubleshooting": "Решение проблем"},
+    "uk": {"account": "Обліковий запис", "admin": "Адміністрування", "billing": "Оплата", "getting-started": "Початок роботи",
+           "integrations": "Інтеграції", "mobile": "Мобільний застосунок", "policies": "Правила",
+           "troubleshooting": "Вирішення проблем"},
+}
+
+REASONS = ("not_related", "incomplete", "outdated", "unclear", "other")
+
+_ACCEPT_RE = re.compile(r"\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
+
+
+def translator(lang: str):
+    """t(key, **values): the UI string in lang, falling back to English, then to the key itself."""
+    table = STRINGS.get(lang, STRINGS[DEFAULT])
+
+    def t(key: str, **values) -> str:
+        text = table.get(key) or (table.get("articles_n", "").format(n=1) if key == "articles_one" else None) \
+            or STRINGS[DEFAULT].get(key, key)
+        return text.format(**values) if values else text
+
+    return t
+
+
+def category_name(category: str, lang: str) -> str:
+    """A category's display name: translated when known, else its slug made readable."""
+    return CATEGORY_NAMES.get(lang, {}).get(category) or category.replace("-", " ").replace("_", " ").capitalize()
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The supported language the browser prefers most, if any."""
+    if not header:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(header.split(",")[:20]):
+        m = _ACCEPT_RE.match(part)
+        if not m:
+            continue
+        try:
+            q = float(m.group(2)) if m.group(2) else 1.0
+        except ValueError:
+            continue
+        lang = m.group(1).lower()
+        if lang in LANGUAGES and q > 0:
+            ranked.append((-q, i, lang))
+    return min(ranked)[2] if ranked else None
+
+
+def choose(query_lang: str | None, cookie_lang: str | None, accept: str | None) -> tuple[str, bool]:
+    """(reader's language, whether to remember it in the cookie): ?lang=, then the cookie, then Accept-Language."""
+    if query_lang and query_lang.lower() in LANGUAGES:
+        return query_lang.lower(), query_lang.lower() != cookie_lang
+    if cookie_lang in LANGUAGES:
+        return cookie_lang, False
+    return from_accept_language(accept) or DEFAULT, False

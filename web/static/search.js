@@ -1,0 +1,250 @@
+// Instant search and autocomplete for the help center. Progressive enhancement: every page works without it.
+// Text from the server goes in with textContent; only `snippet` (escaped by the server, <mark> added) is HTML.
+(function () {
+  "use strict";
+
+  var cfgEl = document.getElementById("kb-i18n");
+  var cfg = cfgEl ? JSON.parse(cfgEl.textContent) : {strings: {}, languages: {}, categories: {}};
+  var S = cfg.strings || {};
+  var DEBOUNCE_MS = 200;
+  var MAX_QUERY = 500;
+
+  function fmt(text, values) {
+    return String(text || "").replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function categoryName(slug) {
+    var names = cfg.categories || {};
+    if (names[slug]) return names[slug];
+    var s = String(slug || "").replace(/[-_]/g, " ");
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  }
+
+  function withSearchId(url, searchId) {
+    var hash = "";
+    var i = url.indexOf("#");
+    if (i >= 0) { hash = url.slice(i); url = url.slice(0, i); }
+    // No `rank` here: the click is logged by the beacon, so the article page must not log it again.
+    return url + (url.indexOf("?") >= 0 ? "&" : "?") + "sid=" + encodeURIComponent(searchId) + hash;
+  }
+
+  function logClick(searchId, articleId, rank) {
+    var body = JSON.stringify({search_id: searchId, article_id: articleId, rank: rank});
+    var sent = false;
+    try {
+      if (navigator.sendBeacon) sent = navigator.sendBeacon("/api/click", new Blob([body], {type: "application/json"}));
+    } catch (e) { sent = false; }
+    if (!sent && window.fetch) {
+      fetch("/api/click", {method: "POST", body: body, keepalive: true, credentials: "same-origin",
+                           headers: {"Content-Type": "application/json"}}).catch(function () {});
+    }
+  }
+
+  function resultItem(r, rank, searchId) {
+    var li = el("li", "result");
+    var h = el("h3", "result-title");
+    var a = el("a", null);
+    if (r.title_html) a.innerHTML = r.title_html;  // escaped by the server; only <mark> is markup
+    else a.textContent = r.title;
+    a.href = withSearchId(r.url, searchId);
+    a.addEventListener("click", function () { logClick(searchId, r.id, rank); });
+    h.appendChild(a);
+    li.appendChild(h);
+    var meta = el("p", "result-meta");
+    meta.appendChild(el("span", "result-category", categoryName(r.category)));
+    if (r.section) {
+      var sep = el("span", null, " › ");
+      sep.setAttribute("aria-hidden", "true");
+      meta.appendChild(sep);
+      meta.appendChild(el("span", "result-section", r.section));
+    }
+    if (r.other_language) {
+      meta.appendChild(document.createTextNode(" "));
+      var badge = el("span", "badge", fmt(S.other_language, {lang: (cfg.languages || {})[r.locale] || r.locale}));
+      badge.lang = r.locale;
+      meta.appendChild(badge);
+    }
+    li.appendChild(meta);
+    var snip = el("p", "snippet");
+    snip.innerHTML = r.snippet;  // escaped by the server; only <mark> is markup
+    li.appendChild(snip);
+    if (r.translation) {
+      var p = el("p", "translation-link");
+      var ta = el("a", null, fmt(S.read_translation, {title: r.translation.title}));
+      ta.href = r.translation.url;
+      ta.lang = r.translation.locale;
+      p.appendChild(ta);
+      li.appendChild(p);
+    }
+    return li;
+  }
+
+  function setup(form) {
+    var input = form.querySelector(".search-input");
+    var list = form.querySelector(".suggestions");
+    var live = form.querySelector("[data-live]");
+    if (!input) return;
+    var panel = document.querySelector("[data-instant-results]");
+    if (!panel) {
+      panel = el("div", "instant-results");
+      panel.hidden = true;
+      form.parentNode.insertBefore(panel, form.nextSibling);
+    }
+    var locale = form.getAttribute("data-locale") || "";
+    var timer = null;
+    var seq = 0;
+    var controller = null;
+    var lastQuery = input.value.trim();
+
+    function closeSuggestions() {
+      list.hidden = true;
+      list.replaceChildren();
+      input.setAttribute("aria-expanded", "false");
+    }
+
+    function api(path, params, signal) {
+      var qs = new URLSearchParams(params);
+      return fetch(path + "?" + qs.toString(), {signal: signal, credentials: "same-origin",
+                                                headers: {"Accept": "application/json"}})
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); });
+    }
+
+    function renderSuggestions(items) {
+      list.replaceChildren();
+      items.forEach(function (s, i) {
+        var li = el("li", "suggestion suggestion--" + s.kind, s.text);
+        li.id = list.id + "-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.tabIndex = -1;
+        li.addEventListener("click", function () { choose(s); });
+        li.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); choose(s); } });
+        li.addEventListener("focus", function () { li.setAttribute("aria-selected", "true"); });
+        li.addEventListener("blur", function () { li.setAttribute("aria-selected", "false"); });
+        list.appendChild(li);
+      });
+      list.hidden = items.length === 0;
+      input.setAttribute("aria-expanded", items.length ? "true" : "false");
+    }
+
+    function choose(s) {
+      if (s.kind === "article" && s.url) { window.location.assign(s.url); return; }
+      input.value = s.text;
+      closeSuggestions();
+      input.focus();
+      run();
+    }
+
+    function renderResults(q, data) {
+      panel.replaceChildren();
+      panel.hidden = false;
+      panel.setAttribute("data-js", "1");
+      var n = data.results.length;
+      if (data.corrected) {
+        var c = el("p", "correction", (S.showing_for || "") + " ");
+        c.appendChild(el("strong", null, data.corrected));
+        panel.appendChild(c);
+      }
+      if (n) {
+        panel.appendChild(el("p", "results-count", n === 1 ? S.results_one : fmt(S.results_n, {n: n})));
+        var ol = el("ol", "results");
+        data.results.forEach(function (r, i) { ol.appendChild(resultItem(r, i + 1, data.search_id)); });
+        panel.appendChild(ol);
+      } else {
+        var box = el("div", "no-results");
+        box.appendChild(el("p", "results-heading", fmt(S.no_results, {q: q})));
+        box.appendChild(el("p", null, S.no_results_hint));
+        var contact = el("p", "contact-hint", (S.contact || "") + " ");
+        var mail = el("a", null, cfg.support_email);
+        mail.href = "mailto:" + cfg.support_email;
+        contact.appendChild(mail);
+        box.appendChild(contact);
+        panel.appendChild(box);
+      }
+      if (live) live.textContent = n ? (n === 1 ? S.results_one : fmt(S.results_n, {n: n})) : fmt(S.no_results, {q: q});
+      try { history.replaceState(null, "", "/search?q=" + encodeURIComponent(q)); } catch (e) { /* file: or sandboxed */ }
+    }
+
+    function run() {
+      var q = input.value.replace(/\s+/g, " ").trim().slice(0, MAX_QUERY);
+      if (q === lastQuery && panel.getAttribute("data-js")) return;
+      lastQuery = q;
+      if (controller) controller.abort();
+      if (!q) {
+        closeSuggestions();
+        if (panel.getAttribute("data-js") && !panel.hasAttribute("data-server-rendered")) panel.hidden = true;
+        if (live) live.textContent = "";
+        return;
+      }
+      var mine = ++seq;
+      controller = window.AbortController ? new AbortController() : null;
+      var signal = controller ? controller.signal : undefined;
+      var params = {q: q};
+      if (locale) params.locale = locale;
+      form.setAttribute("aria-busy", "true");
+      api("/api/search", params, signal).then(function (data) {
+        if (mine === seq) renderResults(q, data);
+      }).catch(function () { /* the form still submits normally */ }).then(function () {
+        if (mine === seq) form.removeAttribute("aria-busy");
+      });
+      api("/api/autocomplete", params, signal).then(function (items) {
+        if (mine === seq && document.activeElement === input) renderSuggestions(items.slice(0, 8));
+      }).catch(function () {});
+    }
+
+    function focusables() {
+      var items = Array.prototype.slice.call(list.hidden ? [] : list.querySelectorAll("[role=option]"));
+      if (!panel.hidden) items = items.concat(Array.prototype.slice.call(panel.querySelectorAll(".result-title a")));
+      return items;
+    }
+
+    function onKey(e) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        var items = focusables();
+        if (!items.length) return;
+        var i = items.indexOf(document.activeElement);
+        e.preventDefault();
+        if (e.key === "ArrowDown") { items[Math.min(i + 1, items.length - 1)].focus(); }
+        else if (i <= 0) { input.focus(); }
+        else { items[i - 1].focus(); }
+      } else if (e.key === "Escape") {
+        e.preventDefault();
+        // Stop what is in flight, so a late answer cannot reopen what the reader just closed.
+        seq++;
+        if (controller) controller.abort();
+        form.removeAttribute("aria-busy");
+        lastQuery = null;
+        if (!list.hidden) { closeSuggestions(); }
+        else if (panel.getAttribute("data-js") && !panel.hasAttribute("data-server-rendered")) { panel.hidden = true; }
+        input.focus();
+      }
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(run, DEBOUNCE_MS);
+    });
+    form.addEventListener("keydown", onKey);
+    panel.addEventListener("keydown", onKey);
+    form.addEventListener("focusout", function (e) {
+      if (!e.relatedTarget || !form.contains(e.relatedTarget)) {
+        setTimeout(function () { if (!form.contains(document.activeElement)) closeSuggestions(); }, 0);
+      }
+    });
+    form.addEventListener("submit", function () { clearTimeout(timer); if (controller) controller.abort(); });
+  }
+
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-instant]"), setup);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
