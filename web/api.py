@@ -34,6 +34,7 @@ class Translation(BaseModel):
 class SearchResult(BaseModel):
     id: str = Field(description="the article's front-matter id")
     title: str
+    title_html: str = Field(description="the title as escaped HTML with <mark> around matching words")
     url: str = Field(description="the article page, with #anchor of the matching section")
     locale: str
     snippet: str = Field(description="escaped HTML with <mark> around matching words")
