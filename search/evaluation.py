@@ -15,6 +15,8 @@ from kb.embedder import Embedder
 from kb.indexer import Indexer
 from kb.store.edge import EdgeStore
 from search.retrieval import Mode, Retriever
+from search.service import SearchService
+from search.spelling import SpellCorrector
 
 
 @dataclass
@@ -98,21 +100,22 @@ def evaluate(dataset: Path, embedder: Embedder, modes: list[Mode], chunk_tokens:
             index_seconds = time.perf_counter() - t0
             if report.errors:
                 raise ValueError(f"{len(report.errors)} documents failed to load, first: {report.errors[0]}")
-            retriever = Retriever(store, embedder)
-            return [_run(dataset.name, mode, retriever, queries, qrels, id_map, len(corpus), index_seconds)
+            # The same code customers go through: corrections, fusion, grouping (logging off).
+            service = SearchService(store, Retriever(store, embedder), speller=SpellCorrector.from_store(store))
+            return [_run(dataset.name, mode, service, queries, qrels, id_map, len(corpus), index_seconds)
                     for mode in modes]
         finally:
             store.close()
 
 
-def _run(name: str, mode: Mode, retriever: Retriever, queries: dict[str, str], qrels: dict[str, set[str]],
+def _run(name: str, mode: Mode, service: SearchService, queries: dict[str, str], qrels: dict[str, set[str]],
          id_map: dict[str, str], n_docs: int, index_seconds: float) -> EvalReport:
     ndcg = recall = mrr = 0.0
     latencies: list[float] = []
     judged = [q for q in queries if q in qrels]
     for qid in judged:
         t = time.perf_counter()
-        hits = retriever.search(queries[qid], 10, mode=mode)
+        hits = service.search(queries[qid], limit=10, mode=mode, log=False).results
         latencies.append((time.perf_counter() - t) * 1000)
         ranked = [id_map.get(h.id, h.id) for h in hits]
         relevant = qrels[qid]

@@ -120,17 +120,21 @@ class Retriever:
         self.store = store
         self.embedder = embedder
 
-    def vectors(self, query: str, lang: str | None = None, mode: Mode = "hybrid") -> QueryVectors:
+    def vectors(self, query: str, lang: str | None = None, mode: Mode = "hybrid",
+                sparse_text: str | None = None) -> QueryVectors:
         dense = self.embedder.embed_queries([query])[0].tolist() if mode != "sparse" else None
-        sparse = SparseVec(*analysis.sparse_query_vector(query, lang)) if mode != "dense" else None
+        sparse = SparseVec(*analysis.sparse_query_vector(sparse_text or query, lang)) if mode != "dense" else None
         return QueryVectors(dense, sparse)
 
     def search(self, query: str, limit: int = 10, *, locales: list[str] | None = None,
                categories: list[str] | None = None, visibilities: Sequence[str] = ("public",),
-               mode: Mode = "hybrid", lang: str | None = None, exclude: Sequence[str] = ()) -> list[ArticleHit]:
+               mode: Mode = "hybrid", lang: str | None = None, exclude: Sequence[str] = (),
+               sparse_text: str | None = None) -> list[ArticleHit]:
+        """`sparse_text`, when given, is what the sparse side analyses instead of `query` (a spelling fix:
+        the dense model copes with typos itself and should see what the customer wrote)."""
         flt = SearchFilter(locales=locales, categories=categories, visibilities=list(visibilities),
                            exclude_article_ids=list(exclude))
-        vectors = self.vectors(query, lang, mode)
+        vectors = self.vectors(query, lang, mode, sparse_text)
         dense = self.store.query(vectors, flt, CANDIDATES, mode="dense") if mode != "sparse" else []
         sparse = self.store.query(vectors, flt, CANDIDATES, mode="sparse") if mode != "dense" and vectors.sparse else []
         if mode == "hybrid":

@@ -12,7 +12,7 @@ from kb import analysis
 from kb.store import SearchFilter, VectorStore
 from search.answered import AnsweredModel, features, load_model
 from search.layout import fix_layout
-from search.retrieval import ArticleHit, Retriever
+from search.retrieval import ArticleHit, Mode, Retriever
 from search.snippets import highlight, snippet
 from search.spelling import SpellCorrector
 
@@ -86,23 +86,25 @@ class SearchService:
 
     def search(self, query: str, *, limit: int = 10, locale: str | None = None, category: str | None = None,
                audience: str = "customer", session: str | None = None, ip: str | None = None,
-               log: bool = True) -> SearchResponse:
+               log: bool = True, mode: Mode = "hybrid") -> SearchResponse:
         t0 = time.perf_counter()
         raw = query
         query = re.sub(r"\s+", " ", query).strip()[:MAX_QUERY_CHARS]
+        # A wrong keyboard layout is unreadable to every part of search: the fixed text replaces the query.
+        # A spelling fix only feeds the sparse side and the highlights: the dense model reads typos fine.
         fix = fix_layout(query)
-        searched, correction = (fix.text, fix.source) if fix else (query, None)
+        dense_text, correction = (fix.text, fix.source) if fix else (query, None)
+        searched = dense_text
         if self.speller is not None and not fix:
-            spelled = self.speller.correct(searched)
+            spelled = self.speller.correct(dense_text)
             if spelled:
                 searched, correction = spelled, "spelling"
-        lang = analysis.detect_language(searched) if searched else None
         visibilities = AUDIENCES[audience]
-        hits = self.retriever.search(searched, limit * 2, categories=[category] if category else None,
-                                     visibilities=visibilities) if searched else []
+        hits = self.retriever.search(dense_text, limit * 2, categories=[category] if category else None,
+                                     visibilities=visibilities, sparse_text=searched, mode=mode) if searched else []
         f = features(searched, hits)
         prob = self.answered_model.probability(f) if hits else 0.0
-        results = self._arrange(hits, searched, locale, visibilities)[:limit]
+        results = self._arrange(hits, searched, locale, visibilities, limit)
         search_id = uuid.uuid4().hex
         latency = (time.perf_counter() - t0) * 1000
         response = SearchResponse(
@@ -119,7 +121,7 @@ class SearchService:
         return response
 
     def _arrange(self, hits: list[ArticleHit], query: str, locale: str | None,
-                 visibilities: Sequence[str]) -> list[Result]:
+                 visibilities: Sequence[str], limit: int) -> list[Result]:
         """One result per translation group: the reader's locale when the group has it, else marked as other language."""
         q_terms = analysis.highlight_terms(query, None)
         groups: dict[str, ArticleHit] = {}
@@ -130,10 +132,11 @@ class SearchService:
                 if g in groups:
                     h.score = max(h.score, groups[g].score)
                 groups[g] = h
-        missing = [g for g, h in groups.items() if locale and h.locale != locale]
+        shown = sorted(groups.items(), key=lambda kv: -kv[1].score)[:limit]
+        missing = [g for g, h in shown if locale and h.locale != locale]
         translations = self._translations(missing, locale, visibilities) if missing else {}
         results = []
-        for g, h in sorted(groups.items(), key=lambda kv: -kv[1].score):
+        for g, h in shown:
             lang = h.locale or None
             results.append(Result(
                 id=h.id, title=h.title, url=h.url, locale=h.locale, snippet=snippet(h.text, q_terms, lang),

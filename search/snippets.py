@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from kb import analysis
 
 _WORD = re.compile(r"\w+(?:['’ʼ]\w+)*", re.UNICODE)
 
 
+@lru_cache(maxsize=200_000)
+def _word_terms(word: str, lang: str | None) -> frozenset[str]:
+    # Snippets analyse the same words over and over (every result, every query): remember them.
+    return frozenset(analysis.terms(word, lang))
+
+
+def _matches(token: str, query_terms: set[str], lang: str | None) -> bool:
+    return any(not query_terms.isdisjoint(_word_terms(w, lang)) for w in _WORD.findall(token))
+
+
 def _marks(text: str, query_terms: set[str], lang: str | None) -> list[tuple[int, int]]:
     """Spans of words whose analysed term is one of the query's (пароля matches пароль)."""
-    spans = []
-    for m in _WORD.finditer(text):
-        if query_terms.intersection(analysis.terms(m.group(), lang)):
-            spans.append(m.span())
-    return spans
+    return [m.span() for m in _WORD.finditer(text) if not query_terms.isdisjoint(_word_terms(m.group(), lang))]
 
 
 def highlight(text: str, query_terms: set[str], lang: str | None) -> str:
@@ -35,8 +42,7 @@ def snippet(text: str, query_terms: set[str], lang: str | None, words: int = 32)
     tokens = list(re.finditer(r"\S+", text))
     if len(tokens) <= words:
         return highlight(text, query_terms, lang)
-    hits = [i for i, t in enumerate(tokens) if query_terms.intersection(
-        term for w in _WORD.findall(t.group()) for term in analysis.terms(w, lang))]
+    hits = [i for i, t in enumerate(tokens) if _matches(t.group(), query_terms, lang)]
     best, best_count = 0, -1
     for start in ({max(0, i - words // 4) for i in hits} or {0}):
         count = sum(1 for i in hits if start <= i < start + words)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 from symspellpy import SymSpell, Verbosity
 
@@ -15,15 +16,22 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 MIN_LEN = 4  # shorter words have too many neighbours one edit away to guess safely
 
 
-def _known_dictionary_word(word: str) -> bool:
-    """A real Russian/Ukrainian word (pymorphy3 knows it) is not a typo even if no article uses it."""
-    if not re.search("[а-яіїєґ]", word):
-        return False
-    return any(analysis._morph_for(lang).parse(word)[0].is_known for lang in ("ru", "uk"))
+@lru_cache(maxsize=1)
+def _english() -> frozenset[str]:
+    from spellchecker import SpellChecker  # its English word list (160k words), loaded once, on first use
+
+    return frozenset(SpellChecker(language="en", distance=1).word_frequency.dictionary)
+
+
+def _real_word(word: str) -> bool:
+    """A word of the language (not a typo) even if no article uses it: "crossed" must not become "closed"."""
+    if re.search("[а-яіїєґ]", word):
+        return any(analysis._morph_for(lang).parse(word)[0].is_known for lang in ("ru", "uk"))
+    return word in _english()
 
 
 class SpellCorrector:
-    """Suggests the nearest word of the knowledge base's vocabulary for words it has never seen."""
+    """Suggests, for a word that is neither in the knowledge base nor in a dictionary, its nearest KB word."""
 
     def __init__(self, vocabulary: Counter[str]):
         self.vocabulary = vocabulary
@@ -50,7 +58,7 @@ class SpellCorrector:
         def fix(m: re.Match) -> str:
             nonlocal changed
             word = m.group()
-            if len(word) < MIN_LEN or word in self.vocabulary or _known_dictionary_word(word):
+            if len(word) < MIN_LEN or word in self.vocabulary or _real_word(word):
                 return word
             found = self._sym.lookup(word, Verbosity.CLOSEST, max_edit_distance=1 if len(word) <= 6 else 2)
             if not found:

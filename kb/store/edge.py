@@ -10,7 +10,7 @@ from pathlib import Path
 import qdrant_edge as qe
 
 from kb.store.base import (
-    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, QueryVectors, Record,
+    DENSE, HIT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, QueryVectors, Record,
     SearchFilter, Side, StoreError, StoreLockedError, VectorStore,
 )
 
@@ -157,7 +157,7 @@ class EdgeStore(VectorStore):
             q = qe.Query.Nearest(qe.SparseVector(vectors.sparse.indices, vectors.sparse.values), using=SPARSE)
         else:
             return []
-        req = qe.QueryRequest(limit=limit, query=q, filter=_filter(flt), with_payload=True)
+        req = qe.QueryRequest(limit=limit, query=q, filter=_filter(flt), with_payload=list(HIT_FIELDS))
         return [Hit(str(p.id), p.score, p.payload or {}) for p in self._shard.query(req)]
 
     def count(self, flt: SearchFilter | None = None) -> int:

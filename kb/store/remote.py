@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from qdrant_client import QdrantClient, models
 
 from kb.store.base import (
-    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, QueryVectors, Record,
+    DENSE, HIT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, QueryVectors, Record,
     SearchFilter, Side, StoreError, VectorStore,
 )
 
@@ -118,7 +118,7 @@ class QdrantStore(VectorStore):
         else:
             return []
         res = self.client.query_points(self.collection, query=query, using=using, query_filter=_filter(flt),
-                                       limit=limit, with_payload=True)
+                                       limit=limit, with_payload=list(HIT_FIELDS))
         return [Hit(str(p.id), p.score, p.payload or {}) for p in res.points]
 
     def count(self, flt: SearchFilter | None = None) -> int:
