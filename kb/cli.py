@@ -50,7 +50,8 @@ def index(
         _fail(f"articles folder {settings.articles_dir} does not exist (set KB_ARTICLES_DIR or --articles)")
     rt = Runtime(settings)
     try:
-        report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(settings.articles_dir, rebuild=rebuild)
+        report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(settings.articles_dir, rebuild=rebuild,
+                                                                             optimize=True)
     except StoreError as e:
         _fail(str(e))
     finally:
@@ -86,7 +87,7 @@ def serve(
 
         rt = Runtime(settings)
         try:
-            report = rt.indexer(progress=sys.stderr.isatty()).run(settings.articles_dir)
+            report = rt.indexer(progress=sys.stderr.isatty()).run(settings.articles_dir, optimize=True)
         except StoreError as e:
             _fail(str(e))
         finally:

@@ -163,3 +163,14 @@ def test_internal_articles_are_indexed_but_not_public(store, embedder, kb_dir):
     agents = Retriever(store, embedder).search("escalate outages on-call", 10, visibilities=("public", "internal"))
     assert "escalation" not in {h.id for h in public}
     assert agents[0].id == "escalation"
+
+
+def test_optimized_index_answers_the_same(store, embedder, kb_dir):
+    indexer = Indexer(store, embedder, chunk_tokens=64)
+    indexer.run(kb_dir)
+    before = [h.id for h in Retriever(store, embedder).search("refunds within days", 10)]
+    path = kb_dir / "en/billing/refund.md"
+    path.write_text(path.read_text() + "\nOne more line.", encoding="utf-8")
+    report = indexer.run(kb_dir, optimize=True)
+    assert report.updated == 1
+    assert [h.id for h in Retriever(store, embedder).search("refunds within days", 10)] == before

@@ -150,6 +150,13 @@ class VectorStore(ABC):
     @abstractmethod
     def set_meta(self, meta: dict) -> None: ...
 
+    def optimize(self) -> None:
+        """Build search indexes for what was written (a no-op where a server does it in the background).
+
+        Qdrant Edge holds the GIL for the whole run (seconds to minutes at 100k points), so this is called
+        only by `kb index` and before `kb serve` starts serving, never while requests are served.
+        """
+
     def flush(self) -> None:
         """Make written data durable (a no-op where the backend does it itself)."""
 

@@ -175,6 +175,10 @@ class EdgeStore(VectorStore):
         # The meta point has no vectors, so no vector query can ever return it.
         self._call(self.shard.update, qe.UpdateOperation.upsert_points([qe.Point(META_ID, {}, {**meta, "kind": "meta"})]))
 
+    def optimize(self) -> None:
+        if self._shard is not None:
+            self._call(self._shard.optimize)
+
     def flush(self) -> None:
         if self._shard is not None:
             self._call(self._shard.flush)
