@@ -22,6 +22,7 @@ from pathlib import Path
 
 from kb import analysis
 from search.retrieval import ArticleHit
+from search.snippets import matched_terms
 
 log = logging.getLogger(__name__)
 MODEL_FILE = Path(__file__).with_name("answered_model.json")
@@ -36,7 +37,7 @@ def features(query: str, hits: list[ArticleHit], lang: str | None = None) -> dic
     q_terms = set(analysis.terms(query, lang))
     found: set[str] = set()
     for chunk in top.chunks[:3]:
-        found |= set(analysis.terms(chunk.get("title", "") + "\n" + chunk.get("text", ""), chunk.get("locale")))
+        found |= matched_terms(chunk.get("title", "") + "\n" + chunk.get("text", ""), q_terms, chunk.get("locale"))
     return {
         "dense_top": top.dense_score if top.dense_score is not None else (dense[0] if dense else 0.0),
         "dense_gap": (dense[0] - dense[1]) if len(dense) > 1 else 0.0,

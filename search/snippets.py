@@ -17,19 +17,44 @@ def _word_terms(word: str, lang: str | None) -> frozenset[str]:
     return frozenset(analysis.terms(word, lang))
 
 
-def _matches(token: str, query_terms: set[str], lang: str | None) -> bool:
-    return any(not query_terms.isdisjoint(_word_terms(w, lang)) for w in _WORD.findall(token))
+class _Matcher:
+    """Tells which words of a text analyse to one of the query's terms."""
+
+    def __init__(self, query_terms: set[str], lang: str | None):
+        self.terms, self.lang = query_terms, lang
+        # Lemmas and stems keep their word's first letters (пароля → пароль, resets → reset): a word whose
+        # first three letters start no query term is skipped without the morphology lookup, which is the
+        # costly part when most words have never been seen before.
+        self.heads = {t[:3] for t in query_terms if len(t) >= 3}
+        self.short = {t for t in query_terms if len(t) < 3}
+
+    def word(self, w: str) -> bool:
+        head = w[:3].casefold().replace("ё", "е")
+        if head not in self.heads and not any(head.startswith(t) for t in self.short):
+            return False
+        return not self.terms.isdisjoint(_word_terms(w, self.lang))
+
+    def token(self, token: str) -> bool:
+        return any(self.word(w) for w in _WORD.findall(token))
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in _WORD.finditer(text) if self.word(m.group())]
 
 
-def _marks(text: str, query_terms: set[str], lang: str | None) -> list[tuple[int, int]]:
-    """Spans of words whose analysed term is one of the query's (пароля matches пароль)."""
-    return [m.span() for m in _WORD.finditer(text) if not query_terms.isdisjoint(_word_terms(m.group(), lang))]
+def matched_terms(text: str, query_terms: set[str], lang: str | None) -> set[str]:
+    """The query terms that some word of the text analyses to."""
+    m = _Matcher(query_terms, lang)
+    found: set[str] = set()
+    for w in _WORD.findall(text):
+        if m.word(w):
+            found |= query_terms & _word_terms(w, lang)
+    return found
 
 
 def highlight(text: str, query_terms: set[str], lang: str | None) -> str:
     """HTML-escaped text with every matching word in <mark>."""
     out, pos = [], 0
-    for start, end in _marks(text, query_terms, lang):
+    for start, end in _Matcher(query_terms, lang).spans(text):
         out += [html.escape(text[pos:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
         pos = end
     out.append(html.escape(text[pos:]))
@@ -42,7 +67,8 @@ def snippet(text: str, query_terms: set[str], lang: str | None, words: int = 32)
     tokens = list(re.finditer(r"\S+", text))
     if len(tokens) <= words:
         return highlight(text, query_terms, lang)
-    hits = [i for i, t in enumerate(tokens) if _matches(t.group(), query_terms, lang)]
+    matcher = _Matcher(query_terms, lang)
+    hits = [i for i, t in enumerate(tokens) if matcher.token(t.group())]
     best, best_count = 0, -1
     for start in ({max(0, i - words // 4) for i in hits} or {0}):
         count = sum(1 for i in hits if start <= i < start + words)
