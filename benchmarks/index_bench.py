@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from kb.articles import load_articles  # noqa: E402
 from kb.chunks import chunk_article  # noqa: E402
 from kb.embedder import load_embedder  # noqa: E402
-from kb.indexer import Indexer  # noqa: E402
+from kb.indexer import Indexer, title_chunk  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 from kb.store.edge import EdgeStore  # noqa: E402
 
@@ -106,8 +106,12 @@ def main() -> None:
 
     articles = load_articles(args.articles).articles
     tokens = min(settings.chunk_tokens, emb.max_tokens)
-    texts = [c.embed_text for a in articles for c in chunk_article(a, tokens, emb.count_tokens)]
-    print(f"sample KB: {len(articles)} articles, {len(texts)} chunks")
+    # Exactly what the indexer embeds: every chunk, plus each article's title point.
+    texts = []
+    for a in articles:
+        chunks = chunk_article(a, tokens, emb.count_tokens)
+        texts += [c.embed_text for c in [title_chunk(a, chunks)] + chunks]
+    print(f"sample KB: {len(articles)} articles, {len(texts)} texts to embed (chunks and title points)")
 
     bare, full = [], []
     for _ in range(args.rounds):
