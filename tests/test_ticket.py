@@ -1,0 +1,334 @@
+"""Tests of suggest.ticket: real-looking support mail in en/ru/uk reduced to what the customer asks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from suggest.ticket import Message, TicketQuery, clean_message, split_questions, ticket_queries
+
+# (email, exact cleaned text)
+CLEAN_EN = [
+    (
+        "Hi team,\n\nHow do I reset my password? The reset link has expired.\n\nBest regards,\nJohn Smith\n"
+        "Acme Ltd | +1 555 0100\n",
+        "How do I reset my password? The reset link has expired.",
+    ),
+    (
+        "Hello,\n\nI was charged twice for my March subscription.\nCan you refund one of the payments?\n\n"
+        "Thanks,\nAnna\n\nOn Mon, 3 Nov 2026 at 10:00, Support <help@example.com> wrote:\n"
+        "> Hello Anna,\n> Thank you for contacting us.\n",
+        "I was charged twice for my March subscription.\nCan you refund one of the payments?",
+    ),
+    (
+        "Dear support,\n\nThe export to CSV button does nothing in Firefox.\n\nSent from my iPhone",
+        "The export to CSV button does nothing in Firefox.",
+    ),
+    (
+        "Hi team, I can't log in after enabling two-factor authentication.\nThe code is always rejected.\n\n"
+        "Cheers,\nMark\n\n-----Original Message-----\nFrom: Support\nSent: Monday, November 3, 2026 10:00\n"
+        "To: Mark\nSubject: Your ticket\n\nPlease try again.",
+        "I can't log in after enabling two-factor authentication.\nThe code is always rejected.",
+    ),
+    (
+        "Good morning,\n\nHow can I add a second admin to our workspace?\n\nKind regards,\nLaura\n\n"
+        "________________________________\nFrom: Help Center <help@example.com>\n"
+        "Sent: Tuesday, 4 November 2026 09:12\nTo: Laura <laura@corp.com>\nSubject: RE: Admins\n\nHi Laura,",
+        "How can I add a second admin to our workspace?",
+    ),
+    (
+        "Where do I change the billing email?\n\n-- \nPeter Novak\nHead of Finance, Corp Inc.\nwww.corp.com",
+        "Where do I change the billing email?",
+    ),
+    (
+        "Hello,\n\nIs there an API limit for the search endpoint?\n\nThanks!\n\n"
+        "This email and any attachments are confidential and intended solely for the addressee. If you\n"
+        "have received it in error, please notify the sender and delete it.",
+        "Is there an API limit for the search endpoint?",
+    ),
+    (
+        "Hi,\n\n> I'd like to cancel my plan.\nSorry, wrong quote. I actually want to downgrade to the Basic plan.\n"
+        "How   do I do that?\n\n\n\nThank you for your help,\nMaria",
+        "Sorry, wrong quote. I actually want to downgrade to the Basic plan.\nHow do I do that?",
+    ),
+    ("Thanks!", "Thanks!"),
+]
+
+CLEAN_RU = [
+    (
+        "Здравствуйте!\n\nНе могу войти в личный кабинет, пишет «неверный пароль».\nКак сбросить пароль?\n\n"
+        "С уважением,\nИван Петров\nООО «Ромашка»\n",
+        "Не могу войти в личный кабинет, пишет «неверный пароль».\nКак сбросить пароль?",
+    ),
+    (
+        "Добрый день,\n\nс карты списали деньги дважды за ноябрь. Верните, пожалуйста, одну оплату.\n\n"
+        "Спасибо,\nОльга\n\nВ пн, 3 нояб. 2026 г. в 10:00, Support <help@example.com> пишет:\n"
+        "> Добрый день, Ольга!\n> Спасибо за обращение.",
+        "с карты списали деньги дважды за ноябрь. Верните, пожалуйста, одну оплату.",
+    ),
+    (
+        "Привет\nкак выгрузить отчёт в Excel?\n\nОтправлено с iPhone",
+        "как выгрузить отчёт в Excel?",
+    ),
+    (
+        "Доброго дня!\n\nПодскажите, можно ли оплатить по счёту для юрлица?\n\nС наилучшими пожеланиями,\n"
+        "Анна Смирнова\nбухгалтер\n+7 495 000-00-00\n\n-----Исходное сообщение-----\nОт: Поддержка\n"
+        "Отправлено: 3 ноября 2026 г. 10:00\nКому: Анна\nТема: Оплата",
+        "Подскажите, можно ли оплатить по счёту для юрлица?",
+    ),
+    (
+        "Здравствуйте, не приходит письмо для подтверждения почты.\nПроверял папку «Спам» — пусто.\n\n"
+        "Заранее спасибо!\nДмитрий",
+        "не приходит письмо для подтверждения почты.\nПроверял папку «Спам» — пусто.",
+    ),
+    (
+        "Добрый день.\n\nКак добавить сотрудника в рабочее пространство?\n\n--\nСергей\nотдел ИТ\n",
+        "Как добавить сотрудника в рабочее пространство?",
+    ),
+    (
+        "Здравствуйте!\n\nПочему не работает импорт из CSV?\n\nСпасибо.\n\nЭто письмо и все вложения "
+        "конфиденциальны и предназначены\nтолько для адресата. Если вы получили его по ошибке, удалите его.",
+        "Почему не работает импорт из CSV?",
+    ),
+    (
+        "Уважаемая поддержка,\n\nкак отключить уведомления по почте?\n\n3 нояб. 2026 г., в 10:00, "
+        "Поддержка <help@example.com> написал:\n> Здравствуйте!",
+        "как отключить уведомления по почте?",
+    ),
+    ("Спасибо!", "Спасибо!"),
+]
+
+CLEAN_UK = [
+    (
+        "Вітаю,\n\nне можу увійти в кабінет після зміни пароля.\nЯк відновити доступ?\n\nЗ повагою,\n"
+        "Олена Коваль\nТОВ «Світанок»\n",
+        "не можу увійти в кабінет після зміни пароля.\nЯк відновити доступ?",
+    ),
+    (
+        "Добрий день,\n\nз картки двічі списали оплату за листопад. Поверніть, будь ласка, один платіж.\n\n"
+        "Дякую,\nТарас\n\nпн, 3 лист. 2026 р. о 10:00 Support <help@example.com> пише:\n"
+        "> Добрий день, Тарасе!\n> Дякуємо за звернення.",
+        "з картки двічі списали оплату за листопад. Поверніть, будь ласка, один платіж.",
+    ),
+    (
+        "Доброго дня!\n\nЯк вивантажити звіт у Excel?\n\nНадіслано з iPhone",
+        "Як вивантажити звіт у Excel?",
+    ),
+    (
+        "Вітаю!\n\nЧи можна оплатити за рахунком як ФОП?\n\nЗ найкращими побажаннями,\nІрина\nбухгалтерка\n"
+        "+380 44 000 00 00\n\n-----Оригінальне повідомлення-----\nВід: Підтримка\n"
+        "Надіслано: 3 листопада 2026 р. 10:00\nКому: Ірина\nТема: Оплата",
+        "Чи можна оплатити за рахунком як ФОП?",
+    ),
+    (
+        "Добрий день, не приходить лист для підтвердження пошти.\nПапку «Спам» перевірив — порожньо.\n\n"
+        "Заздалегідь дякую!\nОлег",
+        "не приходить лист для підтвердження пошти.\nПапку «Спам» перевірив — порожньо.",
+    ),
+    (
+        "Привіт\n\nЯк додати співробітника до робочого простору?\n\n-- \nАндрій\nIT-відділ\n",
+        "Як додати співробітника до робочого простору?",
+    ),
+    (
+        "Вітаю!\n\nЧому не працює імпорт із CSV?\n\nДякую.\n\nЦей лист і всі вкладення є конфіденційними "
+        "та призначені\nлише для адресата. Якщо ви отримали його помилково, видаліть його.",
+        "Чому не працює імпорт із CSV?",
+    ),
+    (
+        "Шановна підтримко,\n\nяк вимкнути сповіщення на пошту?\n\n"
+        "> Вітаємо! Ми отримали ваш запит.\n> Оператор відповість найближчим часом.",
+        "як вимкнути сповіщення на пошту?",
+    ),
+    ("Дякую!", "Дякую!"),
+]
+
+
+@pytest.mark.parametrize(("email", "expected"), CLEAN_EN + CLEAN_RU + CLEAN_UK)
+def test_clean_message_exact(email: str, expected: str) -> None:
+    assert clean_message(email) == expected
+
+
+# Mixed-language and structural cases: what must go, what must stay.
+FRAGMENT_CASES = [
+    (
+        "Hi team,\nне можу змінити мову інтерфейсу на English. Where is the language setting?\n\n"
+        "З повагою,\nOksana\n\nSent from my Galaxy",
+        ["не можу змінити мову", "Where is the language setting?"],
+        ["Hi team", "З повагою", "Oksana", "Galaxy"],
+    ),
+    (
+        "Здравствуйте!\nHow to connect Slack integration? У нас тариф Business.\n\nС уважением,\nАлексей\n"
+        "On Tue, 4 Nov 2026 at 11:30, Help <help@example.com> wrote:\n> Hi Alexey,",
+        ["How to connect Slack integration?", "тариф Business"],
+        ["Здравствуйте", "С уважением", "Алексей", "Hi Alexey"],
+    ),
+    (
+        "Thank you for the quick fix, but now the report page shows error 500 when I filter by date.\n"
+        "Could you check?\n\nRegards,\nTom",
+        ["Thank you for the quick fix", "error 500", "Could you check?"],
+        ["Regards", "Tom"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("email", "kept", "gone"), FRAGMENT_CASES)
+def test_clean_message_fragments(email: str, kept: list[str], gone: list[str]) -> None:
+    cleaned = clean_message(email)
+    for fragment in kept:
+        assert fragment in cleaned
+    for fragment in gone:
+        assert fragment not in cleaned
+
+
+def test_clean_message_keeps_everything_when_all_would_go() -> None:
+    assert clean_message("  Hello,\n\nBest regards,\nJohn  ") == "Hello,\n\nBest regards,\nJohn"
+    assert clean_message("") == ""
+    assert clean_message(" \n\t ") == ""
+
+
+SPLIT_CASES = [
+    (
+        "How do I reset my password? Also, where can I download invoices?",
+        ["How do I reset my password?", "Where can I download invoices?"],
+    ),
+    ("Can I pay by invoice? We are a company in Kyiv.", ["Can I pay by invoice? We are a company in Kyiv."]),
+    (
+        "We moved to a new office last week. How do I change the company address on invoices?\n"
+        "Secondly, can I add a VAT number?",
+        [
+            "We moved to a new office last week. How do I change the company address on invoices?",
+            "Can I add a VAT number?",
+        ],
+    ),
+    (
+        "Как сбросить пароль? Ещё подскажите, где найти счета за прошлый год?",
+        ["Как сбросить пароль?", "Подскажите, где найти счета за прошлый год?"],
+    ),
+    (
+        "Мы перешли на тариф Business. Как добавить второго администратора?\nКроме того, нужен акт сверки за март.",
+        ["Мы перешли на тариф Business. Как добавить второго администратора?", "Нужен акт сверки за март."],
+    ),
+    (
+        "Як змінити email для рахунків? Також: чи можна оплатити карткою Visa?",
+        ["Як змінити email для рахунків?", "Чи можна оплатити карткою Visa?"],
+    ),
+    (
+        "1. How do I export contacts?\n2. How do I import them into another workspace?",
+        ["How do I export contacts?", "How do I import them into another workspace?"],
+    ),
+    ("Please delete my account and all my data.", ["Please delete my account and all my data."]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SPLIT_CASES)
+def test_split_questions(text: str, expected: list[str]) -> None:
+    assert split_questions(text) == expected
+
+
+def test_split_questions_limits() -> None:
+    many = " ".join(f"Question number {i}?" for i in range(1, 9))
+    items = split_questions(many)
+    assert len(items) == 5
+    assert "Question number 8?" in items[-1]  # nothing dropped
+    assert split_questions("") == []
+    assert split_questions("  \n ") == []
+    assert all(i.strip() for i in split_questions("? ? . ! Also, ?"))
+
+
+T0 = datetime(2026, 11, 3, 10, 0)
+
+
+def test_ticket_queries_weights_and_order() -> None:
+    msgs = [
+        Message("customer", "Hi,\nI can't find the export button.\n\nThanks,\nAnna", T0),
+        Message("agent", "Hello Anna, it is under Reports > Export.", T0 + timedelta(hours=1)),
+        Message(
+            "customer",
+            "Found it, thanks. How do I schedule a weekly export? Also, can it go to Google Drive?\n\n"
+            "Anna\n\nOn Mon, 3 Nov 2026 at 11:00, Support <help@example.com> wrote:\n> it is under Reports",
+            T0 + timedelta(hours=2),
+        ),
+    ]
+    qs = ticket_queries("Export reports", msgs)
+    assert [q.weight for q in qs] == [1.0, 1.0, 0.6, 0.4]
+    assert qs[0].text.endswith("How do I schedule a weekly export?")
+    assert qs[1].text == "Can it go to Google Drive?"
+    assert qs[2] == TicketQuery("Export reports", 0.6, "subject")
+    assert qs[3].text == "I can't find the export button." and qs[3].source == "earlier customer message #1"
+    assert not any("Reports > Export" in q.text for q in qs)
+
+
+@pytest.mark.parametrize(
+    "subject", ["Help", "Question", "Вопрос", "Питання", "Re: Help!", "Fwd: RE: question", "Ответ: Вопрос", ""]
+)
+def test_ticket_queries_generic_subject_skipped(subject: str) -> None:
+    qs = ticket_queries(subject, [Message("customer", "Как удалить проект?")])
+    assert qs == [TicketQuery("Как удалить проект?", 1.0, "latest customer message")]
+
+
+def test_ticket_queries_subject_prefixes_stripped_and_deduplicated() -> None:
+    qs = ticket_queries(
+        "Re: Fwd: How to delete a project?", [Message("customer", "Hello,\n\nhow to delete a project?\n\nThanks")]
+    )
+    assert qs == [TicketQuery("how to delete a project?", 1.0, "latest customer message")]
+    qs = ticket_queries("Відповідь: Оплата карткою", [Message("customer", "Чи приймаєте Mastercard?")])
+    assert [(q.text, q.source) for q in qs] == [
+        ("Чи приймаєте Mastercard?", "latest customer message"),
+        ("Оплата карткою", "subject"),
+    ]
+
+
+def test_ticket_queries_agent_ignored_and_earlier_decay() -> None:
+    msgs = [
+        Message("customer", "Первое: как подключить SSO?"),
+        Message("agent", "Добрый день! Инструкция по SSO во вложении."),
+        Message("customer", "Второе: не работает SAML."),
+        Message("agent", "Проверьте сертификат."),
+        Message("customer", "Третье: где взять сертификат?"),
+        Message("agent", "В настройках безопасности."),
+    ]
+    qs = ticket_queries("Помогите", msgs)
+    assert [(q.text, q.weight) for q in qs] == [
+        ("Третье: где взять сертификат?", 1.0),
+        ("Второе: не работает SAML.", 0.4),
+        ("Первое: как подключить SSO?", 0.2),
+    ]
+    assert [q.source for q in qs][1:] == ["earlier customer message #1", "earlier customer message #2"]
+
+
+def test_ticket_queries_never_empty_with_text() -> None:
+    assert ticket_queries("Help", []) == [TicketQuery("Help", 0.6, "subject")]
+    assert ticket_queries("", [Message("customer", "Thanks!")]) == [
+        TicketQuery("Thanks!", 1.0, "latest customer message")
+    ]
+    assert ticket_queries("", [Message("agent", "Your card payment failed. Please update it.")])
+    assert ticket_queries("", []) == []
+    assert ticket_queries("  ", [Message("customer", "   ")]) == []
+
+
+def test_ticket_queries_sorted_by_time_when_all_have_one() -> None:
+    msgs = [
+        Message("customer", "Where are my invoices?", T0 + timedelta(days=1)),
+        Message("customer", "How do I change my plan?", T0),
+    ]
+    qs = ticket_queries("", msgs)
+    assert qs[0].text == "Where are my invoices?" and qs[0].weight == 1.0
+
+
+_ALPHABET = st.sampled_from(
+    list("abc xyz АБВ абв їєіґ ,.!?:;-—>_\n\t\r") + ["\n\n", "-- \n", "> ", "Hi,", "Thanks,", "С уважением,",
+                                                  "Вітаю!", "wrote:", "3 ", "On ", "Sent from my iPhone",
+                                                  "-----Original Message-----", "From: a\nSent: b\n", "\u2028",
+                                                  "\u00a0", "This email is confidential"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=300), st.lists(_ALPHABET, max_size=40).map("".join)))
+def test_clean_message_properties(text: str) -> None:
+    once = clean_message(text)
+    assert len(once) <= len(text.strip())
+    assert clean_message(once) == once
