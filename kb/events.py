@@ -279,9 +279,7 @@ class EventLog:
     @classmethod
     def from_settings(cls, settings: Any) -> EventLog:
         """Open the log configured by kb.settings (database_url, data_dir, ip_salt)."""
-        salt = getattr(settings, "ip_salt", "") or ""
-        if hasattr(salt, "get_secret_value"):
-            salt = salt.get_secret_value()
+        salt = settings.ip_salt.get_secret_value() if settings.ip_salt else ""
         return cls(database_url(settings), ip_salt=salt)
 
     @staticmethod

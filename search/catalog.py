@@ -92,23 +92,26 @@ class Catalog:
         group = p.get("group_id") or article_id
         others = self.store.records(SearchFilter(group_ids=[group], visibilities=visible, title_points=True,
                                                  exclude_article_ids=[article_id]), _SUMMARY_FIELDS)
+        translations = sorted((_summary(o.payload) for o in _newest(others).values()), key=lambda s: s.locale)
         return ArticlePage(
             id=article_id, title=p.get("title", ""), locale=p.get("locale", ""), category=p.get("category", ""),
             tags=list(p.get("tags") or []), updated=p.get("updated"), body=p.get("body", ""),
-            visibility=p.get("visibility", ""),
-            translations=sorted((_summary(o.payload) for o in _newest(others).values()), key=lambda s: s.locale),
-            related=self.related(article_id, audience, record_id=rec.id, locale=p.get("locale"), group=group),
+            visibility=p.get("visibility", ""), translations=translations,
+            related=self.related(rec.id, audience, locale=p.get("locale"),
+                                 exclude=[article_id] + [t.id for t in translations]),
         )
 
-    def related(self, article_id: str, audience: str = "customer", *, record_id: str, locale: str | None,
-                group: str, limit: int = 5) -> list[ArticleSummary]:
-        """Articles nearest in meaning to this one's title point, in its language, translations excluded."""
+    def related(self, record_id: str, audience: str = "customer", *, locale: str | None, exclude: list[str],
+                limit: int = 5) -> list[ArticleSummary]:
+        """Articles nearest in meaning to a title point (`record_id`), in its language, `exclude` left out.
+
+        The article and its visible translations are excluded by id; invisible ones the filter drops anyway.
+        """
         vec = self.store.dense_vectors([record_id]).get(record_id)
         if vec is None:
             return []
-        same_group = [r.payload["article_id"] for r in self.store.records(SearchFilter(group_ids=[group]), ["article_id"])]
         flt = SearchFilter(visibilities=list(AUDIENCES[audience]), locales=[locale] if locale else None,
-                           exclude_article_ids=sorted(set(same_group) | {article_id}))
+                           exclude_article_ids=sorted(set(exclude)))
         hits = self.store.query(QueryVectors(vec, None), flt, limit * 6, mode="dense")
         return [ArticleSummary(h.id, h.title, h.locale, h.category, f"/articles/{h.id}", h.payload.get("updated"))
                 for h in group_by_article(hits, limit)]

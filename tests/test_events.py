@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
+from kb.settings import Settings
 from kb.events import EventLog, SearchEvent, database_url
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -311,7 +312,7 @@ def test_database_url_defaults_to_sqlite_in_the_data_dir(tmp_path):
         f"sqlite:///{tmp_path}/events.sqlite3"
     assert database_url(SimpleNamespace(database_url="postgresql+psycopg://h/db", data_dir=tmp_path)) == \
         "postgresql+psycopg://h/db"
-    settings = SimpleNamespace(database_url=None, data_dir=tmp_path / "new" / "dir", ip_salt="s")
+    settings = Settings(database_url=None, data_dir=tmp_path / "new" / "dir", ip_salt="s")
     with EventLog.from_settings(settings) as lg:
         search(lg)
     assert (tmp_path / "new" / "dir" / "events.sqlite3").exists()
