@@ -276,6 +276,11 @@ class EventLog:
         self._writer = self.engine.execution_options(kb_write=True)
         metadata.create_all(self._writer)
 
+    @property
+    def writer(self) -> Engine:
+        """The engine to write through (on SQLite it takes the write lock up front)."""
+        return self._writer
+
     @classmethod
     def from_settings(cls, settings: Any) -> EventLog:
         """Open the log configured by kb.settings (database_url, data_dir, ip_salt)."""

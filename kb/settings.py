@@ -16,6 +16,21 @@ def _default_cache_dir() -> Path:
     return Path(base) / "kb"
 
 
+DEMO_PASSWORD = "orbita-demo"
+PLACEHOLDERS = {"change-me", "changeme", "change_me", "secret", "password", "passw0rd", "demo", "dev", "test",
+                "example", "placeholder", "postgres", "admin", "qwerty", "123456", "12345678", "xxx", "todo",
+                DEMO_PASSWORD}
+
+
+class SettingsError(ValueError):
+    """A setting that must not be used as it is; the message names the variable."""
+
+
+def _placeholder(value: str, min_length: int) -> bool:
+    v = value.strip().lower()
+    return len(v) < min_length or v in PLACEHOLDERS or any(p in v for p in ("change-me", "changeme", "change_me"))
+
+
 class Settings(BaseSettings):
     """Service settings, read from `KB_*` environment variables (and a `.env` file if present)."""
 
@@ -45,6 +60,35 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    public_url: str = Field(default="http://127.0.0.1:8000", description="the help center's address, for links in replies")
+
+    # Development only: create the demo logins `agent` and `admin` (password DEMO_PASSWORD) when no user exists.
+    demo_accounts: bool = True
+    # Requests per minute per client address on the public search, autocomplete, feedback and contact endpoints,
+    # and login attempts per minute. `rate_limit_storage` is a `limits` storage URI: memory:// is per process;
+    # use redis://host:6379 to share the counts between several web processes.
+    rate_limit_search: int = Field(default=120, ge=1)
+    rate_limit_feedback: int = Field(default=30, ge=1)
+    rate_limit_login: int = Field(default=10, ge=1)
+    rate_limit_storage: str = "memory://"
+
+    def check_secrets(self) -> None:
+        """Refuse placeholder secrets outside development: raises SettingsError naming the variable."""
+        if self.env == "development":
+            return
+        problems = []
+        if self.ip_salt is not None and _placeholder(self.ip_salt.get_secret_value(), 16):
+            problems.append("KB_IP_SALT is a placeholder or shorter than 16 characters")
+        if self.qdrant_api_key is not None and _placeholder(self.qdrant_api_key, 16):
+            problems.append("KB_QDRANT_API_KEY is a placeholder or shorter than 16 characters")
+        if self.database_url:
+            from sqlalchemy.engine import make_url
+
+            password = make_url(self.database_url).password
+            if password is not None and _placeholder(str(password), 12):
+                problems.append("the password in KB_DATABASE_URL is a placeholder or shorter than 12 characters")
+        if problems:
+            raise SettingsError(f"refusing to start with KB_ENV={self.env}: " + "; ".join(problems))
 
     @property
     def shard_dir(self) -> Path:

@@ -129,12 +129,14 @@ class Retriever:
     def search(self, query: str, limit: int = 10, *, locales: list[str] | None = None,
                categories: list[str] | None = None, visibilities: Sequence[str] = ("public",),
                mode: Mode = "hybrid", lang: str | None = None, exclude: Sequence[str] = (),
-               sparse_text: str | None = None) -> list[ArticleHit]:
+               sparse_text: str | None = None, types: Sequence[str] = ("article",),
+               vectors: QueryVectors | None = None) -> list[ArticleHit]:
         """`sparse_text`, when given, is what the sparse side analyses instead of `query` (a spelling fix:
-        the dense model copes with typos itself and should see what the customer wrote)."""
+        the dense model copes with typos itself and should see what the customer wrote). `vectors`, when
+        given, are the query's vectors already computed by `vectors()`."""
         flt = SearchFilter(locales=locales, categories=categories, visibilities=list(visibilities),
-                           exclude_article_ids=list(exclude))
-        vectors = self.vectors(query, lang, mode, sparse_text)
+                           exclude_article_ids=list(exclude), types=list(types))
+        vectors = vectors or self.vectors(query, lang, mode, sparse_text)
         dense = self.store.query(vectors, flt, CANDIDATES, mode="dense") if mode != "sparse" else []
         sparse = self.store.query(vectors, flt, CANDIDATES, mode="sparse") if mode != "dense" and vectors.sparse else []
         if mode == "hybrid":

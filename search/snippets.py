@@ -61,12 +61,12 @@ def highlight(text: str, query_terms: set[str], lang: str | None) -> str:
     return "".join(out)
 
 
-def snippet(text: str, query_terms: set[str], lang: str | None, words: int = 32) -> str:
-    """The window of about `words` words with the most matches, escaped and highlighted, with ellipses."""
+def _window(text: str, query_terms: set[str], lang: str | None, words: int) -> tuple[str, bool, bool]:
+    """The run of about `words` words of text with the most matches: (text, cut before, cut after)."""
     text = re.sub(r"\s+", " ", text).strip()
     tokens = list(re.finditer(r"\S+", text))
     if len(tokens) <= words:
-        return highlight(text, query_terms, lang)
+        return text, False, False
     matcher = _Matcher(query_terms, lang)
     hits = [i for i, t in enumerate(tokens) if matcher.token(t.group())]
     best, best_count = 0, -1
@@ -76,6 +76,29 @@ def snippet(text: str, query_terms: set[str], lang: str | None, words: int = 32)
             best, best_count = start, count
     best = min(best, len(tokens) - words)
     a, b = tokens[best].start(), tokens[best + words - 1].end()
-    prefix = "… " if best > 0 else ""
-    suffix = " …" if best + words < len(tokens) else ""
-    return prefix + highlight(text[a:b], query_terms, lang) + suffix
+    return text[a:b], best > 0, best + words < len(tokens)
+
+
+def snippet(text: str, query_terms: set[str], lang: str | None, words: int = 32) -> str:
+    """The window of about `words` words with the most matches, escaped and highlighted, with ellipses."""
+    window, before, after = _window(text, query_terms, lang, words)
+    return ("… " if before else "") + highlight(window, query_terms, lang) + (" …" if after else "")
+
+
+def passage(text: str, query_terms: set[str], lang: str | None, words: int = 70) -> str:
+    """Plain text of the best-matching window, widened to whole sentences where that stays short."""
+    window, before, after = _window(text, query_terms, lang, words)
+    if not (before or after):
+        return window
+    flat = re.sub(r"\s+", " ", text).strip()
+    start = flat.find(window)
+    if before:
+        cut = max(flat.rfind(". ", 0, start), flat.rfind("\n", 0, start))
+        if cut != -1 and start - cut < 200:
+            start = cut + 2
+    end = flat.find(window) + len(window)
+    if after:
+        stop = flat.find(". ", end)
+        end = stop + 1 if stop != -1 and stop - end < 200 else end
+    return ("… " if before and start > 0 and flat[start - 2:start] != ". " else "") + flat[start:end].strip() + \
+        ("" if flat[end - 1:end] == "." or end >= len(flat) else " …")

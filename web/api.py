@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StringConstraints
 
 from search.service import MAX_QUERY_CHARS
 from web.deps import CatalogDep, ClientIPDep, EventsDep, SearchDep, SessionDep
+from web.ratelimit import limit
 from web.render import render_markdown
 
 router = APIRouter()
@@ -101,7 +102,7 @@ def public_url_resolver(catalog):
     return public.get
 
 
-@router.get("/api/search", response_model=SearchOut, tags=["search"])
+@router.get("/api/search", response_model=SearchOut, tags=["search"], dependencies=[Depends(limit("search"))])
 async def api_search(
     search: SearchDep, session: SessionDep, ip: ClientIPDep,
     q: Annotated[QueryText, Query(description="what the customer typed (1–500 characters)")],
@@ -115,7 +116,7 @@ async def api_search(
     return response.as_api()
 
 
-@router.post("/api/click", status_code=204, tags=["events"])
+@router.post("/api/click", status_code=204, tags=["events"], dependencies=[Depends(limit("feedback"))])
 async def api_click(click: ClickIn, events: EventsDep) -> Response:
     """Log a click on a search result."""
     if events is not None:
@@ -141,7 +142,7 @@ def store_vote(events, catalog, article_id: str, helpful: bool, reason: str | No
     return True
 
 
-@router.post("/api/feedback", status_code=204, tags=["events"])
+@router.post("/api/feedback", status_code=204, tags=["events"], dependencies=[Depends(limit("feedback"))])
 async def api_feedback(feedback: FeedbackIn, events: EventsDep, catalog: CatalogDep, session: SessionDep,
                        ip: ClientIPDep) -> Response:
     """Record "was this helpful?" for an article."""
@@ -152,7 +153,8 @@ async def api_feedback(feedback: FeedbackIn, events: EventsDep, catalog: Catalog
     return Response(status_code=204)
 
 
-@router.get("/api/autocomplete", response_model=list[Suggestion], tags=["search"])
+@router.get("/api/autocomplete", response_model=list[Suggestion], tags=["search"],
+            dependencies=[Depends(limit("search"))])
 async def api_autocomplete(
     catalog: CatalogDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +37,10 @@ class Services:
     catalog: object
     events: object | None = None
     runtime: object | None = None
+    suggest: object | None = None
+    accounts: object | None = None
+    tickets: object | None = None  # kb.ticket_log.TicketLog
+    limiter: object | None = None
     closers: list = field(default_factory=list)
 
     @classmethod
@@ -56,11 +60,36 @@ class Services:
             retriever = Retriever(runtime.store, runtime.embedder)
             search = SearchService(runtime.store, retriever, events, speller=SpellCorrector.from_store(runtime.store))
             catalog = Catalog(runtime.store, retriever, events)
+            extra = cls.staff_services(settings, retriever, events)
         except BaseException:
             for close in reversed(closers):
                 close()
             raise
-        return cls(settings, search, catalog, events, runtime, closers)
+        return cls(settings, search, catalog, events, runtime, closers=closers, **extra)
+
+    @staticmethod
+    def staff_services(settings: Settings, retriever, events) -> dict:
+        """Logins, suggestions for agents, deflection and rate limits, over the event log's database."""
+        from kb.accounts import Accounts
+        from kb.settings import DEMO_PASSWORD
+        from kb.ticket_log import TicketLog
+        from suggest.service import SuggestService
+        from web.ratelimit import RateLimiter
+
+        accounts = Accounts(events.writer)
+        if settings.env == "development" and settings.demo_accounts and accounts.count() == 0:
+            for name, role in (("agent", "agent"), ("admin", "admin")):
+                accounts.add_user(name, role, DEMO_PASSWORD)
+            logger.warning("development mode: created the demo logins agent and admin, password %r", DEMO_PASSWORD)
+        if settings.env != "development" and accounts.authenticate("agent", DEMO_PASSWORD) or \
+                settings.env != "development" and accounts.authenticate("admin", DEMO_PASSWORD):
+            from kb.settings import SettingsError
+
+            raise SettingsError(f"refusing to start with KB_ENV={settings.env}: a demo login still has the demo "
+                                "password; change it with `kb users password NAME` or remove it")
+        tickets = TicketLog(events)
+        suggest = SuggestService(retriever, tickets, base_url=settings.public_url)
+        return {"accounts": accounts, "tickets": tickets, "suggest": suggest, "limiter": RateLimiter(settings)}
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -121,6 +150,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """The help center app; pass `services` to use ready-made ones (tests), else the lifespan builds them."""
     settings = settings or (services.settings if services else Settings())
 
+    settings.check_secrets()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         own = services is None
@@ -136,10 +167,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(SecurityMiddleware, secure_cookies=settings.env == "production")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from web import api, pages
+    from web import agent, api, contact, login, pages
+    from web.auth import LoginRequired
 
     app.include_router(api.router)
+    app.include_router(agent.router)
+    app.include_router(contact.router)
+    app.include_router(login.router)
     app.include_router(pages.router)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        return RedirectResponse(exc.location, status_code=303)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape as xml_escape
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -17,6 +17,7 @@ from search.service import MAX_QUERY_CHARS
 from web import i18n
 from web.api import CATEGORY_PATTERN, public_url_resolver, store_vote
 from web.deps import CatalogDep, ClientIPDep, EventsDep, LangDep, SearchDep, SessionDep, get_lang
+from web.ratelimit import limit
 from web.render import render_markdown
 
 router = APIRouter(include_in_schema=False)
@@ -71,7 +72,7 @@ async def home(request: Request, catalog: CatalogDep, lang: LangDep) -> HTMLResp
     return render(request, "home.html", lang, categories=categories, popular=popular, q="")
 
 
-@router.get("/search", response_class=HTMLResponse)
+@router.get("/search", response_class=HTMLResponse, dependencies=[Depends(limit("search"))])
 async def search_page(request: Request, search: SearchDep, catalog: CatalogDep, lang: LangDep, session: SessionDep,
                       ip: ClientIPDep, q: str = "", category: str | None = None) -> HTMLResponse:
     query = re.sub(r"\s+", " ", q).strip()
@@ -117,7 +118,7 @@ async def article_page(request: Request, article_id: str, catalog: CatalogDep, e
                   sid=sid, voted=bool(voted), reasons=i18n.REASONS)
 
 
-@router.post("/articles/{article_id:path}/feedback")
+@router.post("/articles/{article_id:path}/feedback", dependencies=[Depends(limit("feedback"))])
 async def article_feedback(request: Request, article_id: str, catalog: CatalogDep, events: EventsDep,
                            session: SessionDep, ip: ClientIPDep,
                            helpful: Annotated[str, Form(pattern="^(yes|no)$")],

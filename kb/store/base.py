@@ -15,7 +15,7 @@ KEYWORD_FIELDS = ("article_id", "locale", "visibility", "category", "kind", "gro
 INTEGER_FIELDS = ("generation", "chunk_index")
 # What a search hit carries: everything but the article body (kept once per article for its page).
 HIT_FIELDS = ("article_id", "group_id", "generation", "chunk_index", "title", "locale", "category", "visibility",
-              "type", "updated", "translation_of", "section", "anchor", "heading_path", "text")
+              "type", "tags", "updated", "translation_of", "section", "anchor", "heading_path", "text")
 TITLE_INDEX = -1  # the chunk_index of the one point per article that embeds its title alone
 META_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kb:index-meta"))
 

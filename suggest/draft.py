@@ -1,0 +1,92 @@
+"""Draft replies: the reply frame (greeting, closing) from `type: template` articles, filled with passages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kb.store import SearchFilter, VectorStore
+
+FRAME_TAG = "reply-frame"
+CANNED_TAG = "canned"
+_SECTION_RE = re.compile(r"^##\s+(Greeting|Closing)\s*$", re.MULTILINE)
+_NAME_SLOT = re.compile(r"[ \t,]*\{customer_name\}")
+
+# The lines around each answer, per language; the greeting and closing come from the reply-frame articles.
+PHRASES = {
+    "en": {"more": "More details: {title} ({url})", "question": "About \"{question}\":"},
+    "ru": {"more": "Подробнее: {title} ({url})", "question": "По вопросу «{question}»:"},
+    "uk": {"more": "Детальніше: {title} ({url})", "question": "Щодо питання «{question}»:"},
+}
+FALLBACK_FRAME = {"greeting": "Hi {customer_name},", "closing": "Best regards,\n{agent_name}"}
+
+
+@dataclass
+class Frame:
+    greeting: str
+    closing: str
+    template_id: str | None = None
+
+
+@dataclass
+class DraftPart:
+    question: str
+    passage: str
+    title: str
+    url: str
+
+
+def parse_frame(body: str) -> dict[str, str]:
+    """The Greeting and Closing sections of a reply-frame article body."""
+    parts = _SECTION_RE.split(body)
+    return {name.lower(): text.strip() for name, text in zip(parts[1::2], parts[2::2])}
+
+
+class Frames:
+    """Reply frames per locale, read from the index (so editing the template article and re-indexing updates them)."""
+
+    def __init__(self, store: VectorStore):
+        self.store = store
+        self._cache: dict[str, Frame] | None = None
+
+    def _load(self) -> dict[str, Frame]:
+        recs = self.store.records(SearchFilter(types=["template"], visibilities=["internal", "public"],
+                                               title_points=True), ["article_id", "locale", "tags", "body", "generation"],
+                                  limit=10_000)
+        newest: dict[str, dict] = {}
+        for r in recs:
+            p = r.payload
+            if FRAME_TAG in (p.get("tags") or []) and p.get("generation", 0) >= newest.get(p["locale"], {}).get("generation", -1):
+                newest[p["locale"]] = p
+        frames = {}
+        for locale, p in newest.items():
+            sections = parse_frame(p.get("body") or "")
+            if "greeting" in sections and "closing" in sections:
+                frames[locale] = Frame(sections["greeting"], sections["closing"], p["article_id"])
+        return frames
+
+    def get(self, locale: str) -> Frame:
+        if self._cache is None:
+            self._cache = self._load()
+        return self._cache.get(locale) or self._cache.get("en") or Frame(**FALLBACK_FRAME)
+
+    def invalidate(self) -> None:
+        self._cache = None
+
+
+def compose(frame: Frame, locale: str, parts: list[DraftPart], *, customer_name: str | None, agent_name: str | None) -> str:
+    """The reply text: greeting, one block per answered question (passage + link), closing."""
+    phrases = PHRASES.get(locale, PHRASES["en"])
+    greeting = frame.greeting.replace("{customer_name}", customer_name) if customer_name else \
+        _NAME_SLOT.sub("", frame.greeting)
+    closing = frame.closing.replace("{agent_name}", agent_name or "").rstrip()
+    blocks = [greeting]
+    for part in parts:
+        lines = []
+        if len(parts) > 1:
+            lines.append(phrases["question"].format(question=part.question.rstrip("?.! ")))
+        lines.append(part.passage)
+        lines.append(phrases["more"].format(title=part.title, url=part.url))
+        blocks.append("\n".join(lines))
+    blocks.append(closing)
+    return "\n\n".join(b for b in blocks if b.strip())

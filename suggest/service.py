@@ -1,0 +1,338 @@
+"""Suggested answers for a ticket: articles with their passages, a confidence, why, and a draft reply.
+
+Every query built from the ticket (suggest/ticket.py) is searched over public and internal articles.
+An article's score is the sum over queries of weight x confidence x fused score, so what the latest
+customer message asks leads and noise (small talk, a quoted old reply) carries little. Agents' accept and
+reject feedback on earlier, similar tickets (cosine of the query embeddings) then scales the scores.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb import analysis
+from search.answered import AnsweredModel, features, load_model
+from search.layout import fix_layout
+from search.retrieval import ArticleHit, Retriever
+from search.snippets import matched_terms, passage
+from suggest.draft import CANNED_TAG, DraftPart, Frames, compose
+from suggest.ticket import Message, ticket_queries
+
+MAX_TEXT = 20_000
+MAX_MESSAGES = 100
+PER_QUERY = 10
+SHOWN = 5
+# Cosine of two query embeddings above which earlier feedback counts for a new ticket. e5 puts unrelated
+# support questions at 0.75-0.85 and paraphrases of one need above ~0.9.
+SIMILAR = 0.9
+# Score multipliers from one piece of feedback on a similar ticket (scaled by how similar it was).
+FEEDBACK_EFFECT = {"accepted": 1.5, "not_related": 0.2, "does_not_answer": 0.5, "outdated": 0.4}
+LOCALES = ("en", "ru", "uk")
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str = Field(pattern="^(customer|agent)$", description="customer or agent")
+    text: str = Field(max_length=MAX_TEXT)
+    time: datetime | None = None
+
+
+class TicketIn(BaseModel):
+    """A ticket as the helpdesk sends it."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str | None = Field(default=None, max_length=255)
+    subject: str = Field(default="", max_length=1000)
+    messages: list[MessageIn] = Field(default_factory=list, max_length=MAX_MESSAGES)
+    locale: str | None = Field(default=None, pattern="^[a-z]{2}(-[a-z]{2,4})?$", description="the customer's language")
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    customer_name: str | None = Field(default=None, max_length=200)
+
+    def has_text(self) -> bool:
+        return bool(self.subject.strip() or any(m.text.strip() for m in self.messages))
+
+
+@dataclass
+class Passage:
+    text: str
+    section: str
+    anchor: str
+    url: str
+
+
+@dataclass
+class Suggestion:
+    id: str
+    title: str
+    url: str
+    locale: str
+    visibility: str
+    type: str
+    score: float
+    confidence: float
+    passages: list[Passage]
+    reason: dict  # which part of the ticket matched: source, query, matched words
+    feedback: str | None = None  # how agents' earlier feedback on similar tickets changed this one
+
+
+@dataclass
+class Question:
+    text: str
+    source: str
+    weight: float
+    confidence: float
+    suggestions: list[Suggestion]
+
+
+@dataclass
+class SuggestResponse:
+    suggestion_id: str
+    locale: str
+    articles: list[Suggestion]
+    questions: list[Question]
+    canned: list[Suggestion]
+    draft: str
+    draft_articles: list[str] = field(default_factory=list)
+
+    def as_api(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Searched:
+    query: str
+    source: str
+    weight: float
+    vector: np.ndarray
+    hits: list[ArticleHit]
+    confidence: float
+
+
+class FeedbackMemory:
+    """Agents' verdicts with the query embeddings they were given for.
+
+    The log (shared by every web process) is the truth; each process keeps a copy of the vectors and
+    reads only the rows added since it last looked, so feedback given anywhere counts everywhere at once.
+    """
+
+    def __init__(self, log=None):
+        self.log = log
+        self._lock = threading.Lock()
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._items: list[tuple[str, str]] = []  # (article_id, effect key)
+        self._last_id = 0
+
+    def _add(self, vector: np.ndarray, article_id: str, effect: str) -> None:
+        v = np.asarray(vector, dtype=np.float32)[None, :]
+        v = v / (np.linalg.norm(v) or 1.0)
+        self._vectors = v if not self._items else np.vstack([self._vectors, v])
+        self._items.append((article_id, effect))
+
+    def _refresh(self) -> None:
+        if self.log is None:
+            return
+        for f in self.log.feedback(after_id=self._last_id):
+            self._last_id = max(self._last_id, f.id)
+            if f.vector is not None:
+                self._add(f.vector, f.article_id, f.reason if f.verdict == "rejected" else "accepted")
+
+    def record(self, vector: np.ndarray, article_id: str, verdict: str, reason: str | None, query: str,
+               suggestion_id: str | None = None, user: str | None = None) -> None:
+        if self.log is not None:
+            self.log.log_feedback(article_id=article_id, verdict=verdict, reason=reason, query=query, vector=vector,
+                                  suggestion_id=suggestion_id, user=user)
+        else:
+            with self._lock:
+                self._add(vector, article_id, "accepted" if verdict == "accepted" else reason)
+
+    def effects(self, vector: np.ndarray) -> dict[str, tuple[float, list[str]]]:
+        """Per article: the score multiplier from feedback on similar queries, and the verdicts behind it."""
+        with self._lock:
+            self._refresh()
+            if not self._items:
+                return {}
+            vecs, items = self._vectors, list(self._items)
+        q = np.asarray(vector, dtype=np.float32)
+        sims = vecs @ (q / (np.linalg.norm(q) or 1.0))
+        out: dict[str, tuple[float, list[str]]] = {}
+        for i in np.flatnonzero(sims >= SIMILAR):
+            aid, effect = items[i]
+            strength = (sims[i] - SIMILAR) / (1 - SIMILAR) * 0.5 + 0.5  # 0.5 at the threshold, 1 for the same query
+            factor = 1 + (FEEDBACK_EFFECT[effect] - 1) * strength
+            mult, why = out.get(aid, (1.0, []))
+            out[aid] = (mult * factor, why + [effect])
+        return out
+
+
+def _agent_visible(hit: ArticleHit) -> bool:
+    return hit.visibility in ("public", "internal")
+
+
+class SuggestService:
+    """Turns a ticket into ranked articles, passages, canned replies and a draft reply."""
+
+    def __init__(self, retriever: Retriever, ticket_log=None, answered: AnsweredModel | None = None,
+                 base_url: str = ""):
+        self.retriever = retriever
+        self.store = retriever.store
+        self.log = ticket_log
+        self.answered = answered or load_model(retriever.embedder.name)
+        self.memory = FeedbackMemory(ticket_log)
+        self.frames = Frames(retriever.store)
+        self.base_url = base_url.rstrip("/")
+
+    # -- searching ------------------------------------------------------------------------------
+
+    def _search(self, text: str, source: str, weight: float, visibilities: tuple[str, ...]) -> _Searched:
+        fix = fix_layout(text)
+        text = fix.text if fix else text
+        vectors = self.retriever.vectors(text)
+        hits = self.retriever.search(text, PER_QUERY, visibilities=visibilities, vectors=vectors)
+        prob = self.answered.probability(features(text, hits)) if hits else 0.0
+        return _Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob)
+
+    def _ranked(self, searched: list[_Searched], locale: str) -> list[Suggestion]:
+        """Articles over all the ticket's queries, one per translation group, the reader's language first."""
+        scores: dict[str, float] = {}
+        best: dict[str, tuple[float, _Searched, ArticleHit]] = {}
+        for s in searched:
+            for h in s.hits:
+                part = s.weight * max(s.confidence, 0.05) * h.score
+                scores[h.id] = scores.get(h.id, 0.0) + part
+                if h.id not in best or part > best[h.id][0]:
+                    best[h.id] = (part, s, h)
+        notes: dict[str, list[str]] = {}
+        lead = max(searched, key=lambda s: s.weight * max(s.confidence, 0.05))
+        for aid, (mult, why) in self.memory.effects(lead.vector).items():
+            if aid in scores:
+                scores[aid] *= mult
+                notes[aid] = why
+        groups: dict[str, str] = {}
+        for aid in sorted(scores, key=lambda a: -scores[a]):
+            h = best[aid][2]
+            g = h.payload.get("group_id") or aid
+            cur = groups.get(g)
+            if cur is None:
+                groups[g] = aid
+            elif h.locale == locale and best[cur][2].locale != locale and scores[aid] >= 0.5 * scores[cur]:
+                scores[aid] = max(scores[aid], scores[cur])
+                groups[g] = aid
+        ranked = sorted(groups.values(), key=lambda a: -scores[a])
+        total = sum(s.weight for s in searched) or 1.0
+        out = []
+        for aid in ranked:
+            _, s, h = best[aid]
+            out.append(self._suggestion(h, s, scores[aid] / total, notes.get(aid)))
+        return out
+
+    def _suggestion(self, h: ArticleHit, s: _Searched, score: float, notes: list[str] | None) -> Suggestion:
+        lang = h.locale or None
+        q_terms = analysis.highlight_terms(s.query, None)
+        passages, seen = [], set()
+        for chunk in h.chunks:
+            key = chunk.get("anchor", ""), chunk.get("chunk_index")
+            if chunk.get("chunk_index", 0) < 0 or key in seen or not chunk.get("text"):
+                continue
+            seen.add(key)
+            anchor = chunk.get("anchor", "")
+            passages.append(Passage(passage(chunk["text"], q_terms, lang), chunk.get("section", ""), anchor,
+                                    f"/articles/{h.id}" + (f"#{anchor}" if anchor else "")))
+            if len(passages) == 2:
+                break
+        words = sorted(matched_terms(h.title + "\n" + " ".join(p.text for p in passages), q_terms, lang))
+        return Suggestion(
+            id=h.id, title=h.title, url=h.url, locale=h.locale, visibility=h.visibility,
+            type=h.payload.get("type", "article"), score=round(score, 4), confidence=round(s.confidence, 4),
+            passages=passages, reason={"source": s.source, "query": s.query, "matched": words},
+            feedback=", ".join(notes) if notes else None)
+
+    # -- the whole ticket -----------------------------------------------------------------------
+
+    def suggest(self, ticket: TicketIn, *, agent_name: str | None = None, log: bool = True,
+                limit: int = SHOWN) -> SuggestResponse:
+        messages = [Message(m.role, m.text, m.time) for m in ticket.messages]
+        queries = ticket_queries(ticket.subject, messages)
+        customer = [m.text for m in ticket.messages if m.role == "customer"]
+        locale = ticket.locale if ticket.locale in LOCALES else \
+            analysis.detect_language(customer[-1] if customer else ticket.subject)
+        visibilities = ("public", "internal")
+        searched = [self._search(q.text, q.source, q.weight, visibilities) for q in queries]
+        articles = self._ranked(searched, locale)[:limit] if searched else []
+        questions = []
+        for s in searched:
+            if s.source.startswith("latest customer message"):
+                top = self._ranked([s], locale)[:3]
+                questions.append(Question(s.query, s.source, s.weight, round(s.confidence, 4), top))
+        canned = self._canned(searched[0].query if searched else "", locale)
+        draft, used = self._draft(questions, articles, locale, ticket.customer_name, agent_name)
+        confidence = max((q.confidence for q in questions), default=0.0)
+        sid = ""
+        if log and self.log is not None and searched:
+            lead = max(searched, key=lambda s: s.weight * max(s.confidence, 0.05))
+            sid = self.log.log_suggestion(query=lead.query, vector=lead.vector, articles=[a.id for a in articles],
+                                          confidence=confidence, ticket_id=ticket.id, user=agent_name, locale=locale)
+        return SuggestResponse(sid, locale, articles, questions, canned, draft, used)
+
+    def _canned(self, query: str, locale: str) -> list[Suggestion]:
+        if not query:
+            return []
+        hits = self.retriever.search(query, 6, visibilities=("public", "internal"), types=("template",),
+                                     locales=[locale])
+        s = _Searched(query, "latest customer message", 1.0, np.zeros(1, dtype=np.float32), [], 0.0)
+        out = []
+        for h in hits:
+            # Fused scores are relative to the best candidate: keep the canned replies close to it.
+            if CANNED_TAG in (h.payload.get("tags") or []) and h.score >= 0.6:
+                s.confidence = self.answered.probability(features(query, [h]))
+                out.append(self._suggestion(h, s, h.score, None))
+        return out[:2]
+
+    def _draft(self, questions: list[Question], articles: list[Suggestion], locale: str,
+               customer_name: str | None, agent_name: str | None) -> tuple[str, list[str]]:
+        """Only public articles go into a reply to a customer: internal ones are for the agent's eyes."""
+        parts, used = [], []
+        for q in questions:
+            if q.confidence < self.answered.threshold:
+                continue
+            pick = next((s for s in q.suggestions if s.visibility == "public" and s.passages and s.id not in used), None)
+            if pick is None:
+                continue
+            used.append(pick.id)
+            parts.append(DraftPart(q.text, pick.passages[0].text, pick.title, self.base_url + pick.passages[0].url))
+        if not parts:
+            pick = next((a for a in articles if a.visibility == "public" and a.passages), None)
+            if pick is not None and pick.confidence >= self.answered.threshold:
+                used.append(pick.id)
+                parts.append(DraftPart(pick.reason["query"], pick.passages[0].text, pick.title,
+                                       self.base_url + pick.passages[0].url))
+        return compose(self.frames.get(locale), locale, parts, customer_name=customer_name, agent_name=agent_name), used
+
+    def deflect(self, subject: str, description: str, locale: str | None, limit: int = 3) -> tuple[list[Suggestion], bool]:
+        """Public articles for what a customer is writing to support, and whether they likely answer it."""
+        queries = ticket_queries(subject, [Message("customer", description)])
+        if not queries:
+            return [], False
+        locale = locale if locale in LOCALES else analysis.detect_language(description or subject)
+        searched = [self._search(q.text, q.source, q.weight, ("public",)) for q in queries]
+        shown = self._ranked(searched, locale)[:limit]
+        return shown, any(s.confidence >= self.answered.threshold for s in searched)
+
+    # -- feedback -------------------------------------------------------------------------------
+
+    def feedback(self, suggestion_id: str, article_id: str, verdict: str, reason: str | None = None,
+                 user: str | None = None, query: str | None = None) -> None:
+        """Record an agent's verdict; later similar tickets rank that article up (accepted) or down (rejected)."""
+        known = self.log.suggestion_query(suggestion_id) if self.log is not None and suggestion_id else None
+        if known is None:
+            if not query:
+                raise LookupError("unknown suggestion_id: send the query the suggestion was for")
+            vector = np.asarray(self.retriever.vectors(query, mode="dense").dense, dtype=np.float32)
+        else:
+            query, vector = known
+        self.memory.record(vector, article_id, verdict, reason, query, suggestion_id=suggestion_id or None, user=user)
+

@@ -1,0 +1,164 @@
+"""Suggested answers for agents: the JSON API and the agent panel (ticket list, pasted ticket, feedback)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from suggest.service import SuggestService, TicketIn
+from web.auth import AgentDep, current_session
+
+router = APIRouter()
+
+
+def _service(request: Request) -> SuggestService:
+    svc = request.app.state.services.suggest
+    if svc is None:
+        raise HTTPException(503, "suggestions are not available in this deployment")
+    return svc
+
+
+# -- API ------------------------------------------------------------------------------------------
+
+
+class PassageOut(BaseModel):
+    text: str
+    section: str
+    anchor: str
+    url: str
+
+
+class SuggestionOut(BaseModel):
+    id: str
+    title: str
+    url: str
+    locale: str
+    visibility: str
+    type: str
+    score: float
+    confidence: float
+    passages: list[PassageOut]
+    reason: dict
+    feedback: str | None = None
+
+
+class QuestionOut(BaseModel):
+    text: str
+    source: str
+    weight: float
+    confidence: float
+    suggestions: list[SuggestionOut]
+
+
+class SuggestOut(BaseModel):
+    suggestion_id: str = Field(description="send it back with accept/reject feedback")
+    locale: str = Field(description="the ticket's language; the draft is written in it")
+    articles: list[SuggestionOut] = Field(description="public and internal articles, best first")
+    questions: list[QuestionOut] = Field(description="each question of the latest customer message, with its answers")
+    canned: list[SuggestionOut] = Field(description="canned replies that fit")
+    draft: str = Field(description="a reply to send after a glance: greeting, passages with links, closing")
+    draft_articles: list[str]
+
+
+class FeedbackIn(BaseModel):
+    suggestion_id: str = Field(default="", max_length=32)
+    article_id: str = Field(min_length=1, max_length=255)
+    verdict: Literal["accepted", "rejected"]
+    reason: Literal["not_related", "does_not_answer", "outdated"] | None = None
+    query: str | None = Field(default=None, max_length=2000, description="needed when suggestion_id is unknown")
+
+
+@router.post("/api/suggest", response_model=SuggestOut, tags=["agents"])
+async def api_suggest(ticket: TicketIn, request: Request, user: AgentDep) -> dict:
+    """Suggested articles, passages, canned replies and a draft reply for a ticket (agents and admins)."""
+    if not ticket.has_text():
+        raise HTTPException(422, "the ticket has no subject and no message text")
+    svc = _service(request)
+    response = await run_in_threadpool(svc.suggest, ticket, agent_name=user.name)
+    return response.as_api()
+
+
+@router.post("/api/suggest/feedback", status_code=204, tags=["agents"])
+async def api_suggest_feedback(body: FeedbackIn, request: Request, user: AgentDep) -> Response:
+    """Accept or reject a suggested article; similar tickets later rank it up or down."""
+    if body.verdict == "rejected" and body.reason is None:
+        raise HTTPException(422, "reason: a rejection needs one of not_related, does_not_answer, outdated")
+    svc = _service(request)
+    try:
+        await run_in_threadpool(svc.feedback, body.suggestion_id, body.article_id, body.verdict, body.reason,
+                                user.name, body.query)
+    except LookupError as e:
+        raise HTTPException(404, str(e)) from None
+    return Response(status_code=204)
+
+
+# -- the agent panel ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def sample_tickets() -> tuple[TicketIn, ...]:
+    """The demo tickets shipped with the package (suggest/sample_tickets.jsonl)."""
+    text = resources.files("suggest").joinpath("sample_tickets.jsonl").read_text(encoding="utf-8")
+    return tuple(TicketIn.model_validate_json(line) for line in text.splitlines() if line.strip())
+
+
+def _panel(request: Request, user, *, ticket: TicketIn | None, result=None, status_code: int = 200,
+           message: str | None = None) -> HTMLResponse:
+    from web.pages import render
+
+    session = current_session(request)
+    return render(request, "agent.html", "en", status_code=status_code, user=user, tickets=sample_tickets(),
+                  ticket=ticket, result=result, csrf=session.csrf if session else "", message=message,
+                  reasons=[("not_related", "Not related"), ("does_not_answer", "Related but does not answer"),
+                           ("outdated", "Outdated")], q="")
+
+
+@router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
+async def agent_panel(request: Request, user: AgentDep,
+                      ticket: Annotated[str | None, Query(max_length=255)] = None) -> HTMLResponse:
+    chosen = next((t for t in sample_tickets() if t.id == ticket), None) if ticket else None
+    if ticket and chosen is None:
+        return _panel(request, user, ticket=None, status_code=404, message=f"no sample ticket {ticket!r}")
+    result = await run_in_threadpool(_service(request).suggest, chosen, agent_name=user.name) if chosen else None
+    return _panel(request, user, ticket=chosen, result=result)
+
+
+@router.post("/agent", response_class=HTMLResponse, include_in_schema=False)
+async def agent_paste(request: Request, user: AgentDep,
+                      subject: Annotated[str, Form(max_length=1000)] = "",
+                      text: Annotated[str, Form(max_length=20000)] = "",
+                      locale: Annotated[str, Form(max_length=5)] = "") -> HTMLResponse:
+    """A ticket pasted into the panel: the whole thread as one customer message."""
+    ticket = TicketIn(subject=subject, messages=[{"role": "customer", "text": text}] if text.strip() else [],
+                      locale=locale if locale in ("en", "ru", "uk") else None)
+    if not ticket.has_text():
+        return _panel(request, user, ticket=None, status_code=422, message="paste the ticket's subject or text")
+    result = await run_in_threadpool(_service(request).suggest, ticket, agent_name=user.name)
+    return _panel(request, user, ticket=ticket, result=result)
+
+
+@router.post("/agent/feedback", include_in_schema=False)
+async def agent_feedback(request: Request, user: AgentDep,
+                         suggestion_id: Annotated[str, Form(max_length=32)],
+                         article_id: Annotated[str, Form(min_length=1, max_length=255)],
+                         verdict: Annotated[Literal["accepted", "rejected"], Form()],
+                         reason: Annotated[str, Form(max_length=32)] = "",
+                         back: Annotated[str, Form(max_length=300)] = "/agent") -> Response:
+    """The no-JavaScript form behind the accept / reject buttons."""
+    if verdict == "rejected" and reason not in ("not_related", "does_not_answer", "outdated"):
+        raise HTTPException(422, "reason: a rejection needs one of not_related, does_not_answer, outdated")
+    try:
+        await run_in_threadpool(_service(request).feedback, suggestion_id, article_id, verdict,
+                                reason if verdict == "rejected" else None, user.name)
+    except LookupError as e:
+        raise HTTPException(404, str(e)) from None
+    if not back.startswith("/agent") or "//" in back:
+        back = "/agent"
+    return RedirectResponse(back, status_code=303)
+
