@@ -166,5 +166,207 @@ def eval_(
                    f"{r.latency_ms_p50:>8.1f}{r.latency_ms_p95:>8.1f}{r.queries:>9}")
 
 
+@app.command()
+def suggest(
+    ticket: Annotated[Path, typer.Option("--ticket", help="a ticket as JSON: subject, messages, locale, tags")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON (the default prints a summary)")] = False,
+    agent: Annotated[str, typer.Option(help="the agent's name for the reply's closing")] = "",
+) -> None:
+    """Suggest articles, passages and a draft reply for a ticket, as POST /api/suggest does."""
+    from pydantic import ValidationError
+
+    from kb.runtime import Runtime
+    from search.retrieval import Retriever
+    from suggest.service import SuggestService, TicketIn
+
+    try:
+        data = TicketIn.model_validate_json(ticket.read_text(encoding="utf-8"))
+    except OSError as e:
+        _fail(f"cannot read {ticket}: {e.strerror}")
+    except ValidationError as e:
+        _fail(f"{ticket}: " + "; ".join(f"{'.'.join(map(str, err['loc'])) or 'ticket'}: {err['msg']}" for err in e.errors()))
+    if not data.has_text():
+        _fail(f"{ticket}: the ticket has no subject and no message text")
+    settings = _settings()
+    rt = Runtime(settings)
+    try:
+        result = SuggestService(Retriever(rt.store, rt.embedder), base_url=settings.public_url).suggest(
+            data, agent_name=agent or None, log=False)
+    except StoreError as e:
+        _fail(str(e))
+    finally:
+        rt.close()
+    if as_json:
+        typer.echo(json.dumps(result.as_api(), ensure_ascii=False, indent=2))
+        return
+    for q in result.questions:
+        best = q.suggestions[0].title if q.suggestions else "nothing found"
+        typer.echo(f"question: {q.text}\n  → {best} (confidence {q.confidence:.2f})")
+    typer.echo("\narticles:")
+    for n, a in enumerate(result.articles, 1):
+        tag = " [internal]" if a.visibility == "internal" else ""
+        typer.echo(f"{n:2}. [{a.locale}] {a.title}{tag}  ({a.id}, score {a.score:.3f}, from the {a.reason['source']})")
+        for p in a.passages[:1]:
+            typer.echo(f"      {p.url}: {p.text[:160]}{'…' if len(p.text) > 160 else ''}")
+    if result.canned:
+        typer.echo("\ncanned replies: " + ", ".join(c.id for c in result.canned))
+    typer.echo(f"\ndraft reply ({result.locale}):\n\n{result.draft}")
+
+
+@app.command("eval-suggest")
+def eval_suggest(
+    tickets: Annotated[Path, typer.Argument(help="JSONL: one ticket per line with `expected` article ids")],
+    corpus: Annotated[Optional[Path], typer.Option(help="a BEIR folder: replay over a throwaway KB of its corpus "
+                                                       "instead of the index")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Replay past tickets and print precision@1, precision@3 and MRR of the suggested articles."""
+    from kb.embedder import load_embedder
+    from kb.runtime import Runtime
+    from suggest.evaluation import evaluate
+
+    settings = _settings()
+    try:
+        if corpus is not None:
+            report = evaluate(tickets, embedder=load_embedder(settings), corpus=corpus,
+                              chunk_tokens=settings.chunk_tokens, progress=sys.stderr.isatty())
+        else:
+            rt = Runtime(settings)
+            try:
+                report = evaluate(tickets, store=rt.store, embedder=rt.embedder)
+            finally:
+                rt.close()
+    except (OSError, ValueError, StoreError) as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict()))
+        return
+    typer.echo(f"{'tickets':<24}{'count':>7}{'P@1':>8}{'P@3':>8}{'MRR':>8}{'p50 ms':>8}{'p95 ms':>8}")
+    typer.echo(f"{report.tickets:<24}{report.count:>7}{report.precision_at_1:>8.3f}{report.precision_at_3:>8.3f}"
+               f"{report.mrr:>8.3f}{report.latency_ms_p50:>8.1f}{report.latency_ms_p95:>8.1f}")
+
+
+@app.command("eval-gaps")
+def eval_gaps(
+    data_dir: Annotated[Path, typer.Argument(help="a folder holding CLINC150's data_full.json")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The CLINC150 gap protocol: unanswered-detection precision/recall/F1 and topic V-measure/ARI."""
+    from reports.gap_eval import evaluate
+
+    if not (data_dir / "data_full.json").is_file():
+        _fail(f"{data_dir / 'data_full.json'} is missing: pass the folder holding CLINC150's data_full.json")
+    result = evaluate(data_dir, _settings(), progress=sys.stderr.isatty())
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, default=str))
+        return
+    typer.echo(f"unanswered detection: precision {result['precision']:.3f}  recall {result['recall']:.3f}  "
+               f"F1 {result['f1']:.3f}")
+    typer.echo(f"topics: V-measure {result['v_measure']:.3f}  ARI {result['ari']:.3f}"
+               + (f"  purity {result['purity']:.3f}" if "purity" in result else ""))
+
+
+users_app = typer.Typer(help="Agents and admins who log in to the agent panel and the admin pages.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _accounts():
+    from kb.accounts import Accounts
+    from kb.events import EventLog
+
+    events = EventLog.from_settings(_settings())
+    return events, Accounts(events.writer)
+
+
+def _password(stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="agent or admin")] = "agent",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Create a login (asks for the password)."""
+    from kb.accounts import AccountError
+
+    events, accounts = _accounts()
+    try:
+        user = accounts.add_user(name, role, _password(password_stdin))
+    except AccountError as e:
+        _fail(str(e))
+    finally:
+        events.close()
+    typer.echo(f"added {user.name} ({user.role})")
+
+
+@users_app.command("password")
+def users_password(
+    name: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Set a new password; the user's open sessions end."""
+    from kb.accounts import AccountError
+
+    events, accounts = _accounts()
+    try:
+        accounts.set_password(name, _password(password_stdin))
+    except AccountError as e:
+        _fail(str(e))
+    finally:
+        events.close()
+    typer.echo(f"password of {name} changed")
+
+
+@users_app.command("remove")
+def users_remove(name: str) -> None:
+    """Delete a login with its sessions and API tokens."""
+    from kb.accounts import AccountError
+
+    events, accounts = _accounts()
+    try:
+        accounts.remove_user(name)
+    except AccountError as e:
+        _fail(str(e))
+    finally:
+        events.close()
+    typer.echo(f"removed {name}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the logins and their roles."""
+    events, accounts = _accounts()
+    try:
+        for u in accounts.list_users():
+            typer.echo(f"{u.name}\t{u.role}")
+    finally:
+        events.close()
+
+
+@users_app.command("token")
+def users_token(
+    name: str,
+    label: Annotated[str, typer.Option(help="what the token is for, e.g. the helpdesk integration")] = "api",
+    revoke: Annotated[bool, typer.Option(help="revoke all of the user's tokens instead")] = False,
+) -> None:
+    """Print a new bearer token for the API (shown once; only its hash is stored)."""
+    from kb.accounts import AccountError
+
+    events, accounts = _accounts()
+    try:
+        if revoke:
+            typer.echo(f"revoked {accounts.revoke_tokens(name)} tokens of {name}")
+        else:
+            typer.echo(accounts.create_token(name, label))
+    except AccountError as e:
+        _fail(str(e))
+    finally:
+        events.close()
+
+
 if __name__ == "__main__":
     app()
