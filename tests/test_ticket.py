@@ -332,3 +332,198 @@ def test_clean_message_properties(text: str) -> None:
     once = clean_message(text)
     assert len(once) <= len(text.strip())
     assert clean_message(once) == once
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Regressions found with benchmarks/noisy_tickets.py and suggest/sample_tickets.jsonl
+
+# 1. The quote above the customer's text (the customer answers below it), or in the middle: the header and its
+# ">" block go, the customer's text before and after stays; a header inside ">" lines belongs to the quote.
+QUOTE_ABOVE_CASES = [
+    (
+        "On Mon, 16 Nov 2026 at 17:24, Support Team <support@example.com> wrote:\n> Hi Ahmed,\n>\n"
+        "> About \"Does trello support marking a card as done?\": please sign out and back in.\n>\n"
+        "> Best regards,\n> Sarah\n\nGreetings,\n\nIn what online tool can I draw simple diagrams?\n\nAhmed",
+        "In what online tool can I draw simple diagrams?",
+    ),
+    (
+        "> On 23 Nov 2026, at 01:27, Support <support@helpdesk.example> wrote:\n>\n> Hi Tom,\n>\n"
+        "> You asked: \"Where is the option to add new styles to google documents?\"\n>\n"
+        "> On Sun, 22 Nov 2026 at 20:00, Tom <tom@x.com> wrote:\n> > Where is the option to add styles?\n\n"
+        "Hi Olena,\n\nHow do I add the people I mail to my google contacts?\n\nAll the best,\nTom",
+        "How do I add the people I mail to my google contacts?",
+    ),
+    (
+        "В пн, 16 нояб. 2026 г. в 12:31, Поддержка <support@example.com> пишет:\n> Здравствуйте, Алексей!\n"
+        "> Уточните, пожалуйста, что именно происходит при открытии архива?\n\n"
+        "Добрый день!\n\nОшибки нет, но имена файлов в архиве нечитаемые. Как распаковать правильно?\n\nАлексей",
+        "Ошибки нет, но имена файлов в архиве нечитаемые. Как распаковать правильно?",
+    ),
+    (
+        "Вітаю!\n\nПодії з'являються на 2 години раніше.\n\n"
+        "пн, 16 лист. 2026 р. о 10:47 Support <support@example.com> пише:\n"
+        "> Опишіть, будь ласка, що саме не так?\n\nЧасовий пояс у профілі — Київ. Як виправити час?\n\nІрина",
+        "Події з'являються на 2 години раніше.\n\nЧасовий пояс у профілі — Київ. Як виправити час?",
+    ),
+]
+
+
+@pytest.mark.parametrize(("email", "expected"), QUOTE_ABOVE_CASES)
+def test_clean_message_quote_above_or_between(email: str, expected: str) -> None:
+    assert clean_message(email) == expected
+
+
+def test_ticket_queries_bottom_posted_reply_asks_the_new_question() -> None:
+    text = (
+        "On Fri, 6 Nov 2026 at 06:21, Customer Support <\nsupport@example.com> wrote:\n> Hi Sophie,\n>\n"
+        "> Regarding \"Linking to a particular sheet of a google sheets document?\" - please send a screenshot.\n\n"
+        "Dear support team,\n\nHow do I make text on github crossed out?\n\n-- \nSophie Chen\nMarketing Lead"
+    )
+    qs = ticket_queries("", [Message("customer", text)])
+    assert [q.text for q in qs] == ["How do I make text on github crossed out?"]
+
+
+# 2. A signature block with no sign-off and no "-- ": name, then title / company / phone / site lines.
+SIGNATURE_BLOCK_CASES = [
+    (
+        "Hello support team,\n\nIs office a lot better than google docs?\n\nLukas Walsh\nSenior Software Engineer\n"
+        "Summit Logistics B.V. | Phone: +353 1 555 6920\nhttps://summit-logistics.com\n\nGet Outlook for iOS",
+        "Is office a lot better than google docs?",
+    ),
+    (
+        "Our invoices don't show the VAT number.\nHow can we add it?\nArjun Mehta | Product Designer | Kite & Co.\n"
+        "+91 98450 12345",
+        "Our invoices don't show the VAT number.\nHow can we add it?",
+    ),
+    (
+        "Здравствуйте! Как назвать проект латиницей? Извините, если об этом уже спрашивали.\n\nИван Волков\n"
+        "системный администратор\nООО «Альфа-Сервис» | тел.: +7 (812) 555-43-60",
+        "Как назвать проект латиницей? Извините, если об этом уже спрашивали.",
+    ),
+    (
+        "Чому події в календарі на 2 години раніше і як виправити час?\n\nІрина Бондар\n"
+        "проєктна менеджерка, Softline Ukraine",
+        "Чому події в календарі на 2 години раніше і як виправити час?",
+    ),
+]
+
+
+@pytest.mark.parametrize(("email", "expected"), SIGNATURE_BLOCK_CASES)
+def test_clean_message_signature_block_without_signoff(email: str, expected: str) -> None:
+    assert clean_message(email) == expected
+
+
+# Conservative: lists of names, lines introduced by a colon, questions and sentences are the customer's words.
+SIGNATURE_LOOKALIKES = [
+    "Which of these do you support?\n\nGoogle Drive\nDropbox Business",
+    "Please give these people admin rights:\nAnna Smith\nAccountant\nJohn Walsh\nOffice Manager",
+    "We were billed twice.\n\nAnna Smith\nCould you call me at +44 20 7946 0018?",
+    "Мы переезжаем.\n\nООО «Вектор» с 1 декабря меняет реквизиты и адрес, обновите их в счетах.",
+]
+
+
+@pytest.mark.parametrize("email", SIGNATURE_LOOKALIKES)
+def test_clean_message_keeps_signature_lookalikes(email: str) -> None:
+    assert clean_message(email) == email
+
+
+# 3. Reply headers without a verb: Gmail in Russian, Yandex (also wrapped over two lines).
+NOVERB_HEADER_CASES = [
+    "вт, 3 нояб. 2026 г. в 23:01, Поддержка <support@x.com>:",
+    '03.11.2026, 03:37, "Support" <support@x.com>:',
+    "вт, 3 нояб. 2026 г. в 23:01, Служба поддержки <\nsupport@x.com>:",
+]
+
+
+@pytest.mark.parametrize("header", NOVERB_HEADER_CASES)
+def test_clean_message_header_without_verb(header: str) -> None:
+    email = (
+        "Добрый день!\n\nКто выиграл Суперкубок XLIX? Хорошей вам пятницы!\n\n"
+        f"{header}\n> Здравствуйте, Михаил!\n>\n> Насчёт «Как долго сохранялась коалиция?»: выйдите и войдите снова."
+    )
+    assert clean_message(email) == "Кто выиграл Суперкубок XLIX? Хорошей вам пятницы!"
+
+
+def test_clean_message_address_with_colon_in_prose_is_not_a_header() -> None:
+    email = "Please send the invoice to our accountant <acc@corp.com>:\nwe need it by Friday."
+    assert clean_message(email) == email
+
+
+# 4. A greeting and a short statement on one line: only the greeting words go.
+GREETING_STATEMENT_CASES = [
+    (
+        "Hi, Contacting someone on github.\n\nKeep up the great work.",
+        "Contacting someone on github.\n\nKeep up the great work.",
+    ),
+    ("Hello, I need an invoice for March.\n\nThanks,\nAnna", "I need an invoice for March."),
+    ("Добрый день, не работает экспорт в PDF.\n\nС уважением,\nИван", "не работает экспорт в PDF."),
+    ("Вітаю, не працює імпорт контактів із Gmail.", "не працює імпорт контактів із Gmail."),
+    # Greeting lines that only address someone still go whole.
+    ("Hello support team,\nThe export hangs.", "The export hangs."),
+    ("Добрый день, коллеги!\nЭкспорт зависает.", "Экспорт зависает."),
+    ("hi anna\nthe export hangs", "the export hangs"),
+]
+
+
+@pytest.mark.parametrize(("email", "expected"), GREETING_STATEMENT_CASES)
+def test_clean_message_greeting_with_statement(email: str, expected: str) -> None:
+    assert clean_message(email) == expected
+
+
+# 5. From the sample tickets: other sign-offs, the agent addressed by name, "Second question:".
+SAMPLE_TICKET_CASES = [
+    (
+        "Could you please refund the second one?\n\nDanke und viele Grüße,\nKatrin Vogel\nBuchhaltung / Accounting\n"
+        "Nordwerk Digital GmbH\nTel. +49 40 5553 2190",
+        "Could you please refund the second one?",
+    ),
+    (
+        "Это у нас в обработчике что-то не так или на вашей стороне?\n\nспс\nСергей, программист 1С\n"
+        "ООО «Рога и Копыта», +7 343 555-77-00",
+        "Это у нас в обработчике что-то не так или на вашей стороне?",
+    ),
+    (
+        "Екатерина, добрый день.\n\nОшибки нет, но имена файлов нечитаемые. Как распаковать?",
+        "Ошибки нет, но имена файлов нечитаемые. Как распаковать?",
+    ),
+    (
+        "Олеже, дякую за відповідь.\n\nПодії з'являються на 2 години раніше. Чому так?",
+        "Події з'являються на 2 години раніше. Чому так?",
+    ),
+    ("Hi Priya,\n\nThanks for your reply! Files over 2 GB still fail.", "Files over 2 GB still fail."),
+]
+
+
+@pytest.mark.parametrize(("email", "expected"), SAMPLE_TICKET_CASES)
+def test_clean_message_sample_ticket_phrasings(email: str, expected: str) -> None:
+    assert clean_message(email) == expected
+
+
+CONNECTOR_CASES = [
+    (
+        "What are the rate limits per token?\n\nSecond question: is there a way to export everything at once?",
+        ["What are the rate limits per token?", "Is there a way to export everything at once?"],
+    ),
+    # A statement after the connector is a request of its own, without the label ("Question: we'd ..." before).
+    (
+        "What are the rate limits?\n\nSecond question: we'd like a monthly backup.",
+        ["What are the rate limits?", "We'd like a monthly backup."],
+    ),
+    (
+        "How do I reset my password? My second question is: can I pay by invoice?",
+        ["How do I reset my password?", "Can I pay by invoice?"],
+    ),
+    ("How do I reset it? Also is there a way to export?", ["How do I reset it?", "Is there a way to export?"]),
+    (
+        "Можно ли вернуть деньги? Второй вопрос: как передать права владельца?",
+        ["Можно ли вернуть деньги?", "Как передать права владельца?"],
+    ),
+    ("Як отримати рахунок? Друге питання: як підписати акт?", ["Як отримати рахунок?", "Як підписати акт?"]),
+    # An ordinal without "вопрос" is not a connector.
+    ("Второй месяц не работает экспорт. Что делать?", ["Второй месяц не работает экспорт. Что делать?"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CONNECTOR_CASES)
+def test_split_questions_question_connectors(text: str, expected: list[str]) -> None:
+    assert split_questions(text) == expected
