@@ -91,3 +91,21 @@ def sample_articles(tmp_path) -> Path:
     dst = tmp_path / "articles"
     shutil.copytree(REPO / "articles", dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def real_retriever(tmp_path_factory):
+    """The shipped articles indexed once per test run with the real e5 model (slow tests share it)."""
+    from kb.embedder import load_embedder
+    from kb.indexer import Indexer
+    from kb.settings import Settings
+    from kb.store.edge import EdgeStore
+    from search.retrieval import Retriever
+
+    settings = Settings()
+    embedder = load_embedder(settings)
+    store = EdgeStore(tmp_path_factory.mktemp("real-kb") / "shard")
+    report = Indexer(store, embedder, settings.chunk_tokens).run(REPO / "articles")
+    assert report.errors == [], report.errors
+    yield Retriever(store, embedder)
+    store.close()

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from kb.embedder import load_embedder
-from kb.indexer import Indexer
-from kb.settings import Settings
-from kb.store.edge import EdgeStore
-from search.retrieval import Retriever
-
-from conftest import REPO
-
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def retriever(tmp_path_factory):
-    settings = Settings()
-    embedder = load_embedder(settings)
-    store = EdgeStore(tmp_path_factory.mktemp("ml") / "shard")
-    report = Indexer(store, embedder, settings.chunk_tokens).run(REPO / "articles")
-    assert report.errors == [], report.errors
-    yield Retriever(store, embedder)
-    store.close()
+def retriever(real_retriever):
+    return real_retriever
 
 
 def top(retriever, query, n=1, **kw):
