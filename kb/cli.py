@@ -50,12 +50,13 @@ def index(
         _fail(f"articles folder {settings.articles_dir} does not exist (set KB_ARTICLES_DIR or --articles)")
     rt = Runtime(settings)
     try:
-        report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(settings.articles_dir, rebuild=rebuild,
-                                                                             optimize=True)
-    except StoreError as e:
+        try:
+            report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(settings.articles_dir,
+                                                                                 rebuild=rebuild, optimize=True)
+        finally:
+            rt.close()
+    except (StoreError, OSError) as e:  # a full disk, a read-only folder: a sentence, not a traceback
         _fail(str(e))
-    finally:
-        rt.close()
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -13,6 +14,14 @@ from kb.store.base import (
     DENSE, HIT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, QueryVectors, Record,
     SearchFilter, Side, StoreError, StoreLockedError, VectorStore,
 )
+
+
+# Qdrant Edge writes through memory-mapped files, and a write that finds the disk full there kills the process
+# (SIGBUS) instead of raising an error, in the middle of whatever it was doing. So writes that add data start
+# only with this much free space (plus an estimate of what they add), and say so clearly when it is missing;
+# small bookkeeping writes need less, so an index with nothing to change still opens and serves.
+MIN_FREE_BYTES = 64 * 2**20
+MIN_FREE_BYTES_SMALL = 4 * 2**20
 
 
 def _filter(flt: SearchFilter | None) -> qe.Filter:
@@ -53,6 +62,8 @@ class EdgeStore(VectorStore):
                 ) from None
             if "Read-only" in text or "Permission denied" in text:
                 raise StoreError(f"cannot write the index at {self.path}: {text}") from None
+            if "No space left" in text:
+                raise StoreError(f"not enough free disk space to open the index at {self.path}: {text}") from None
             raise StoreError(f"cannot open the index at {self.path}: {text}") from None
 
     def _read_dim(self) -> int | None:
@@ -73,9 +84,34 @@ class EdgeStore(VectorStore):
             return fn(*args)
         except Exception as e:
             text = str(e)
-            if "No space left" in text or "Read-only" in text or "Permission denied" in text:
+            if "No space left" in text or "Not enough space" in text:
+                raise StoreError(f"not enough free disk space for the index at {self.path}: {text}. Free some "
+                                 "space and run `kb index` again; what is already indexed stays searchable.") from None
+            if "Read-only" in text or "Permission denied" in text:
                 raise StoreError(f"cannot write the index at {self.path}: {text}") from None
             raise
+
+    def _check_space(self, minimum: int, adding: int = 0) -> None:
+        """StoreError unless the disk holding the shard has minimum + 2 * adding bytes free (see MIN_FREE_BYTES)."""
+        where = self.path
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        try:
+            free = shutil.disk_usage(where).free
+        except OSError:
+            return  # cannot tell: let the write itself report
+        need = minimum + 2 * adding  # the write-ahead log and the segment each hold a copy
+        if free < need:
+            raise StoreError(
+                f"not enough free disk space for the index at {self.path}: {free / 2**20:.1f} MiB free on "
+                f"{os.path.realpath(where)}, writing needs at least {need / 2**20:.0f} MiB (a full disk would crash "
+                "the index mid-write). Free some space and run `kb index` again; what is already indexed stays "
+                "searchable."
+            )
+
+    def _update(self, op, minimum: int = MIN_FREE_BYTES_SMALL, adding: int = 0) -> None:
+        self._check_space(minimum, adding)
+        self._call(self.shard.update, op)
 
     def ensure_collection(self, dim: int) -> None:
         if self._shard is not None:
@@ -83,13 +119,17 @@ class EdgeStore(VectorStore):
                 raise StoreError(f"the index at {self.path} holds {self.dim}-dim vectors, the model gives {dim}: "
                                  "re-index from scratch (`kb index --rebuild`)")
             return
-        self.path.mkdir(parents=True, exist_ok=True)
+        self._check_space(MIN_FREE_BYTES)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the index at {self.path}: {e.strerror or e}") from None
         self._shard = self._open(lambda: qe.EdgeShard.create(str(self.path), _config(dim)))
         self.dim = dim
         for name in KEYWORD_FIELDS:
-            self._call(self._shard.update, qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+            self._update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
         for name in INTEGER_FIELDS:
-            self._call(self._shard.update, qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Integer))
+            self._update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Integer))
 
     def reset(self, dim: int) -> None:
         if self._shard is not None:
@@ -107,16 +147,18 @@ class EdgeStore(VectorStore):
                      if p.sparse else {DENSE: list(map(float, p.dense))}, p.payload)
             for p in points
         ]
-        self._call(self.shard.update, qe.UpdateOperation.upsert_points(edge_points))
+        adding = sum(4 * len(p.dense) + 12 * len(p.sparse.indices) + len(json.dumps(p.payload, default=str))
+                     for p in points)
+        self._update(qe.UpdateOperation.upsert_points(edge_points), MIN_FREE_BYTES, adding)
 
     def delete_ids(self, ids: Sequence[str]) -> None:
         if ids:
-            self._call(self.shard.update, qe.UpdateOperation.delete_points(list(ids)))
+            self._update(qe.UpdateOperation.delete_points(list(ids)))
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         if article_ids:
             flt = qe.Filter(must=[qe.FieldCondition(key="article_id", match=qe.MatchAny(any=list(article_ids)))])
-            self._call(self.shard.update, qe.UpdateOperation.delete_points_by_filter(flt))
+            self._update(qe.UpdateOperation.delete_points_by_filter(flt))
 
     def scroll(self, fields: Sequence[str], only_chunks: bool = True, batch: int = 2048) -> Iterator[Record]:
         if self._shard is None:
@@ -173,7 +215,7 @@ class EdgeStore(VectorStore):
 
     def set_meta(self, meta: dict) -> None:
         # The meta point has no vectors, so no vector query can ever return it.
-        self._call(self.shard.update, qe.UpdateOperation.upsert_points([qe.Point(META_ID, {}, {**meta, "kind": "meta"})]))
+        self._update(qe.UpdateOperation.upsert_points([qe.Point(META_ID, {}, {**meta, "kind": "meta"})]))
 
     def optimize(self) -> None:
         if self._shard is not None:
@@ -186,7 +228,7 @@ class EdgeStore(VectorStore):
     def close(self) -> None:
         if self._shard is not None:
             try:
-                self._shard.flush()
+                self._call(self._shard.flush)
             finally:
                 self._shard.close()
                 self._shard = None
