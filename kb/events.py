@@ -591,6 +591,62 @@ class EventLog:
         with self.engine.connect() as conn:
             return [(a, int(c)) for a, c in conn.execute(stmt)]
 
+    def top_queries(self, since: datetime | None = None, until: datetime | None = None, *, limit: int = 20,
+                    answered: bool | None = None, zero_result: bool = False,
+                    audience: str = "customer") -> list[dict[str, Any]]:
+        """The most frequent normalized queries with their count, answered rate and click-through."""
+        s = searches.c
+        n = func.count().label("n")
+        conds = [*self._window(s.at, since, until), s.audience == _ident("audience", audience, AUDIENCE_MAX)]
+        if answered is not None:
+            conds.append(s.answered.is_(_bool("answered", answered)))
+        if zero_result:
+            conds.append(s.result_count == 0)
+        stmt = (select(s.normalized, n, func.sum(case((s.answered, 1), else_=0)),
+                       func.sum(case((self._clicked(), 1), else_=0)), func.min(s.locale), func.max(s.at))
+                .where(*conds).group_by(s.normalized).order_by(n.desc(), s.normalized)
+                .limit(_int("limit", limit, minimum=1)))
+        with self.engine.connect() as conn:
+            return [{"query": q, "count": int(c), "answered_rate": _rate(int(a or 0), int(c)),
+                     "click_through_rate": _rate(int(k or 0), int(c)), "locale": loc, "last": last}
+                    for q, c, a, k, loc, last in conn.execute(stmt)]
+
+    def _day(self, column: Any) -> Any:
+        # SQLite keeps timestamps as ISO text, PostgreSQL as timestamptz (stored in UTC).
+        return func.substr(column, 1, 10) if self._sqlite else func.to_char(column, "YYYY-MM-DD")
+
+    def daily(self, since: datetime | None = None, until: datetime | None = None,
+              audience: str = "customer") -> list[dict[str, Any]]:
+        """Per UTC day: searches, answered and clicked searches, for the dashboard's chart."""
+        s = searches.c
+        day = self._day(s.at).label("day")
+        stmt = (select(day, func.count(), func.sum(case((s.answered, 1), else_=0)),
+                       func.sum(case((self._clicked(), 1), else_=0)))
+                .where(*self._window(s.at, since, until), s.audience == _ident("audience", audience, AUDIENCE_MAX))
+                .group_by(day).order_by(day))
+        with self.engine.connect() as conn:
+            return [{"day": str(d), "searches": int(n), "answered": int(a or 0), "clicked": int(c or 0)}
+                    for d, n, a, c in conn.execute(stmt)]
+
+    def article_votes(self, since: datetime | None = None, until: datetime | None = None,
+                      limit: int = 20) -> list[dict[str, Any]]:
+        """Articles by "not helpful" votes: helpful and not-helpful counts and the most given reason."""
+        v = votes.c
+        bad = func.sum(case((v.helpful.is_(False), 1), else_=0)).label("bad")
+        stmt = (select(v.article_id, func.sum(case((v.helpful, 1), else_=0)), bad)
+                .where(*self._window(v.at, since, until)).group_by(v.article_id)
+                .order_by(bad.desc(), v.article_id).limit(_int("limit", limit, minimum=1)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+            out = []
+            for aid, good, nbad in rows:
+                reason = conn.execute(select(v.reason, func.count().label("n")).where(
+                    v.article_id == aid, v.helpful.is_(False), v.reason.is_not(None),
+                    *self._window(v.at, since, until)).group_by(v.reason).order_by(func.count().desc()).limit(1)).first()
+                out.append({"article_id": aid, "helpful": int(good or 0), "not_helpful": int(nbad or 0),
+                            "top_reason": reason[0] if reason else None})
+        return out
+
     def helpfulness(self, article_id: str) -> tuple[int, int]:
         """(helpful, not helpful) vote counts for an article."""
         article_id = _ident("article_id", article_id, ID_MAX)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from kb.store import SearchFilter, VectorStore
 
 FRAME_TAG = "reply-frame"
+RELOAD_SECONDS = 60
 CANNED_TAG = "canned"
 _SECTION_RE = re.compile(r"^##\s+(Greeting|Closing)\s*$", re.MULTILINE)
 _NAME_SLOT = re.compile(r"[ \t,]*\{customer_name\}")
@@ -48,6 +50,7 @@ class Frames:
     def __init__(self, store: VectorStore):
         self.store = store
         self._cache: dict[str, Frame] | None = None
+        self._loaded = 0.0
 
     def _load(self) -> dict[str, Frame]:
         recs = self.store.records(SearchFilter(types=["template"], visibilities=["internal", "public"],
@@ -66,8 +69,9 @@ class Frames:
         return frames
 
     def get(self, locale: str) -> Frame:
-        if self._cache is None:
-            self._cache = self._load()
+        # Re-read now and then: another process may have re-indexed an edited template.
+        if self._cache is None or time.monotonic() - self._loaded > RELOAD_SECONDS:
+            self._cache, self._loaded = self._load(), time.monotonic()
         return self._cache.get(locale) or self._cache.get("en") or Frame(**FALLBACK_FRAME)
 
     def invalidate(self) -> None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb import analysis
 from search.answered import AnsweredModel, features, load_model
 from search.layout import fix_layout
+from kb.store import QueryVectors
 from search.retrieval import ArticleHit, Retriever
 from search.snippets import matched_terms, passage
 from suggest.draft import CANNED_TAG, DraftPart, Frames, compose
@@ -111,6 +112,7 @@ class _Searched:
     vector: np.ndarray
     hits: list[ArticleHit]
     confidence: float
+    vectors: QueryVectors | None = None  # dense and sparse, to search other article types without embedding again
 
 
 class FeedbackMemory:
@@ -194,7 +196,7 @@ class SuggestService:
         vectors = self.retriever.vectors(text)
         hits = self.retriever.search(text, PER_QUERY, visibilities=visibilities, vectors=vectors)
         prob = self.answered.probability(features(text, hits)) if hits else 0.0
-        return _Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob)
+        return _Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors)
 
     def _ranked(self, searched: list[_Searched], locale: str) -> list[Suggestion]:
         """Articles over all the ticket's queries, one per translation group, the reader's language first."""
@@ -268,7 +270,7 @@ class SuggestService:
             if s.source.startswith("latest customer message"):
                 top = self._ranked([s], locale)[:3]
                 questions.append(Question(s.query, s.source, s.weight, round(s.confidence, 4), top))
-        canned = self._canned(searched[0].query if searched else "", locale)
+        canned = self._canned(searched[0], locale) if searched else []
         draft, used = self._draft(questions, articles, locale, ticket.customer_name, agent_name)
         confidence = max((q.confidence for q in questions), default=0.0)
         sid = ""
@@ -278,12 +280,11 @@ class SuggestService:
                                           confidence=confidence, ticket_id=ticket.id, user=agent_name, locale=locale)
         return SuggestResponse(sid, locale, articles, questions, canned, draft, used)
 
-    def _canned(self, query: str, locale: str) -> list[Suggestion]:
-        if not query:
-            return []
+    def _canned(self, lead: _Searched, locale: str) -> list[Suggestion]:
+        query = lead.query
         hits = self.retriever.search(query, 6, visibilities=("public", "internal"), types=("template",),
-                                     locales=[locale])
-        s = _Searched(query, "latest customer message", 1.0, np.zeros(1, dtype=np.float32), [], 0.0)
+                                     locales=[locale], vectors=lead.vectors)
+        s = _Searched(query, lead.source, 1.0, lead.vector, [], 0.0)
         out = []
         for h in hits:
             # Fused scores are relative to the best candidate: keep the canned replies close to it.

@@ -167,10 +167,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(SecurityMiddleware, secure_cookies=settings.env == "production")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from web import agent, api, contact, login, pages
+    from web import admin, agent, api, contact, login, pages
     from web.auth import LoginRequired
 
     app.include_router(api.router)
+    app.include_router(admin.router)
     app.include_router(agent.router)
     app.include_router(contact.router)
     app.include_router(login.router)

@@ -1,0 +1,143 @@
+"""Failure signals from the event log, streamed and folded per distinct query (a million searches never sit in memory).
+
+Signals: unanswered searches, answered searches nobody clicked, quick reformulations within one visit
+(the first query failed the customer), agent-rejected suggestions, and contact requests sent after a
+deflection attempt. "Not helpful" votes are per article and are read separately (EventLog.article_votes).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from kb.analysis import normalize
+
+# A new, different query from the same visitor within this time means the previous one did not help.
+REFORMULATION_SECONDS = 90
+# Queries whose failures are this rare are not gaps (a query answered 19 times of 20 is covered).
+MIN_FAILURE_RATE = 0.5
+
+
+@dataclass
+class QuerySignals:
+    """Everything the log says about one normalized query."""
+
+    normalized: str
+    text: str  # the most recent wording as typed
+    searches: int = 0
+    unanswered: int = 0
+    no_click: int = 0
+    reformulated: int = 0
+    rejected: int = 0  # agents rejected the suggestion made for it
+    deflection_failed: int = 0  # the customer still wrote to support
+    locales: Counter = field(default_factory=Counter)
+    first: datetime | None = None
+    last: datetime | None = None
+    failures_by_day: Counter = field(default_factory=Counter)
+    searches_by_day: Counter = field(default_factory=Counter)
+
+    @property
+    def failures(self) -> int:
+        # A search can be both unanswered and reformulated: count the search once.
+        return max(self.unanswered, self.reformulated) + self.rejected + self.deflection_failed
+
+    @property
+    def events(self) -> int:
+        return self.searches + self.rejected + self.deflection_failed
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failures / self.events if self.events else 0.0
+
+    def add(self, at: datetime, locale: str | None, *, search: bool = True, failed: bool = False) -> None:
+        if search:
+            self.searches += 1
+        self.locales[locale or "?"] += 1
+        self.first = at if self.first is None or at < self.first else self.first
+        self.last = at if self.last is None or at > self.last else self.last
+        day = at.date()
+        self.searches_by_day[day] += 1
+        if failed:
+            self.failures_by_day[day] += 1
+
+
+def collect(events, tickets=None, since: datetime | None = None, until: datetime | None = None,
+            audience: str = "customer") -> tuple[dict[str, QuerySignals], dict[str, int]]:
+    """Per normalized query, its signals over since <= at < until; and the totals of each signal."""
+    per: dict[str, QuerySignals] = {}
+    totals = Counter()
+    last_by_session: dict[str, tuple[datetime, str, bool]] = {}
+
+    def entry(normalized: str, text: str) -> QuerySignals:
+        q = per.get(normalized)
+        if q is None:
+            q = per[normalized] = QuerySignals(normalized, text)
+        else:
+            q.text = text
+        return q
+
+    for e in events.iter_searches(since, until):
+        if e.audience != audience or not e.normalized:
+            continue
+        totals["searches"] += 1
+        q = entry(e.normalized, e.query)
+        failed = not e.answered
+        q.add(e.at, e.locale, failed=failed)
+        if not e.answered:
+            q.unanswered += 1
+            totals["unanswered"] += 1
+        elif not e.clicked:
+            q.no_click += 1
+            totals["no_click"] += 1
+        if e.session:
+            prev = last_by_session.get(e.session)
+            if prev and prev[1] != e.normalized and (e.at - prev[0]).total_seconds() <= REFORMULATION_SECONDS \
+                    and not prev[2]:
+                p = per[prev[1]]
+                p.reformulated += 1
+                if p.reformulated > p.unanswered:  # an answered search that still failed: a failure that day
+                    p.failures_by_day[prev[0].date()] += 1
+                totals["reformulated"] += 1
+            last_by_session[e.session] = (e.at, e.normalized, e.clicked)
+            if len(last_by_session) > 200_000:  # sessions long over: forget the oldest
+                for key in list(last_by_session)[:100_000]:
+                    del last_by_session[key]
+    if tickets is not None:
+        for f in tickets.iter_rejections(since, until):
+            q = entry(normalize(f.query), f.query)
+            q.add(f.at, None, search=False, failed=True)
+            q.rejected += 1
+            totals["rejected_suggestions"] += 1
+        for d in tickets.iter_deflections(since, until):
+            if d["submitted"] and d["articles"]:
+                q = entry(normalize(d["query"]), d["query"])
+                q.add(d["at"], d["locale"], search=False, failed=True)
+                q.deflection_failed += 1
+                totals["failed_deflections"] += 1
+    return per, dict(totals)
+
+
+def failing(per: dict[str, QuerySignals]) -> list[QuerySignals]:
+    """The queries that fail more often than not: what the gap report groups into topics."""
+    return [q for q in per.values() if q.failures and q.failure_rate >= MIN_FAILURE_RATE]
+
+
+def weeks(start: date, end: date) -> list[date]:
+    """Mondays from the week of start to the week of end."""
+    first = start - timedelta(days=start.weekday())
+    out = []
+    while first <= end:
+        out.append(first)
+        first += timedelta(days=7)
+    return out
+
+
+def weekly(days: Iterable[tuple[date, int]], mondays: list[date]) -> list[int]:
+    counts = [0] * len(mondays)
+    for day, n in days:
+        monday = day - timedelta(days=day.weekday())
+        if mondays and mondays[0] <= monday <= mondays[-1]:
+            counts[(monday - mondays[0]).days // 7] += n
+    return counts
