@@ -86,7 +86,7 @@ class SearchService:
 
     def search(self, query: str, *, limit: int = 10, locale: str | None = None, category: str | None = None,
                audience: str = "customer", session: str | None = None, ip: str | None = None,
-               log: bool = True, mode: Mode = "hybrid") -> SearchResponse:
+               log: bool = True, mode: Mode = "hybrid", types: Sequence[str] = ("article",)) -> SearchResponse:
         t0 = time.perf_counter()
         raw = query
         query = re.sub(r"\s+", " ", query).strip()[:MAX_QUERY_CHARS]
@@ -101,7 +101,8 @@ class SearchService:
                 searched, correction = spelled, "spelling"
         visibilities = AUDIENCES[audience]
         hits = self.retriever.search(dense_text, limit * 2, categories=[category] if category else None,
-                                     visibilities=visibilities, sparse_text=searched, mode=mode) if searched else []
+                                     visibilities=visibilities, sparse_text=searched, mode=mode,
+                                     types=types) if searched else []
         f = features(searched, hits)
         prob = self.answered_model.probability(f) if hits else 0.0
         results = self._arrange(hits, searched, locale, visibilities, limit)

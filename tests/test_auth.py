@@ -190,3 +190,12 @@ def test_public_search_is_rate_limited_per_client(client, settings):
                           headers={"Authorization": f"Bearer {token}"}).status_code == 200
     finally:
         services.limiter = kept
+
+
+def test_agent_search_covers_internal_articles_and_needs_a_login(client):
+    assert client.get("/api/agent/search", params={"q": "refund approval playbook"}).status_code == 401
+    token = client.app.state.services.accounts.create_token("alice")
+    r = client.get("/api/agent/search", params={"q": "refund approval playbook"}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    first = r.json()["results"][0]
+    assert first["id"] == "refund-approval-internal" and first["visibility"] == "internal"

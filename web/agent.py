@@ -98,6 +98,21 @@ async def api_suggest_feedback(body: FeedbackIn, request: Request, user: AgentDe
     return Response(status_code=204)
 
 
+@router.get("/api/agent/search", tags=["agents"])
+async def api_agent_search(request: Request, user: AgentDep,
+                           q: Annotated[str, Query(min_length=1, max_length=500)],
+                           limit: Annotated[int, Query(ge=1, le=50)] = 10,
+                           locale: Annotated[str | None, Query(pattern="^[a-z]{2}(-[a-z]{2,4})?$")] = None) -> dict:
+    """Search public and internal articles and canned replies, as agents do (not logged as customer searches)."""
+    search = request.app.state.services.search
+    response = await run_in_threadpool(search.search, q, limit=limit, locale=locale, audience="agent", log=False,
+                                       types=("article", "template"))
+    out = response.as_api()
+    for row, r in zip(out["results"], response.results):
+        row["visibility"] = r.visibility
+    return out
+
+
 # -- the agent panel ------------------------------------------------------------------------------
 
 
