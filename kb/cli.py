@@ -247,6 +247,43 @@ def eval_suggest(
                f"{report.mrr:>8.3f}{report.latency_ms_p50:>8.1f}{report.latency_ms_p95:>8.1f}")
 
 
+@app.command()
+def gaps(
+    days: Annotated[int, typer.Option(min=1, max=3660, help="the last N days")] = 56,
+    fmt: Annotated[str, typer.Option("--format", help="text, json, csv or md")] = "text",
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="topics to show")] = 30,
+) -> None:
+    """The gap report: topics customers and agents could not find, ranked by impact (as /admin/gaps shows)."""
+    from datetime import datetime, timedelta, timezone
+
+    from kb.events import EventLog
+    from kb.runtime import Runtime
+    from kb.ticket_log import TicketLog
+    from reports.gaps import GapReporter
+    from search.retrieval import Retriever
+
+    if fmt not in ("text", "json", "csv", "md"):
+        _fail(f"unknown format {fmt!r}: use text, json, csv or md")
+    settings = _settings()
+    until = datetime.now(timezone.utc)
+    rt = Runtime(settings)
+    events = EventLog.from_settings(settings)
+    try:
+        report = GapReporter(events, Retriever(rt.store, rt.embedder), TicketLog(events)).build(
+            until - timedelta(days=days), until, limit=limit)
+    except StoreError as e:
+        _fail(str(e))
+    finally:
+        events.close()
+        rt.close()
+    if fmt == "json":
+        typer.echo(report.to_json())
+    elif fmt == "csv":
+        typer.echo(report.to_csv(), nl=False)
+    else:
+        typer.echo(report.to_markdown(), nl=False)
+
+
 @app.command("eval-gaps")
 def eval_gaps(
     data_dir: Annotated[Path, typer.Argument(help="a folder holding CLINC150's data_full.json")],
