@@ -179,6 +179,8 @@ class Indexer:
         for a in changed:
             chunks = chunk_article(a, self.chunk_tokens, self.embedder.count_tokens)
             plans.append((a, [title_chunk(a, chunks)] + chunks, article_hash(a, chunks)))
+        if plans and hasattr(self.store, "check_space"):
+            self.store.check_space()  # a disk too full to write on: say so now, not after minutes of embedding
         vectors = self._vectors([c for _, chunks, _ in plans for c in chunks], point_by_hash, report)
 
         # 4. Write each article whole, then drop its previous points: a search in between sees both

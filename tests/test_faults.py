@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,19 +35,23 @@ RUN_TIMEOUT = 600  # seconds for one `kb index`: the machine is shared, the mode
 WORDS = ("account password billing invoice refund export import login team workspace project setting email "
          "phone device app sync backup report").split()
 
-# `kb index` with one line on stderr after each article's new points are written, then a pause (KBTEST_PAUSE
-# seconds): a kill during the pause lands between writing an article's new version and deleting its old one,
-# where a crash hurts most. Nothing else changes.
+# `kb index` with one line on stderr after each article's new points are written; after the KBTEST_HOLD_AT-th
+# it waits, so a kill sent on that line lands between writing an article's new version and deleting its old
+# one, where a crash hurts most. Nothing else changes.
 DRIVER = """
 import os, sys, time
 from kb.store.edge import EdgeStore
 
 _upsert = EdgeStore.upsert
+written = 0
 
 def upsert(self, points):
+    global written
     _upsert(self, points)
+    written += 1
     print("KBTEST wrote", points[0].payload["article_id"], file=sys.stderr, flush=True)
-    time.sleep(float(os.environ.get("KBTEST_PAUSE", "0")))
+    if written == int(os.environ["KBTEST_HOLD_AT"]):
+        time.sleep(120)
 
 EdgeStore.upsert = upsert
 from kb.cli import app
@@ -214,16 +218,17 @@ def test_kill_9_of_a_first_index_while_embedding_and_then_while_writing(tmp_path
 
     # 1. Killed while embedding: the shard is created just before the model starts on the chunks.
     code, _ = kill_when([sys.executable, "-m", "kb.cli", "index"], env, tmp_path,
-                        lambda _: (shard / "edge_config.json").exists(), after=0.3)
+                        lambda _: (shard / "edge_config.json").exists(), after=0.1)
     assert code == -signal.SIGKILL
     assert_whole(shard)  # opens (no lock left), and whatever is there is whole
 
     # 2. The next run killed while writing: after some articles, between one's new points and the rest.
-    code, lines = kill_when([sys.executable, "-c", DRIVER], env | {"KBTEST_PAUSE": "0.2"}, tmp_path,
-                            lambda seen: sum("KBTEST wrote" in s for s in seen) >= N_ARTICLES // 3, after=0.05)
+    hold = N_ARTICLES // 3
+    code, lines = kill_when([sys.executable, "-c", DRIVER], env | {"KBTEST_HOLD_AT": str(hold)}, tmp_path,
+                            lambda seen: sum("KBTEST wrote" in s for s in seen) >= hold)
     assert code == -signal.SIGKILL, "".join(lines)[-2000:]
     present = assert_whole(shard)
-    assert 0 < len(present) < N_ARTICLES, "the kill was meant to land in the middle of writing"
+    assert len(present) == hold, "the kill was meant to land in the middle of writing"
     assert_search_whole(shard, present)
 
     # 3. Running it again completes the index; once more embeds nothing.
@@ -234,15 +239,16 @@ def test_kill_9_while_updating_leaves_each_article_wholly_old_or_wholly_new(kb):
     root, env = kb
     shard = root / "data" / "shard"
     write_articles(root / "articles", "v2")  # every article changes
-    code, lines = kill_when([sys.executable, "-c", DRIVER], env | {"KBTEST_PAUSE": "0.2"}, root,
-                            lambda seen: sum("KBTEST wrote" in s for s in seen) >= N_ARTICLES // 2, after=0.05)
+    hold = N_ARTICLES // 2
+    code, lines = kill_when([sys.executable, "-c", DRIVER], env | {"KBTEST_HOLD_AT": str(hold)}, root,
+                            lambda seen: sum("KBTEST wrote" in s for s in seen) >= hold)
     assert code == -signal.SIGKILL, "".join(lines)[-2000:]
 
     versions = assert_whole(shard)
     assert len(versions) == N_ARTICLES, "an article disappeared"
-    assert set(versions.values()) == {"v1", "v2"}, "the kill was meant to land in the middle of the update"
+    assert Counter(versions.values()) == {"v2": hold, "v1": N_ARTICLES - hold}
     # The article written just before the kill still has its old generation too; search sees only the new one.
-    assert any(len(gens) == 2 for gens in stored(shard).values())
+    assert [len(gens) for gens in stored(shard).values()].count(2) == 1
     assert_search_whole(shard, versions)
 
     assert_rerun_completes(root, env, "v2")

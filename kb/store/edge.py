@@ -91,7 +91,7 @@ class EdgeStore(VectorStore):
                 raise StoreError(f"cannot write the index at {self.path}: {text}") from None
             raise
 
-    def _check_space(self, minimum: int, adding: int = 0) -> None:
+    def check_space(self, minimum: int = MIN_FREE_BYTES, adding: int = 0) -> None:
         """StoreError unless the disk holding the shard has minimum + 2 * adding bytes free (see MIN_FREE_BYTES)."""
         where = self.path
         while not where.exists() and where != where.parent:
@@ -110,7 +110,7 @@ class EdgeStore(VectorStore):
             )
 
     def _update(self, op, minimum: int = MIN_FREE_BYTES_SMALL, adding: int = 0) -> None:
-        self._check_space(minimum, adding)
+        self.check_space(minimum, adding)
         self._call(self.shard.update, op)
 
     def ensure_collection(self, dim: int) -> None:
@@ -119,7 +119,7 @@ class EdgeStore(VectorStore):
                 raise StoreError(f"the index at {self.path} holds {self.dim}-dim vectors, the model gives {dim}: "
                                  "re-index from scratch (`kb index --rebuild`)")
             return
-        self._check_space(MIN_FREE_BYTES)
+        self.check_space(MIN_FREE_BYTES)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
