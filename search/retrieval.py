@@ -126,6 +126,11 @@ class Retriever:
         sparse = SparseVec(*analysis.sparse_query_vector(sparse_text or query, lang)) if mode != "dense" else None
         return QueryVectors(dense, sparse)
 
+    def vectors_many(self, queries: Sequence[str]) -> list[QueryVectors]:
+        """Hybrid vectors of several queries, embedded in one batch (a ticket's questions, say)."""
+        dense = self.embedder.embed_queries(list(queries)) if queries else []
+        return [QueryVectors(d.tolist(), SparseVec(*analysis.sparse_query_vector(q, None))) for q, d in zip(queries, dense)]
+
     def search(self, query: str, limit: int = 10, *, locales: list[str] | None = None,
                categories: list[str] | None = None, visibilities: Sequence[str] = ("public",),
                mode: Mode = "hybrid", lang: str | None = None, exclude: Sequence[str] = (),

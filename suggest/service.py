@@ -190,13 +190,18 @@ class SuggestService:
 
     # -- searching ------------------------------------------------------------------------------
 
-    def _search(self, text: str, source: str, weight: float, visibilities: tuple[str, ...]) -> _Searched:
-        fix = fix_layout(text)
-        text = fix.text if fix else text
-        vectors = self.retriever.vectors(text)
-        hits = self.retriever.search(text, PER_QUERY, visibilities=visibilities, vectors=vectors)
-        prob = self.answered.probability(features(text, hits)) if hits else 0.0
-        return _Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors)
+    def _search_all(self, queries: list[tuple[str, str, float]], visibilities: tuple[str, ...]) -> list[_Searched]:
+        """Search each (text, source, weight); the texts are embedded together in one batch."""
+        texts = []
+        for text, _, _ in queries:
+            fix = fix_layout(text)
+            texts.append(fix.text if fix else text)
+        out = []
+        for text, (_, source, weight), vectors in zip(texts, queries, self.retriever.vectors_many(texts)):
+            hits = self.retriever.search(text, PER_QUERY, visibilities=visibilities, vectors=vectors)
+            prob = self.answered.probability(features(text, hits)) if hits else 0.0
+            out.append(_Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors))
+        return out
 
     def _ranked(self, searched: list[_Searched], locale: str) -> list[Suggestion]:
         """Articles over all the ticket's queries, one per translation group, the reader's language first."""
@@ -263,7 +268,7 @@ class SuggestService:
         locale = ticket.locale if ticket.locale in LOCALES else \
             analysis.detect_language(customer[-1] if customer else ticket.subject)
         visibilities = ("public", "internal")
-        searched = [self._search(q.text, q.source, q.weight, visibilities) for q in queries]
+        searched = self._search_all([(q.text, q.source, q.weight) for q in queries], visibilities)
         articles = self._ranked(searched, locale)[:limit] if searched else []
         questions = []
         for s in searched:
@@ -319,7 +324,7 @@ class SuggestService:
         if not queries:
             return [], False
         locale = locale if locale in LOCALES else analysis.detect_language(description or subject)
-        searched = [self._search(q.text, q.source, q.weight, ("public",)) for q in queries]
+        searched = self._search_all([(q.text, q.source, q.weight) for q in queries], ("public",))
         shown = self._ranked(searched, locale)[:limit]
         return shown, any(s.confidence >= self.answered.threshold for s in searched)
 

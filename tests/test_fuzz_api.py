@@ -27,14 +27,6 @@ MAX_EXAMPLES = 30  # per operation and pass; the schema's explicit examples and 
 DEADLINE = timedelta(seconds=5)  # per example: a request that slow is a finding (the machine is shared)
 CHECKS = [not_a_server_error, response_schema_conformance]
 
-# Findings outside this test's remit, forgiven narrowly until fixed: (operation, status) -> what is wrong.
-# Only that status with a plain-string `detail` is forgiven; every other answer of the operation is checked.
-KNOWN_VIOLATIONS = {
-    ("POST /api/suggest", 422): "web/agent.py raises HTTPException(422, str): `detail` is a string, but the "
-                                "declared 422 schema (FastAPI's HTTPValidationError) says a list of errors",
-    ("POST /api/suggest/feedback", 422): "the same in web/agent.py (a rejection without a reason)",
-}
-
 CASES: Counter[tuple[str, str]] = Counter()  # (pass, operation) -> generated cases
 STARTED: dict[str, float] = {}
 
@@ -119,15 +111,7 @@ FUZZ_SETTINGS = hsettings(max_examples=MAX_EXAMPLES, deadline=DEADLINE, derandom
 def call_and_check(case, who: str, headers: dict | None = None) -> None:
     CASES[(who, case.operation.label)] += 1
     response = case.call(headers=headers)
-    checks = CHECKS
-    if (case.operation.label, response.status_code) in KNOWN_VIOLATIONS:
-        try:
-            detail = response.json().get("detail")
-        except (ValueError, AttributeError):
-            detail = None
-        if isinstance(detail, str):
-            checks = [not_a_server_error]
-    case.validate_response(response, checks=checks, headers=headers)
+    case.validate_response(response, checks=CHECKS, headers=headers)
 
 
 @schema.parametrize()

@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
@@ -15,6 +16,11 @@ from suggest.service import SuggestService, TicketIn
 from web.auth import AgentDep, current_session
 
 router = APIRouter()
+
+
+def invalid(*loc: str, msg: str) -> RequestValidationError:
+    """A 422 in the same shape as FastAPI's own validation errors (web.app renders both)."""
+    return RequestValidationError([{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
 def _service(request: Request) -> SuggestService:
@@ -78,7 +84,7 @@ class FeedbackIn(BaseModel):
 async def api_suggest(ticket: TicketIn, request: Request, user: AgentDep) -> dict:
     """Suggested articles, passages, canned replies and a draft reply for a ticket (agents and admins)."""
     if not ticket.has_text():
-        raise HTTPException(422, "the ticket has no subject and no message text")
+        raise invalid("body", "messages", msg="the ticket has no subject and no message text")
     svc = _service(request)
     response = await run_in_threadpool(svc.suggest, ticket, agent_name=user.name)
     return response.as_api()
@@ -88,7 +94,7 @@ async def api_suggest(ticket: TicketIn, request: Request, user: AgentDep) -> dic
 async def api_suggest_feedback(body: FeedbackIn, request: Request, user: AgentDep) -> Response:
     """Accept or reject a suggested article; similar tickets later rank it up or down."""
     if body.verdict == "rejected" and body.reason is None:
-        raise HTTPException(422, "reason: a rejection needs one of not_related, does_not_answer, outdated")
+        raise invalid("body", "reason", msg="a rejection needs one of not_related, does_not_answer, outdated")
     svc = _service(request)
     try:
         await run_in_threadpool(svc.feedback, body.suggestion_id, body.article_id, body.verdict, body.reason,
