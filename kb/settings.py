@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     collection: str = "kb_chunks"
+    # Used when `kb index` creates the collection on a cluster: shards spread the points over nodes,
+    # replicas keep a copy on other nodes (search goes on when a node is down). Unset: the server's defaults.
+    qdrant_shards: int | None = Field(default=None, ge=1, le=1024)
+    qdrant_replicas: int | None = Field(default=None, ge=1, le=16)
 
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the event log; default SQLite in data_dir")
     # Visitors' IP addresses are stored only as an HMAC with this secret (unset: not stored at all).

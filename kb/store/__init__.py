@@ -11,7 +11,8 @@ def open_store(settings: Settings) -> VectorStore:
     if settings.qdrant_url:
         from kb.store.remote import QdrantStore
 
-        return QdrantStore(settings.qdrant_url, settings.collection, settings.qdrant_api_key)
+        return QdrantStore(settings.qdrant_url, settings.collection, settings.qdrant_api_key,
+                           shards=settings.qdrant_shards, replicas=settings.qdrant_replicas)
     from kb.store.edge import EdgeStore
 
     return EdgeStore(settings.shard_dir)
