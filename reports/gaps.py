@@ -16,16 +16,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
-from kb.store import QueryVectors
 from reports.signals import QuerySignals, collect, failing, weekly, weeks
 from search.retrieval import Retriever
 
 # Distinct failing queries that are embedded and clustered, the most failed first. Traffic is Zipf-like:
 # the top few thousand wordings carry most failures; the rest is counted in the totals only.
 MAX_QUERIES = 5000
-# e5 cosine of a topic's centre to an article above which the article is "about" the topic: the topic
-# then has weak coverage (an article exists but fails) rather than none.
-WEAK_COVERAGE_COSINE = 0.86
 # A topic is resolved when, after the nearest article was published, it fails at most this share of
 # the rate before, and at most RESOLVED_MAX_RATE overall, over at least RESOLVED_MIN_EVENTS events.
 RESOLVED_SHARE = 0.5
@@ -169,36 +165,66 @@ def _rate_around(members: list[QuerySignals], day: date) -> tuple[float, float, 
 
 
 class GapReporter:
-    """Builds the gap report from the event log and the index."""
+    """Builds the gap report from the event log and the index.
 
-    def __init__(self, events, retriever: Retriever, tickets=None, clusterer=None):
-        from reports.topics import cluster_queries
+    Two kinds of topic: queries the knowledge base does not cover today (reports/topics.py decides, with
+    thresholds fitted on the KB's own articles), and queries the KB does cover but that still failed
+    customers by the log's signals; the second kind is "weak coverage", or "resolved" when the article
+    covering it was published after the failures began and the failures stopped.
+    """
 
+    def __init__(self, events, retriever: Retriever, tickets=None, visibilities: tuple[str, ...] = ("public",)):
         self.events = events
         self.tickets = tickets
         self.retriever = retriever
-        self.cluster = clusterer or cluster_queries
+        self.visibilities = list(visibilities)
 
     def build(self, since: datetime | None = None, until: datetime | None = None, *, days: int = 56,
               limit: int = 50) -> GapReport:
         import time
 
+        from reports.evidence import KnowledgeEvidence
+        from reports.topics import MAX_CLUSTER, analyse, cluster_labels
+
         t0 = time.perf_counter()
         until = until or datetime.now(timezone.utc)
         since = since or until - timedelta(days=days)
         per, totals = collect(self.events, self.tickets, since, until)
-        candidates = sorted(failing(per), key=lambda q: (-q.failures, q.normalized))[:MAX_QUERIES]
         mondays = weeks(since.date(), until.date())
-        topics = []
-        if candidates:
-            texts = [q.text for q in candidates]
-            vectors = np.asarray(self.retriever.embedder.embed_queries(texts), dtype=np.float32)
-            labels = self.cluster(vectors, [q.failures for q in candidates])
-            groups: dict[int, list[int]] = {}
-            for i, label in enumerate(labels):
-                groups.setdefault(int(label), []).append(i)
-            for n, idx in enumerate(sorted(groups.values(), key=lambda ix: -sum(candidates[i].failures for i in ix))):
-                topics.append(self._topic(f"t{n + 1}", [candidates[i] for i in idx], vectors[idx], mondays))
+        store, embedder = self.retriever.store, self.retriever.embedder
+        topics: list[Topic] = []
+        members_of: dict[str, list[QuerySignals]] = {}
+        if per:
+            evidence = KnowledgeEvidence.from_store(store, embedder, self.visibilities)
+            analysis = analyse([_stat(q) for q in per.values()], store=store, embedder=embedder,
+                               visibilities=self.visibilities, evidence=evidence, max_queries=MAX_QUERIES)
+            for t in analysis.topics:
+                members = members_of[t.id] = [per[q.normalized] for q in t.queries]
+                nearest = [Nearest(a.id, a.title, f"/articles/{a.id}", round(a.score, 4)) for a in t.nearest_articles]
+                topics.append(self._topic(t.id, t.title, members, nearest, t.coverage, mondays, uncovered=True))
+            # Failing by the log, covered by the KB today: an article exists but fails, or it was written since.
+            covered = sorted((q for q in failing(per) if q.normalized not in analysis.unanswered),
+                             key=lambda q: (-q.failures, q.normalized))[:MAX_QUERIES]
+            if covered:
+                vectors = evidence.centred(np.asarray(embedder.embed_queries([q.text for q in covered]), np.float32))
+                labels = cluster_labels(vectors, np.asarray([q.failures for q in covered], np.float64),
+                                        analysis.calibration.cluster_distance, MAX_CLUSTER, 0)
+                for label in np.unique(labels):
+                    idx = np.flatnonzero(labels == label)
+                    members = [covered[i] for i in idx]
+                    centre = vectors[idx].mean(0)
+                    sims = evidence.similarities(centre[None, :] / (np.linalg.norm(centre) or 1.0))[0]
+                    near = [Nearest(evidence.articles[j].id, evidence.articles[j].title,
+                                    f"/articles/{evidence.articles[j].id}", round(float(sims[j]), 4))
+                            for j in np.argsort(-sims)[:3]]
+                    central = members[int(np.argmax(vectors[idx] @ centre))]
+                    members_of[f"c{len(topics) + 1}"] = members
+                    topics.append(self._topic(f"c{len(topics) + 1}", suggest_title(central.text), members, near,
+                                              "weak", mondays, uncovered=False))
+            self._dates(topics)
+            for t in topics:
+                self._resolve(t, members_of[t.id])
+        topics = [t for t in topics if t.failures > 0]
         topics.sort(key=lambda t: (t.status != "open", -t.impact, t.title))
         return GapReport(
             generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), since=since.date().isoformat(),
@@ -207,52 +233,71 @@ class GapReporter:
                                                        if a["not_helpful"] > a["helpful"]],
             seconds=round(time.perf_counter() - t0, 2))
 
-    def _topic(self, tid: str, members: list[QuerySignals], vectors: np.ndarray, mondays: list[date]) -> Topic:
-        weights = np.asarray([q.failures for q in members], dtype=np.float32)
-        centre = (vectors * weights[:, None]).sum(axis=0)
-        centre /= np.linalg.norm(centre) or 1.0
-        central = np.argsort(-(vectors @ centre))
-        queries = [{"text": members[i].text, "count": members[i].events, "failures": members[i].failures}
-                   for i in central[:8]]
-        nearest = self._nearest(centre)
+    def _topic(self, tid: str, title: str, members: list[QuerySignals], nearest: list[Nearest], coverage: str,
+               mondays: list[date], *, uncovered: bool) -> Topic:
+        # Judged unanswered today, an answered search nobody clicked failed too.
+        def failed(q: QuerySignals) -> int:
+            return q.failures + (q.no_click if uncovered else 0)
+
+        members = sorted(members, key=lambda q: (-q.events, q.normalized))
         searches = sum(q.searches for q in members)
         events = sum(q.events for q in members)
-        failures = sum(q.failures for q in members)
+        failures = sum(failed(q) for q in members)
         locales: dict[str, int] = {}
         for q in members:
             for k, v in q.locales.items():
                 locales[k] = locales.get(k, 0) + v
         signals = {k: sum(getattr(q, k) for q in members)
                    for k in ("unanswered", "no_click", "reformulated", "rejected", "deflection_failed")}
-        days = [(d, n) for q in members for d, n in q.failures_by_day.items()]
-        weekly_failures = weekly(days, mondays)
+        weekly_failures = weekly([(d, n) for q in members for d, n in q.failures_by_day.items()], mondays)
         trend = _trend(weekly_failures)
-        # An article that exists but fails is weak coverage; so is a topic whose searches found something
-        # and still failed (no click, a reformulation, a rejected suggestion, a contact request sent).
-        answered_failures = signals["reformulated"] + signals["rejected"] + signals["deflection_failed"]
-        weak = bool(nearest and nearest[0].cosine >= WEAK_COVERAGE_COSINE) or answered_failures > signals["unanswered"]
-        status, resolved_by, before, after = "open", None, None, None
-        for art in nearest:
-            published = _parse_day(art.updated)
-            first = min((q.first for q in members if q.first), default=None)
-            if published and first and first.date() < published <= mondays[-1] + timedelta(days=7):
-                b, a, after_events = _rate_around(members, published)
-                if after_events >= RESOLVED_MIN_EVENTS and b > 0 and a <= RESOLVED_SHARE * b and a <= RESOLVED_MAX_RATE:
-                    status, resolved_by, before, after = "resolved", art, round(b, 4), round(a, 4)
-                    break
         growth = {"rising": 1.5, "new": 1.25, "steady": 1.0, "falling": 0.75}[trend]
-        impact = round(failures * growth * (1.0 if status == "open" else 0.1), 2)
         return Topic(
-            id=tid, title=suggest_title(members[central[0]].text), status=status, coverage="weak" if weak else "absent",
-            impact=impact, searches=searches, failures=failures, failure_rate=round(failures / events, 4) if events else 0.0,
+            id=tid, title=title, status="open", coverage=coverage, impact=round(failures * growth, 2),
+            searches=searches, failures=failures, failure_rate=round(failures / events, 4) if events else 0.0,
             distinct_queries=len(members), trend=trend, weekly_failures=weekly_failures,
-            locales=dict(sorted(locales.items(), key=lambda kv: -kv[1])), queries=queries, signals=signals,
-            nearest=nearest, resolved_by=resolved_by, failure_rate_before=before, failure_rate_after=after)
+            locales=dict(sorted(locales.items(), key=lambda kv: -kv[1])),
+            queries=[{"text": q.text, "count": q.events, "failures": failed(q)} for q in members[:8]],
+            signals=signals, nearest=nearest)
+        return topic
 
-    def _nearest(self, centre: np.ndarray) -> list[Nearest]:
-        hits = self.retriever.search("", 3, mode="dense", vectors=QueryVectors(centre.tolist(), None))
-        return [Nearest(h.id, h.title, f"/articles/{h.id}", round(float(h.dense_score or h.score), 4),
-                        str(h.payload.get("updated") or "") or None) for h in hits]
+    def _dates(self, topics: list[Topic]) -> None:
+        """The `updated` date of every nearest article (when it was published or last changed)."""
+        from kb.store import SearchFilter
+
+        ids = sorted({n.id for t in topics for n in t.nearest})
+        if not ids:
+            return
+        recs = self.retriever.store.records(SearchFilter(article_ids=ids, visibilities=self.visibilities,
+                                                         title_points=True), ["article_id", "updated"], limit=len(ids) * 4)
+        dates = {r.payload["article_id"]: r.payload.get("updated") for r in recs}
+        for t in topics:
+            for n in t.nearest:
+                n.updated = str(dates.get(n.id) or "") or None
+
+    def _resolve(self, topic: Topic, members: list[QuerySignals]) -> None:
+        """Resolved: the nearest article was published after the failures began, and they have stopped since."""
+        first = min((q.first for q in members if q.first), default=None)
+        for art in topic.nearest[:1]:
+            published = _parse_day(art.updated)
+            if not (published and first and first.date() < published):
+                continue
+            before, after, after_events = _rate_around(members, published)
+            if after_events >= RESOLVED_MIN_EVENTS and before > 0 and after <= RESOLVED_SHARE * before \
+                    and after <= RESOLVED_MAX_RATE:
+                topic.status, topic.resolved_by = "resolved", art
+                topic.failure_rate_before, topic.failure_rate_after = round(before, 4), round(after, 4)
+                topic.impact = round(topic.impact * 0.1, 2)
+
+
+def _stat(q: QuerySignals):
+    """The log's view of one query, in the form reports/topics.py checks against the knowledge base."""
+    from reports.queries import QueryStat
+
+    stat = QueryStat(text=q.text, normalized=q.normalized, count=q.events, first_seen=q.first, last_seen=q.last,
+                     answered=q.searches - q.unanswered, clicked=q.searches - q.unanswered - q.no_click)
+    stat.locales.update(q.locales)
+    return stat
 
 
 def suggest_title(query: str) -> str:

@@ -93,8 +93,10 @@ def collect(events, tickets=None, since: datetime | None = None, until: datetime
             totals["no_click"] += 1
         if e.session:
             prev = last_by_session.get(e.session)
-            if prev and prev[1] != e.normalized and (e.at - prev[0]).total_seconds() <= REFORMULATION_SECONDS \
-                    and not prev[2]:
+            # Instant search logs what is typed as it is typed: a query that extends (or trims) the previous
+            # one is the same attempt going on, not a new wording after a failure.
+            if prev and not (e.normalized.startswith(prev[1]) or prev[1].startswith(e.normalized)) \
+                    and (e.at - prev[0]).total_seconds() <= REFORMULATION_SECONDS and not prev[2]:
                 p = per[prev[1]]
                 p.reformulated += 1
                 if p.reformulated > p.unanswered:  # an answered search that still failed: a failure that day
