@@ -1,0 +1,173 @@
+"""`kb eval-gaps`: the CLINC150 gap-detection protocol run through the product's own search, log and gap report.
+
+1. 20% of the intents (seeded, `len // 5`: 30 of 150) are held out as articles nobody wrote.
+2. One article per remaining intent: title from the intent name ("change_user_name" → "Change user name"),
+   body = its first 8 training utterances; indexed with the real Indexer into a throwaway store.
+3. Every test utterance of every intent, plus up to 1,000 out-of-scope test utterances, is searched through
+   SearchService (spelling correction and logging on, as for customers) into a throwaway SQLite EventLog.
+4. The gap report's own steps run on that log: aggregate_searches(iter_searches()) → analyse().
+5. Detection is scored per search: positive = unanswered = a held-out intent or out-of-scope.
+   Clustering is scored as in BASELINES.md: over the flagged searches of held-out intents, labelled by intent
+   (out-of-scope searches have no true topic, so they count in detection only). Re-running the baseline
+   (e5 top-1 threshold + average linkage) under this labelling gives V/ARI/purity 0.86–0.90 / 0.69–0.78 /
+   0.86–0.93, matching the published 0.875 / 0.715 / 0.902, while scoring all flagged searches (out-of-scope
+   one class or one class each) gives ARI ≤ 0.57. Both other views are returned too, under
+   "clustering_all_flagged" (every flagged search; out-of-scope ones each their own class, wrong flags by intent).
+Nothing here is fitted on the labels: the thresholds are what the report calibrates on the KB and the log.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from kb.embedder import Embedder, load_embedder
+from kb.events import EventLog
+from kb.indexer import Indexer
+from kb.settings import Settings
+from kb.store.edge import EdgeStore
+from reports.queries import aggregate_searches
+from reports.topics import analyse
+from search.retrieval import Retriever
+from search.service import SearchService
+from search.spelling import SpellCorrector
+
+SEED = 20260505
+HELD_OUT_SHARE = 0.2
+UTTERANCES_PER_ARTICLE = 8
+OOS_SEARCHES = 1000
+
+
+def article_id(intent: str) -> str:
+    return intent.replace("_", "-").lower()
+
+
+def intent_title(intent: str) -> str:
+    return intent.replace("_", " ").strip().capitalize()
+
+
+def split_intents(intents: list[str], seed: int = SEED) -> set[str]:
+    """The held-out intents: a seeded draw of len // 5 (at least one when there are two or more)."""
+    n = max(1, round(len(intents) * HELD_OUT_SHARE)) if len(intents) > 1 else 0
+    return set(random.Random(seed).sample(sorted(intents), n))
+
+
+def write_articles(data: dict, root: Path, held_out: set[str]) -> int:
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for text, intent in data["train"]:
+        by_intent[intent].append(text)
+    n = 0
+    for intent, texts in sorted(by_intent.items()):
+        if intent in held_out:
+            continue
+        body = "\n".join(f"- {t}" for t in texts[:UTTERANCES_PER_ARTICLE])
+        (root / f"{article_id(intent)}.md").write_text(
+            f"---\nid: {json.dumps(article_id(intent))}\ntitle: {json.dumps(intent_title(intent))}\nlocale: en\ncategory: eval\n---\n"
+            f"{body}\n", encoding="utf-8")
+        n += 1
+    return n
+
+
+def _prf(flags: list[bool], truth: list[bool]) -> tuple[float, float, float]:
+    tp = sum(f and t for f, t in zip(flags, truth))
+    p = tp / max(sum(flags), 1)
+    r = tp / max(sum(truth), 1)
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def _clustering(labels: list[str], clusters: list[str]) -> dict:
+    from sklearn.metrics import adjusted_rand_score, homogeneity_completeness_v_measure
+    from sklearn.metrics.cluster import contingency_matrix
+
+    if not labels:
+        return {"v_measure": 0.0, "ari": 0.0, "purity": 0.0, "homogeneity": 0.0, "completeness": 0.0, "searches": 0}
+    h, c, v = homogeneity_completeness_v_measure(labels, clusters)
+    m = contingency_matrix(labels, clusters)
+    return {"v_measure": round(float(v), 4), "ari": round(float(adjusted_rand_score(labels, clusters)), 4),
+            "purity": round(float(m.max(axis=0).sum() / m.sum()), 4), "homogeneity": round(float(h), 4),
+            "completeness": round(float(c), 4), "searches": len(labels)}
+
+
+def evaluate(data_dir: Path, settings: Settings, progress: bool = False, *, seed: int = SEED,
+             embedder: Embedder | None = None) -> dict:
+    """Run the protocol on DATA_DIR/data_full.json; returns the metrics, counts and what was found."""
+    t0 = time.perf_counter()
+    data = json.loads((Path(data_dir) / "data_full.json").read_text(encoding="utf-8"))
+    intents = sorted({i for _, i in data["train"]})
+    held_out = split_intents(intents, seed)
+    stream = [(t, i) for t, i in data["test"]] + [(t, None) for t, _ in data.get("oos_test", [])[:OOS_SEARCHES]]
+    embedder = embedder or load_embedder(settings)
+    with tempfile.TemporaryDirectory(prefix="kb-eval-gaps-") as tmp:
+        arts = Path(tmp) / "articles"
+        arts.mkdir()
+        n_articles = write_articles(data, arts, held_out)
+        store = EdgeStore(Path(tmp) / "shard")
+        events = EventLog(f"sqlite:///{Path(tmp) / 'events.db'}")
+        try:
+            t = time.perf_counter()
+            report = Indexer(store, embedder, settings.chunk_tokens, progress=progress).run(arts)
+            if report.errors:
+                raise ValueError(f"{len(report.errors)} articles failed to load, first: {report.errors[0]}")
+            index_seconds = time.perf_counter() - t
+            service = SearchService(store, Retriever(store, embedder), events=events,
+                                    speller=SpellCorrector.from_store(store))
+            t = time.perf_counter()
+            for text, _ in tqdm(stream, desc="searching", unit="search", disable=not progress):
+                service.search(text, limit=10)
+            search_seconds = time.perf_counter() - t
+            t = time.perf_counter()
+            logged = list(events.iter_searches())  # in id order = stream order; the report itself streams
+            stats = aggregate_searches(iter(logged))
+            result = analyse(stats, store=store, embedder=embedder)
+            report_seconds = time.perf_counter() - t
+        finally:
+            events.close()
+            store.close()
+    if len(logged) != len(stream):
+        raise RuntimeError(f"{len(stream)} searches streamed but {len(logged)} logged")
+    topic_of = {q.normalized: t.id for t in result.topics for q in t.queries}
+    truth = [intent is None or intent in held_out for _, intent in stream]
+    flags = [e.normalized in result.unanswered for e in logged]
+    search_time = [not e.answered for e in logged]
+    p, r, f = _prf(flags, truth)
+    sp, sr, sf = _prf(search_time, truth)
+    both = _prf([a and b for a, b in zip(flags, search_time)], truth)
+    either = _prf([a or b for a, b in zip(flags, search_time)], truth)
+    held = [(intent, topic_of[e.normalized]) for (_, intent), e, fl in zip(stream, logged, flags)
+            if fl and intent in held_out]
+    main = _clustering([h[0] for h in held], [h[1] for h in held])
+    every = [((intent or f"oos:{k}"), topic_of[e.normalized])
+             for k, ((_, intent), e, fl) in enumerate(zip(stream, logged, flags)) if fl]
+    # A held-out intent is found when some topic is mostly that intent and holds at least a third of its searches.
+    per_topic: dict[str, Counter] = defaultdict(Counter)
+    for intent, tid in every:
+        per_topic[tid][intent] += 1
+    totals = Counter(i for _, i in stream if i in held_out)
+    found = sorted({lab for c in per_topic.values() for lab, n in c.most_common(1)
+                    if lab in held_out and n * 2 > sum(c.values()) and n * 3 >= totals[lab]})
+    return {
+        "dataset": Path(data_dir).name, "seed": seed,
+        "precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4),
+        "v_measure": main["v_measure"], "ari": main["ari"], "purity": main["purity"],
+        "homogeneity": main["homogeneity"], "completeness": main["completeness"],
+        "clustering_all_flagged": _clustering([e[0] for e in every], [e[1] for e in every]),
+        "search_time_answered_flag": {"precision": round(sp, 4), "recall": round(sr, 4), "f1": round(sf, 4)},
+        "report_and_search_time": dict(zip(("precision", "recall", "f1"), (round(x, 4) for x in both))),
+        "report_or_search_time": dict(zip(("precision", "recall", "f1"), (round(x, 4) for x in either))),
+        "searches": len(stream), "unanswered_searches": sum(truth), "flagged_searches": sum(flags),
+        "distinct_queries": len(stats), "articles": n_articles, "intents": len(intents),
+        "held_out_intents": sorted(held_out), "held_out_found": found,
+        "topics": len(result.topics), "topics_with_3_or_more": sum(t.size >= 3 for t in result.topics),
+        "top_topics": [{"title": t.title, "size": t.size, "coverage": t.coverage,
+                        "nearest": t.nearest_articles[0].id if t.nearest_articles else None}
+                       for t in result.topics[:15]],
+        "calibration": result.calibration.as_dict(),
+        "index_seconds": round(index_seconds, 1), "search_seconds": round(search_seconds, 1),
+        "report_seconds": round(report_seconds, 1), "seconds": round(time.perf_counter() - t0, 1),
+    }

@@ -1,0 +1,164 @@
+"""Gap topics: log aggregation, KB units and calibration, and (real model) what an administrator would notice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from kb.events import EventLog, SearchEvent
+from kb.indexer import Indexer
+from kb.store.edge import EdgeStore
+from reports import aggregate_searches, analyse
+from reports.evidence import DEFAULT_THRESHOLD, KnowledgeEvidence, split_units
+from reports.topics import _cluster
+
+from conftest import write_article
+
+
+def _event(query: str, normalized: str, at: datetime, locale: str | None = "en", answered: bool = False) -> SearchEvent:
+    return SearchEvent(search_id="x", at=at, query=query, normalized=normalized, locale=locale, answered=answered,
+                       result_ids=(), top_score=None, latency_ms=1.0, clicked=False, audience="customer", session=None)
+
+
+def test_aggregate_counts_each_normalized_query_once_with_its_commonest_form():
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    stats = aggregate_searches([
+        _event("Dark mode?", "dark mode", t), _event("dark mode", "dark mode", t + timedelta(days=2), "ru"),
+        _event("Dark mode?", "dark mode", t + timedelta(days=1), answered=True), _event("refund", "refund", t),
+    ])
+    assert [(s.normalized, s.count) for s in stats] == [("dark mode", 3), ("refund", 1)]
+    dark = stats[0]
+    assert dark.text == "Dark mode?" and dark.locales == {"en": 2, "ru": 1}
+    assert (dark.first_seen, dark.last_seen) == (t, t + timedelta(days=2))
+    assert dark.answered == 1 and dark.answered_share == pytest.approx(1 / 3)
+
+
+def test_aggregate_streams_from_the_event_log():
+    log = EventLog("sqlite://")
+    log.log_searches_bulk({"query": q, "normalized": q.lower(), "locale": "en", "results": [], "answered": False,
+                           "latency_ms": 1.0} for q in ["A", "a", "b"] * 5)
+    stats = aggregate_searches(log.iter_searches(batch=4))
+    assert [(s.normalized, s.count) for s in stats] == [("a", 10), ("b", 5)]
+
+
+@pytest.mark.parametrize("text, units", [
+    ("- how do I reset it\n- forgot my password", ["how do I reset it", "forgot my password"]),
+    ("Open settings. Then press Reset! Done?", ["Open settings.", "Then press Reset!", "Done?"]),
+    ("## Steps\n1. Open the app", ["Steps", "Open the app"]),
+    ("ok\n\n  \n- x", []),
+])
+def test_split_units(text, units):
+    assert split_units(text) == units
+
+
+def test_a_kb_too_small_to_calibrate_falls_back_to_the_documented_threshold(tmp_path, embedder):
+    write_article(tmp_path / "a", "one.md", id="one", title="Reset password", body="Open settings.")
+    store = EdgeStore(tmp_path / "shard")
+    Indexer(store, embedder, 64).run(tmp_path / "a")
+    ev = KnowledgeEvidence.from_store(store, embedder)
+    ev.fit_space(embedder.embed_queries(["reset password", "refund"]))
+    cal = ev.calibrate_threshold()
+    assert cal.threshold == DEFAULT_THRESHOLD and not cal.fitted
+    assert ev.unit_texts == ["Reset password", "Open settings."]
+    store.close()
+
+
+def test_past_the_cap_a_sample_is_clustered_and_the_rest_joins_the_nearest_topic():
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, 16)
+    X = np.concatenate([c + 0.05 * rng.standard_normal((40, 16)) for c in centres])
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    labels = _cluster(X, np.ones(len(X)), 0.3, max_cluster=30, seed=0)
+    truth = np.repeat(np.arange(3), 40)
+    # Every point lands with its own group and no two groups share a label.
+    assert all(len(set(labels[truth == g])) == 1 for g in range(3))
+    assert len(set(labels)) == 3
+
+
+# --- the real model --------------------------------------------------------------------------------------
+
+ARTICLES = {
+    "reset-password": ("How to reset your password", [
+        "I forgot my password", "How do I reset my password?", "I can't log in, my password is wrong",
+        "Open Settings › Security and choose Reset password."]),
+    "refunds": ("Refunds", [
+        "Can I get my money back?", "How do I request a refund?", "Refunds are paid within 14 days.",
+        "I was charged twice and want a refund"]),
+    "change-email": ("Change the email address of your account", [
+        "How do I change my email?", "I want to use a different email address", "Update the email on my profile",
+        "Open Profile and edit the email field."]),
+    "two-factor": ("Two-factor authentication", [
+        "How do I turn on two-factor authentication?", "Set up 2FA with an authenticator app",
+        "I lost my phone with the authenticator", "Use a backup code to sign in."]),
+    "delete-account": ("Delete your account", [
+        "How can I delete my account?", "Close my account permanently", "Remove all my data and the account",
+        "Deleting an account cannot be undone."]),
+}
+
+EXPORT = ["how do I export my contacts to a csv file", "export contacts as csv",
+          "как экспортировать контакты в csv файл", "як експортувати контакти у csv файл"]
+DARK = ["is there a dark mode", "how to switch the app to a dark theme",
+        "как включить тёмную тему в приложении", "як увімкнути темну тему в застосунку"]
+ANSWERED = ["i forgot my password", "забыл пароль, как его сбросить", "how do i get a refund"]
+
+
+@pytest.fixture(scope="module")
+def real_embedder():
+    from kb.embedder import load_embedder
+    from kb.settings import Settings
+
+    return load_embedder(Settings())
+
+
+@pytest.fixture(scope="module")
+def gap_analysis(real_embedder, tmp_path_factory):
+    root = tmp_path_factory.mktemp("gaps")
+    for aid, (title, lines) in ARTICLES.items():
+        write_article(root / "articles", f"{aid}.md", id=aid, title=title, body="\n".join(f"- {x}" for x in lines))
+    store = EdgeStore(root / "shard")
+    Indexer(store, real_embedder, 256).run(root / "articles")
+    log = EventLog("sqlite://")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = [{"query": q, "normalized": q.lower(), "locale": loc, "results": [], "answered": False,
+             "latency_ms": 1.0, "at": now + timedelta(hours=k)}
+            for k, (q, loc) in enumerate([(q, "en") for q in EXPORT + DARK + ANSWERED] * 2)]
+    log.log_searches_bulk(rows)
+    result = analyse(aggregate_searches(log.iter_searches()), store=store, embedder=real_embedder)
+    store.close()
+    return result
+
+
+def _topic_of(result, query: str):
+    return next((t for t in result.topics if query.lower() in t.members), None)
+
+
+@pytest.mark.slow
+def test_the_same_need_in_english_russian_and_ukrainian_is_one_topic(gap_analysis):
+    for need in (EXPORT, DARK):
+        topics = {_topic_of(gap_analysis, q).id if _topic_of(gap_analysis, q) else None for q in need}
+        assert len(topics) == 1 and None not in topics, [(q, _topic_of(gap_analysis, q)) for q in need]
+        topic = _topic_of(gap_analysis, need[0])
+        assert topic.size == 2 * len(need) and topic.distinct == len(need)
+
+
+@pytest.mark.slow
+def test_unrelated_needs_are_different_topics(gap_analysis):
+    assert _topic_of(gap_analysis, EXPORT[0]).id != _topic_of(gap_analysis, DARK[0]).id
+
+
+@pytest.mark.slow
+def test_answered_queries_are_not_flagged(gap_analysis):
+    for q in ANSWERED:
+        assert q.lower() not in gap_analysis.unanswered, (q, gap_analysis.scores[q.lower()], gap_analysis.calibration)
+
+
+@pytest.mark.slow
+def test_a_topic_names_itself_and_points_at_the_nearest_articles(gap_analysis):
+    topic = _topic_of(gap_analysis, EXPORT[0])
+    assert topic.title and topic.title[0].isupper() and not topic.title.endswith("?")
+    assert len(topic.nearest_articles) == 3 and topic.nearest_articles[0].id in ARTICLES
+    assert topic.coverage in ("absent", "weak") and len(topic.centroid) == 384
+    assert topic.first_seen <= topic.last_seen
+    assert gap_analysis.calibration.fitted
