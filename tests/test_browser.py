@@ -149,3 +149,44 @@ def test_works_without_javascript(server, browser):
         assert "Thanks" in pg.locator(".thanks").text_content()
     finally:
         context.close()
+
+
+def test_agent_logs_in_gets_suggestions_inserts_a_passage_and_accepts(server, page):
+    from kb.accounts import Accounts
+    from kb.events import EventLog
+    from kb.ticket_log import TicketLog
+
+    base, settings = server
+    with EventLog(settings.database_url) as log:
+        Accounts(log.writer).add_user("browser-agent", "agent", "long enough password")
+    page.goto(base + "/agent")
+    assert "/login" in page.url
+    page.fill("#username", "browser-agent")
+    page.fill("#password", "long enough password")
+    page.click("form.stack-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/agent$"))
+    page.fill("#p-subject", "Password")
+    page.fill("#p-text", "Hi team,\n\nHow do I reset my password?\n\nThanks,\nAnna")
+    page.click("#paste-form button[type=submit]")
+    page.wait_for_selector(".suggestion")
+    assert "How to reset your password" in page.inner_text(".suggestion h3")
+    before = page.input_value("#reply")
+    page.click(".suggestion button.insert >> nth=0")
+    after = page.input_value("#reply")
+    assert len(after) > len(before) and "/articles/reset-password" in after
+    page.click(".suggestion form.verdict button[value=accepted] >> nth=0")
+    page.wait_for_load_state()
+    with EventLog(settings.database_url) as log:
+        verdicts = [(f.article_id, f.verdict) for f in TicketLog(log).feedback()]
+    assert ("reset-password", "accepted") in verdicts
+
+
+def test_contact_form_suggests_articles_while_typing(server, page):
+    base, _ = server
+    page.goto(base + "/contact?lang=en")
+    assert page.is_hidden("#deflect")
+    page.fill("#c-subject", "Cannot log in")
+    page.type("#c-description", "I forgot my password and need to reset it", delay=5)
+    page.wait_for_selector("#deflect-list li a")
+    assert "How to reset your password" in page.inner_text("#deflect-list")
+    assert re.fullmatch(r"[0-9a-f]{32}", page.input_value("#deflection-id"))
