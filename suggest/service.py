@@ -171,10 +171,6 @@ class FeedbackMemory:
         return out
 
 
-def _agent_visible(hit: ArticleHit) -> bool:
-    return hit.visibility in ("public", "internal")
-
-
 class SuggestService:
     """Turns a ticket into ranked articles, passages, canned replies and a draft reply."""
 
