@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
-from reports.signals import QuerySignals, collect, failing, weekly, weeks
+from kb.analysis import normalize
+from reports.signals import MIN_FAILURE_RATE, QuerySignals, collect, failing, weekly, weeks
 from search.retrieval import Retriever
 
 # Distinct failing queries that are embedded and clustered, the most failed first. Traffic is Zipf-like:
@@ -151,16 +152,31 @@ def _parse_day(value) -> date | None:
         return None
 
 
-def _rate_around(members: list[QuerySignals], day: date) -> tuple[float, float, int]:
+def _failed(q: QuerySignals, uncovered: bool) -> int:
+    """A query's failed searches and tickets; judged unanswered today, an answered search nobody clicked failed too."""
+    return q.failures + (q.unclicked if uncovered else 0)
+
+
+def _failed_by_day(q: QuerySignals, uncovered: bool):
+    yield from q.failures_by_day.items()
+    if uncovered:
+        yield from q.unclicked_by_day.items()
+
+
+def _rate_around(members: list[QuerySignals], day: date, uncovered: bool = False) -> tuple[float, float, int]:
     """Failure rate of the topic's events before `day` and from `day` on, and the count from `day` on."""
     fb = eb = fa = ea = 0
     for q in members:
         for d, n in q.searches_by_day.items():
-            f = q.failures_by_day.get(d, 0)
             if d < day:
-                eb, fb = eb + n, fb + f
+                eb += n
             else:
-                ea, fa = ea + n, fa + f
+                ea += n
+        for d, f in _failed_by_day(q, uncovered):
+            if d < day:
+                fb += f
+            else:
+                fa += f
     return (fb / eb if eb else 0.0), (fa / ea if ea else 0.0), ea
 
 
@@ -191,19 +207,34 @@ class GapReporter:
         since = since or until - timedelta(days=days)
         per, totals = collect(self.events, self.tickets, since, until)
         mondays = weeks(since.date(), until.date())
-        store, embedder = self.retriever.store, self.retriever.embedder
+        # Query vectors are remembered for this build: the covered queries below were embedded by analyse.
+        store, embedder = self.retriever.store, _MemoEmbedder(self.retriever.embedder)
         topics: list[Topic] = []
         members_of: dict[str, list[QuerySignals]] = {}
+        uncovered: set[str] = set()
         if per:
             evidence = KnowledgeEvidence.from_store(store, embedder, self.visibilities)
             analysis = analyse([_stat(q) for q in per.values()], store=store, embedder=embedder,
                                visibilities=self.visibilities, evidence=evidence, max_queries=MAX_QUERIES)
             for t in analysis.topics:
-                members = members_of[t.id] = [per[q.normalized] for q in t.queries]
+                members = [per[q.normalized] for q in t.queries]
+                # The KB's evidence finds no article for these; the log must also say they failed: a wording
+                # customers were answered for and clicked most of the time is no gap, whatever its score.
+                kept = [q for q in members if _failed(q, True) >= MIN_FAILURE_RATE * q.events]
+                if not kept:
+                    continue
+                title = t.title
+                dropped = {q.normalized for q in members} - {q.normalized for q in kept}
+                if dropped and any(_same_title(q.text, title) for q in members if q.normalized in dropped):
+                    title = suggest_title(max(kept, key=lambda q: (q.events, q.normalized)).text)
+                members_of[t.id] = kept
+                uncovered.add(t.id)
                 nearest = [Nearest(a.id, a.title, f"/articles/{a.id}", round(a.score, 4)) for a in t.nearest_articles]
-                topics.append(self._topic(t.id, t.title, members, nearest, t.coverage, mondays, uncovered=True))
+                topics.append(self._topic(t.id, title, kept, nearest, t.coverage, mondays, uncovered=True))
             # Failing by the log, covered by the KB today: an article exists but fails, or it was written since.
-            covered = sorted((q for q in failing(per) if q.normalized not in analysis.unanswered),
+            # Only checked queries: those past MAX_QUERIES were not compared with the KB (totals count them).
+            covered = sorted((q for q in failing(per)
+                              if q.normalized in analysis.scores and q.normalized not in analysis.unanswered),
                              key=lambda q: (-q.failures, q.normalized))[:MAX_QUERIES]
             if covered:
                 vectors = evidence.centred(np.asarray(embedder.embed_queries([q.text for q in covered]), np.float32))
@@ -223,7 +254,7 @@ class GapReporter:
                                               "weak", mondays, uncovered=False))
             self._dates(topics)
             for t in topics:
-                self._resolve(t, members_of[t.id])
+                self._resolve(t, members_of[t.id], t.id in uncovered)
         topics = [t for t in topics if t.failures > 0]
         topics.sort(key=lambda t: (t.status != "open", -t.impact, t.title))
         return GapReport(
@@ -235,9 +266,8 @@ class GapReporter:
 
     def _topic(self, tid: str, title: str, members: list[QuerySignals], nearest: list[Nearest], coverage: str,
                mondays: list[date], *, uncovered: bool) -> Topic:
-        # Judged unanswered today, an answered search nobody clicked failed too.
         def failed(q: QuerySignals) -> int:
-            return q.failures + (q.no_click if uncovered else 0)
+            return _failed(q, uncovered)
 
         members = sorted(members, key=lambda q: (-q.events, q.normalized))
         searches = sum(q.searches for q in members)
@@ -249,7 +279,7 @@ class GapReporter:
                 locales[k] = locales.get(k, 0) + v
         signals = {k: sum(getattr(q, k) for q in members)
                    for k in ("unanswered", "no_click", "reformulated", "rejected", "deflection_failed")}
-        weekly_failures = weekly([(d, n) for q in members for d, n in q.failures_by_day.items()], mondays)
+        weekly_failures = weekly([(d, n) for q in members for d, n in _failed_by_day(q, uncovered)], mondays)
         trend = _trend(weekly_failures)
         growth = {"rising": 1.5, "new": 1.25, "steady": 1.0, "falling": 0.75}[trend]
         return Topic(
@@ -259,7 +289,6 @@ class GapReporter:
             locales=dict(sorted(locales.items(), key=lambda kv: -kv[1])),
             queries=[{"text": q.text, "count": q.events, "failures": failed(q)} for q in members[:8]],
             signals=signals, nearest=nearest)
-        return topic
 
     def _dates(self, topics: list[Topic]) -> None:
         """The `updated` date of every nearest article (when it was published or last changed)."""
@@ -275,19 +304,43 @@ class GapReporter:
             for n in t.nearest:
                 n.updated = str(dates.get(n.id) or "") or None
 
-    def _resolve(self, topic: Topic, members: list[QuerySignals]) -> None:
+    def _resolve(self, topic: Topic, members: list[QuerySignals], uncovered: bool = False) -> None:
         """Resolved: the nearest article was published after the failures began, and they have stopped since."""
         first = min((q.first for q in members if q.first), default=None)
         for art in topic.nearest[:1]:
             published = _parse_day(art.updated)
             if not (published and first and first.date() < published):
                 continue
-            before, after, after_events = _rate_around(members, published)
+            before, after, after_events = _rate_around(members, published, uncovered)
             if after_events >= RESOLVED_MIN_EVENTS and before > 0 and after <= RESOLVED_SHARE * before \
                     and after <= RESOLVED_MAX_RATE:
                 topic.status, topic.resolved_by = "resolved", art
                 topic.failure_rate_before, topic.failure_rate_after = round(before, 4), round(after, 4)
                 topic.impact = round(topic.impact * 0.1, 2)
+
+
+class _MemoEmbedder:
+    """The retriever's embedder, remembering each query text's vector for one report build."""
+
+    def __init__(self, embedder):
+        self._embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+    def embed_queries(self, texts) -> np.ndarray:
+        texts = list(texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, np.asarray(self._embedder.embed_queries(missing), np.float32)))
+        if not texts:
+            return np.zeros((0, self._embedder.dim), np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+
+def _same_title(text: str, title: str) -> bool:
+    return normalize(suggest_title(text)).rstrip("…") == normalize(title).rstrip("…")
 
 
 def _stat(q: QuerySignals):

@@ -28,8 +28,9 @@ class QuerySignals:
     text: str  # the most recent wording as typed
     searches: int = 0
     unanswered: int = 0
-    no_click: int = 0
-    reformulated: int = 0
+    no_click: int = 0  # answered, nothing clicked
+    reformulated: int = 0  # followed by another wording within REFORMULATION_SECONDS (never a clicked search)
+    reformulated_answered: int = 0  # of those, the answered ones: failures no other signal shows
     rejected: int = 0  # agents rejected the suggestion made for it
     deflection_failed: int = 0  # the customer still wrote to support
     locales: Counter = field(default_factory=Counter)
@@ -37,11 +38,18 @@ class QuerySignals:
     last: datetime | None = None
     failures_by_day: Counter = field(default_factory=Counter)
     searches_by_day: Counter = field(default_factory=Counter)
+    unclicked_by_day: Counter = field(default_factory=Counter)  # the `unclicked` searches, by day
 
     @property
     def failures(self) -> int:
-        # A search can be both unanswered and reformulated: count the search once.
-        return max(self.unanswered, self.reformulated) + self.rejected + self.deflection_failed
+        # Each search counted once: a reformulated search was not clicked, so it is either unanswered
+        # (counted already) or answered and left for another wording.
+        return self.unanswered + self.reformulated_answered + self.rejected + self.deflection_failed
+
+    @property
+    def unclicked(self) -> int:
+        """Answered, not clicked, not reformulated: a failure only when the KB does not cover the query."""
+        return self.no_click - self.reformulated_answered
 
     @property
     def events(self) -> int:
@@ -54,7 +62,8 @@ class QuerySignals:
     def add(self, at: datetime, locale: str | None, *, search: bool = True, failed: bool = False) -> None:
         if search:
             self.searches += 1
-        self.locales[locale or "?"] += 1
+        if search or locale:  # an agent's rejection has no customer locale: no "?" among the locales
+            self.locales[locale or "?"] += 1
         self.first = at if self.first is None or at < self.first else self.first
         self.last = at if self.last is None or at > self.last else self.last
         day = at.date()
@@ -68,7 +77,8 @@ def collect(events, tickets=None, since: datetime | None = None, until: datetime
     """Per normalized query, its signals over since <= at < until; and the totals of each signal."""
     per: dict[str, QuerySignals] = {}
     totals = Counter()
-    last_by_session: dict[str, tuple[datetime, str, bool]] = {}
+    # session -> (at, normalized, clicked, answered) of its last search
+    last_by_session: dict[str, tuple[datetime, str, bool, bool]] = {}
 
     def entry(normalized: str, text: str) -> QuerySignals:
         q = per.get(normalized)
@@ -90,6 +100,7 @@ def collect(events, tickets=None, since: datetime | None = None, until: datetime
             totals["unanswered"] += 1
         elif not e.clicked:
             q.no_click += 1
+            q.unclicked_by_day[e.at.date()] += 1
             totals["no_click"] += 1
         if e.session:
             prev = last_by_session.get(e.session)
@@ -99,10 +110,15 @@ def collect(events, tickets=None, since: datetime | None = None, until: datetime
                     and (e.at - prev[0]).total_seconds() <= REFORMULATION_SECONDS and not prev[2]:
                 p = per[prev[1]]
                 p.reformulated += 1
-                if p.reformulated > p.unanswered:  # an answered search that still failed: a failure that day
-                    p.failures_by_day[prev[0].date()] += 1
+                if prev[3]:  # answered, not clicked, and asked again otherwise: a failure from now on
+                    day = prev[0].date()
+                    p.reformulated_answered += 1
+                    p.failures_by_day[day] += 1
+                    p.unclicked_by_day[day] -= 1
+                    if not p.unclicked_by_day[day]:
+                        del p.unclicked_by_day[day]
                 totals["reformulated"] += 1
-            last_by_session[e.session] = (e.at, e.normalized, e.clicked)
+            last_by_session[e.session] = (e.at, e.normalized, e.clicked, e.answered)
             if len(last_by_session) > 200_000:  # sessions long over: forget the oldest
                 for key in list(last_by_session)[:100_000]:
                     del last_by_session[key]

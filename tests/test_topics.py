@@ -162,3 +162,19 @@ def test_a_topic_names_itself_and_points_at_the_nearest_articles(gap_analysis):
     assert topic.coverage in ("absent", "weak") and len(topic.centroid) == 384
     assert topic.first_seen <= topic.last_seen
     assert gap_analysis.calibration.fitted
+
+
+def test_a_query_search_answered_most_times_is_not_a_gap_unless_asked_to_judge_alone(tmp_path, embedder):
+    for aid, title in [("pw", "Reset password"), ("refund", "Refunds and money back"), ("mail", "Change email")]:
+        write_article(tmp_path / "a", f"{aid}.md", id=aid, title=title, body=f"- {title} now\n- how to {title}")
+    store = EdgeStore(tmp_path / "shard")
+    Indexer(store, embedder, 64).run(tmp_path / "a")
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    stats = aggregate_searches([_event("zebra quantum violin", "zebra quantum violin", t, answered=True),
+                                _event("zebra quantum violin", "zebra quantum violin", t, answered=True),
+                                _event("zebra quantum violin", "zebra quantum violin", t, answered=False)])
+    alone = analyse(stats, store=store, embedder=embedder, use_search_time=False)
+    both = analyse(stats, store=store, embedder=embedder)
+    store.close()
+    assert alone.unanswered == {"zebra quantum violin"} and [t.size for t in alone.topics] == [3]
+    assert both.unanswered == set() and both.topics == []
