@@ -50,7 +50,7 @@ def clinc_articles(data: dict, root: Path, held_out: set[str]) -> None:
         title = intent.replace("_", " ").capitalize()
         body = "\n".join(f"- {t}" for t in texts[:8])
         (root / f"{intent.replace('_', '-')}.md").write_text(
-            f"---\nid: {intent.replace('_', '-')}\ntitle: {json.dumps(title)}\nlocale: en\ncategory: eval\n---\n{body}\n",
+            f"---\nid: {json.dumps(intent.replace('_', '-'))}\ntitle: {json.dumps(title)}\nlocale: en\ncategory: eval\n---\n{body}\n",
             encoding="utf-8")
 
 
