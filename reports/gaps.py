@@ -9,6 +9,7 @@ a suggested title, and, when an article published later now answers it, its fail
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import json
 from dataclasses import asdict, dataclass, field
@@ -20,8 +21,9 @@ from kb.analysis import normalize
 from reports.signals import MIN_FAILURE_RATE, QuerySignals, collect, failing, weekly, weeks
 from search.retrieval import Retriever
 
-# Distinct failing queries that are embedded and clustered, the most failed first. Traffic is Zipf-like:
-# the top few thousand wordings carry most failures; the rest is counted in the totals only.
+# Distinct queries compared with the KB (the most searched first), and at most as many failing ones clustered
+# as "weak" topics. Traffic is Zipf-like: the top few thousand wordings carry most failures; the rest is
+# counted in the totals only.
 MAX_QUERIES = 5000
 # A topic is resolved when, after the nearest article was published, it fails at most this share of
 # the rate before, and at most RESOLVED_MAX_RATE overall, over at least RESOLVED_MIN_EVENTS events.
@@ -214,7 +216,9 @@ class GapReporter:
         uncovered: set[str] = set()
         if per:
             evidence = KnowledgeEvidence.from_store(store, embedder, self.visibilities)
-            analysis = analyse([_stat(q) for q in per.values()], store=store, embedder=embedder,
+            # analyse checks the MAX_QUERIES most searched (the same order): only those become QueryStats.
+            top = heapq.nsmallest(MAX_QUERIES, per.values(), key=lambda q: (-q.events, q.normalized))
+            analysis = analyse([_stat(q) for q in top], store=store, embedder=embedder,
                                visibilities=self.visibilities, evidence=evidence, max_queries=MAX_QUERIES)
             for t in analysis.topics:
                 members = [per[q.normalized] for q in t.queries]

@@ -20,7 +20,7 @@ REFORMULATION_SECONDS = 90
 MIN_FAILURE_RATE = 0.5
 
 
-@dataclass
+@dataclass(slots=True)
 class QuerySignals:
     """Everything the log says about one normalized query."""
 
