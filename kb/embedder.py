@@ -184,7 +184,12 @@ class SentenceTransformerEmbedder:
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The embedder configured by KB_MODEL, KB_CACHE_DIR, KB_QUERY_PROMPT, KB_PASSAGE_PROMPT and KB_EMBED_BATCH_SIZE."""
+    """The embedder configured by KB_MODEL, KB_CACHE_DIR, KB_QUERY_PROMPT, KB_PASSAGE_PROMPT, KB_EMBED_BATCH_SIZE
+    and KB_TORCH_THREADS."""
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
     return SentenceTransformerEmbedder(
         settings.model,
         settings.cache_dir,
