@@ -92,12 +92,14 @@ class Question:
 
 @dataclass
 class SuggestResponse:
-    suggestion_id: str
-    locale: str
-    articles: list[Suggestion]
-    questions: list[Question]
-    canned: list[Suggestion]
-    draft: str
+    """What POST /api/suggest returns (its response model too)."""
+
+    suggestion_id: str  # send it back with accept/reject feedback
+    locale: str  # the ticket's language; the draft is written in it
+    articles: list[Suggestion]  # public and internal articles, best first
+    questions: list[Question]  # each question of the latest customer message, with its answers
+    canned: list[Suggestion]  # canned replies that fit
+    draft: str  # a reply to send after a glance: greeting, passages with links, closing
     draft_articles: list[str] = field(default_factory=list)
 
     def as_api(self) -> dict:
@@ -199,8 +201,9 @@ class SuggestService:
             out.append(_Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors))
         return out
 
-    def _ranked(self, searched: list[_Searched], locale: str) -> list[Suggestion]:
-        """Articles over all the ticket's queries, one per translation group, the reader's language first."""
+    def _ranked(self, searched: list[_Searched], locale: str, limit: int) -> list[Suggestion]:
+        """The best `limit` articles over all the ticket's queries, one per translation group, the reader's
+        language first; passages are cut only for those shown."""
         scores: dict[str, float] = {}
         best: dict[str, tuple[float, _Searched, ArticleHit]] = {}
         for s in searched:
@@ -225,7 +228,7 @@ class SuggestService:
             elif h.locale == locale and best[cur][2].locale != locale and scores[aid] >= 0.5 * scores[cur]:
                 scores[aid] = max(scores[aid], scores[cur])
                 groups[g] = aid
-        ranked = sorted(groups.values(), key=lambda a: -scores[a])
+        ranked = sorted(groups.values(), key=lambda a: -scores[a])[:limit]
         total = sum(s.weight for s in searched) or 1.0
         out = []
         for aid in ranked:
@@ -265,11 +268,11 @@ class SuggestService:
             analysis.detect_language(customer[-1] if customer else ticket.subject)
         visibilities = ("public", "internal")
         searched = self._search_all([(q.text, q.source, q.weight) for q in queries], visibilities)
-        articles = self._ranked(searched, locale)[:limit] if searched else []
+        articles = self._ranked(searched, locale, limit) if searched else []
         questions = []
         for s in searched:
             if s.source.startswith("latest customer message"):
-                top = self._ranked([s], locale)[:3]
+                top = self._ranked([s], locale, 3)
                 questions.append(Question(s.query, s.source, s.weight, round(s.confidence, 4), top))
         canned = self._canned(searched[0], locale) if searched else []
         draft, used = self._draft(questions, articles, locale, ticket.customer_name, agent_name)
@@ -321,7 +324,7 @@ class SuggestService:
             return [], False
         locale = locale if locale in LOCALES else analysis.detect_language(description or subject)
         searched = self._search_all([(q.text, q.source, q.weight) for q in queries], ("public",))
-        shown = self._ranked(searched, locale)[:limit]
+        shown = self._ranked(searched, locale, limit)
         return shown, any(s.confidence >= self.answered.threshold for s in searched)
 
     # -- feedback -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from suggest.service import SuggestService, TicketIn
+from suggest.service import SuggestResponse, SuggestService, TicketIn
 from web.auth import AgentDep, current_session
 
 router = APIRouter()
@@ -33,45 +33,6 @@ def _service(request: Request) -> SuggestService:
 # -- API ------------------------------------------------------------------------------------------
 
 
-class PassageOut(BaseModel):
-    text: str
-    section: str
-    anchor: str
-    url: str
-
-
-class SuggestionOut(BaseModel):
-    id: str
-    title: str
-    url: str
-    locale: str
-    visibility: str
-    type: str
-    score: float
-    confidence: float
-    passages: list[PassageOut]
-    reason: dict
-    feedback: str | None = None
-
-
-class QuestionOut(BaseModel):
-    text: str
-    source: str
-    weight: float
-    confidence: float
-    suggestions: list[SuggestionOut]
-
-
-class SuggestOut(BaseModel):
-    suggestion_id: str = Field(description="send it back with accept/reject feedback")
-    locale: str = Field(description="the ticket's language; the draft is written in it")
-    articles: list[SuggestionOut] = Field(description="public and internal articles, best first")
-    questions: list[QuestionOut] = Field(description="each question of the latest customer message, with its answers")
-    canned: list[SuggestionOut] = Field(description="canned replies that fit")
-    draft: str = Field(description="a reply to send after a glance: greeting, passages with links, closing")
-    draft_articles: list[str]
-
-
 class FeedbackIn(BaseModel):
     suggestion_id: str = Field(default="", max_length=32)
     article_id: str = Field(min_length=1, max_length=255)
@@ -80,7 +41,7 @@ class FeedbackIn(BaseModel):
     query: str | None = Field(default=None, max_length=2000, description="needed when suggestion_id is unknown")
 
 
-@router.post("/api/suggest", response_model=SuggestOut, tags=["agents"])
+@router.post("/api/suggest", response_model=SuggestResponse, tags=["agents"])
 async def api_suggest(ticket: TicketIn, request: Request, user: AgentDep) -> dict:
     """Suggested articles, passages, canned replies and a draft reply for a ticket (agents and admins)."""
     if not ticket.has_text():
