@@ -12,6 +12,7 @@ import csv
 import heapq
 import io
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -253,9 +254,10 @@ class GapReporter:
                                     f"/articles/{evidence.articles[j].id}", round(float(sims[j]), 4))
                             for j in np.argsort(-sims)[:3]]
                     central = members[int(np.argmax(vectors[idx] @ centre))]
-                    members_of[f"c{len(topics) + 1}"] = members
-                    topics.append(self._topic(f"c{len(topics) + 1}", suggest_title(central.text), members, near,
-                                              "weak", mondays, uncovered=False))
+                    tid = f"c{len(topics) + 1}"
+                    members_of[tid] = members
+                    topics.append(self._topic(tid, suggest_title(central.text), members, near, "weak", mondays,
+                                              uncovered=False))
             self._dates(topics)
             for t in topics:
                 self._resolve(t, members_of[t.id], t.id in uncovered)
@@ -277,10 +279,7 @@ class GapReporter:
         searches = sum(q.searches for q in members)
         events = sum(q.events for q in members)
         failures = sum(failed(q) for q in members)
-        locales: dict[str, int] = {}
-        for q in members:
-            for k, v in q.locales.items():
-                locales[k] = locales.get(k, 0) + v
+        locales = sum((q.locales for q in members), Counter())
         signals = {k: sum(getattr(q, k) for q in members)
                    for k in ("unanswered", "no_click", "reformulated", "rejected", "deflection_failed")}
         weekly_failures = weekly([(d, n) for q in members for d, n in _failed_by_day(q, uncovered)], mondays)
@@ -290,7 +289,7 @@ class GapReporter:
             id=tid, title=title, status="open", coverage=coverage, impact=round(failures * growth, 2),
             searches=searches, failures=failures, failure_rate=round(failures / events, 4) if events else 0.0,
             distinct_queries=len(members), trend=trend, weekly_failures=weekly_failures,
-            locales=dict(sorted(locales.items(), key=lambda kv: -kv[1])),
+            locales=dict(locales.most_common()),
             queries=[{"text": q.text, "count": q.events, "failures": failed(q)} for q in members[:8]],
             signals=signals, nearest=nearest)
 
@@ -311,16 +310,16 @@ class GapReporter:
     def _resolve(self, topic: Topic, members: list[QuerySignals], uncovered: bool = False) -> None:
         """Resolved: the nearest article was published after the failures began, and they have stopped since."""
         first = min((q.first for q in members if q.first), default=None)
-        for art in topic.nearest[:1]:
-            published = _parse_day(art.updated)
-            if not (published and first and first.date() < published):
-                continue
-            before, after, after_events = _rate_around(members, published, uncovered)
-            if after_events >= RESOLVED_MIN_EVENTS and before > 0 and after <= RESOLVED_SHARE * before \
-                    and after <= RESOLVED_MAX_RATE:
-                topic.status, topic.resolved_by = "resolved", art
-                topic.failure_rate_before, topic.failure_rate_after = round(before, 4), round(after, 4)
-                topic.impact = round(topic.impact * 0.1, 2)
+        art = topic.nearest[0] if topic.nearest else None
+        published = _parse_day(art.updated) if art else None
+        if not (published and first and first.date() < published):
+            return
+        before, after, after_events = _rate_around(members, published, uncovered)
+        if after_events >= RESOLVED_MIN_EVENTS and before > 0 and after <= RESOLVED_SHARE * before \
+                and after <= RESOLVED_MAX_RATE:
+            topic.status, topic.resolved_by = "resolved", art
+            topic.failure_rate_before, topic.failure_rate_after = round(before, 4), round(after, 4)
+            topic.impact = round(topic.impact * 0.1, 2)
 
 
 class _MemoEmbedder:
