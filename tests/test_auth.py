@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from kb.accounts import AccountError, Accounts
 from kb.events import EventLog
 from kb.settings import DEMO_PASSWORD, Settings, SettingsError
-from test_web import index_kb, patch_heavy
+from test_web import index_kb, serve_app
 
 TICKET = {"subject": "Password reset", "messages": [{"role": "customer", "text": "How do I reset my password?"}]}
 
@@ -22,15 +22,11 @@ def settings(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app_client(settings):
-    from web.app import create_app
-
-    with pytest.MonkeyPatch.context() as mp:
-        patch_heavy(mp)
-        with TestClient(create_app(settings)) as c:
-            accounts = c.app.state.services.accounts
-            accounts.add_user("alice", "agent", "correct horse battery")
-            accounts.add_user("root", "admin", "admin password 1")
-            yield c
+    with serve_app(settings) as c:
+        accounts = c.app.state.services.accounts
+        accounts.add_user("alice", "agent", "correct horse battery")
+        accounts.add_user("root", "admin", "admin password 1")
+        yield c
 
 
 @pytest.fixture

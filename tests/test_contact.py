@@ -5,20 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
-from test_web import index_kb, patch_heavy
+from test_web import index_kb, serve_app
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from web.app import create_app
-
-    settings = index_kb(tmp_path_factory.mktemp("contactkb"))
-    with pytest.MonkeyPatch.context() as mp:
-        patch_heavy(mp)
-        with TestClient(create_app(settings)) as c:
-            yield c
+    with serve_app(index_kb(tmp_path_factory.mktemp("contactkb"))) as c:
+        yield c
 
 
 def test_typing_into_the_form_suggests_public_articles_and_updates_one_attempt(client):

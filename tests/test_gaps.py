@@ -425,22 +425,16 @@ def test_markdown_export_lists_what_to_write_first(report):
 
 
 def test_admin_page_escapes_queries(report, tmp_path_factory):
-    from fastapi.testclient import TestClient
-
     from test_auth import login
-    from test_web import index_kb, patch_heavy
-    from web.app import create_app
+    from test_web import index_kb, serve_app
 
     assert any("<script>" in q["text"] for t in report.topics for q in t.queries)
-    settings = index_kb(tmp_path_factory.mktemp("gapsweb"))
-    with pytest.MonkeyPatch.context() as mp:
-        patch_heavy(mp)
-        with TestClient(create_app(settings)) as client:
-            client.app.state.services.accounts.add_user("root", "admin", "admin password 1")
-            # The page shows this module's report: web/admin.py reuses a cached build for its window.
-            client.app.state.__dict__["kb_gap_reports"] = {56: (time.monotonic(), report)}
-            assert login(client, "root", "admin password 1", "/admin/gaps").status_code == 303
-            page = client.get("/admin/gaps?days=56")
+    with serve_app(index_kb(tmp_path_factory.mktemp("gapsweb"))) as client:
+        client.app.state.services.accounts.add_user("root", "admin", "admin password 1")
+        # The page shows this module's report: web/admin.py reuses a cached build for its window.
+        client.app.state.__dict__["kb_gap_reports"] = {56: (time.monotonic(), report)}
+        assert login(client, "root", "admin password 1", "/admin/gaps").status_code == 303
+        page = client.get("/admin/gaps?days=56")
     assert page.status_code == 200
     assert "Write or fix first" in page.text
     assert "<script>alert(1)</script>" not in page.text

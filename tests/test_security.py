@@ -6,20 +6,14 @@ import json
 import os
 
 import pytest
-from fastapi.testclient import TestClient
 
-from test_web import DRAFT, HIDDEN_IDS, HIDDEN_TITLES, INTERNAL, index_kb, patch_heavy
+from test_web import DRAFT, HIDDEN_IDS, HIDDEN_TITLES, INTERNAL, index_kb, serve_app
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from web.app import create_app
-
-    settings = index_kb(tmp_path_factory.mktemp("seckb"))
-    with pytest.MonkeyPatch.context() as mp:
-        patch_heavy(mp)
-        with TestClient(create_app(settings), raise_server_exceptions=False) as c:
-            yield c
+    with serve_app(index_kb(tmp_path_factory.mktemp("seckb")), raise_server_exceptions=False) as c:
+        yield c
 
 
 @pytest.mark.parametrize("path", [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -78,14 +79,21 @@ def settings(tmp_path_factory):
     return index_kb(tmp_path_factory.mktemp("webkb"))
 
 
-@pytest.fixture(scope="module")
-def client(settings):
+@contextmanager
+def serve_app(settings, **options):
+    """The app over a test KB, with the fake embedder, in-process (other test modules use it too)."""
     from web.app import create_app
 
     with pytest.MonkeyPatch.context() as mp:
         patch_heavy(mp)
-        with TestClient(create_app(settings)) as c:
+        with TestClient(create_app(settings), **options) as c:
             yield c
+
+
+@pytest.fixture(scope="module")
+def client(settings):
+    with serve_app(settings) as c:
+        yield c
 
 
 def patch_heavy(mp: pytest.MonkeyPatch) -> None:
