@@ -74,9 +74,22 @@ class GapReport:
     topics: list[Topic]
     unhelpful_articles: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    calibration: dict = field(default_factory=dict)  # the thresholds this build fitted on the KB (Calibration)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def method_note(self) -> str:
+        """One sentence on how the thresholds were chosen, so nobody has to trust a constant."""
+        c = self.calibration
+        if not c:
+            return ""
+        how = (f"fitted on the knowledge base's {c['pseudo_queries']} (equal error rate {c['equal_error_rate']:.0%})"
+               if c.get("fitted") else "the default: too few articles to fit one on")
+        cross = (f", across languages within {c['cross_language_distance']:.2f} (fitted on "
+                 f"{c['translated_titles']} translated titles)" if c.get("translated_titles") else "")
+        return (f"A query counts as uncovered below a similarity of {c['threshold']:.2f} to the nearest article, "
+                f"{how}; wordings form one topic within a distance of {c['cluster_distance']:.2f}{cross}.")
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), ensure_ascii=False, indent=2, default=str)
@@ -123,6 +136,8 @@ class GapReport:
             lines += ["## Articles voted not helpful", ""]
             lines += [f"- {a['article_id']}: {a['not_helpful']} not helpful, {a['helpful']} helpful"
                       + (f" (mostly: {a['top_reason']})" if a.get("top_reason") else "") for a in self.unhelpful_articles]
+        if self.method_note():
+            lines += ["", f"_{self.method_note()}_"]
         return "\n".join(lines) + "\n"
 
 
@@ -202,7 +217,7 @@ class GapReporter:
               limit: int = 50) -> GapReport:
         import time
 
-        from reports.evidence import KnowledgeEvidence
+        from reports.evidence import KnowledgeEvidence, languages
         from reports.topics import MAX_CLUSTER, analyse, cluster_labels
 
         t0 = time.perf_counter()
@@ -215,12 +230,14 @@ class GapReporter:
         topics: list[Topic] = []
         members_of: dict[str, list[QuerySignals]] = {}
         uncovered: set[str] = set()
+        calibration: dict = {}
         if per:
             evidence = KnowledgeEvidence.from_store(store, embedder, self.visibilities)
             # analyse checks the MAX_QUERIES most searched (the same order): only those become QueryStats.
             top = heapq.nsmallest(MAX_QUERIES, per.values(), key=lambda q: (-q.events, q.normalized))
             analysis = analyse([_stat(q) for q in top], store=store, embedder=embedder,
                                visibilities=self.visibilities, evidence=evidence, max_queries=MAX_QUERIES)
+            calibration = analysis.calibration.as_dict()
             for t in analysis.topics:
                 members = [per[q.normalized] for q in t.queries]
                 # The KB's evidence finds no article for these; the log must also say they failed: a wording
@@ -242,9 +259,12 @@ class GapReporter:
                               if q.normalized in analysis.scores and q.normalized not in analysis.unanswered),
                              key=lambda q: (-q.failures, q.normalized))[:MAX_QUERIES]
             if covered:
-                vectors = evidence.centred(np.asarray(embedder.embed_queries([q.text for q in covered]), np.float32))
+                texts = [q.text for q in covered]
+                langs = languages(texts)
+                vectors = evidence.centred(np.asarray(embedder.embed_queries(texts), np.float32), langs)
+                cal = analysis.calibration
                 labels = cluster_labels(vectors, np.asarray([q.failures for q in covered], np.float64),
-                                        analysis.calibration.cluster_distance, MAX_CLUSTER, 0)
+                                        cal.cluster_distance, MAX_CLUSTER, 0, langs, cal.cross_language_distance)
                 for label in np.unique(labels):
                     idx = np.flatnonzero(labels == label)
                     members = [covered[i] for i in idx]
@@ -268,7 +288,7 @@ class GapReporter:
             until=until.date().isoformat(), weeks=[m.isoformat() for m in mondays], totals=totals,
             topics=topics[:limit], unhelpful_articles=[a for a in self.events.article_votes(since, until)
                                                        if a["not_helpful"] > a["helpful"]],
-            seconds=round(time.perf_counter() - t0, 2))
+            seconds=round(time.perf_counter() - t0, 2), calibration=calibration)
 
     def _topic(self, tid: str, title: str, members: list[QuerySignals], nearest: list[Nearest], coverage: str,
                mondays: list[date], *, uncovered: bool) -> Topic:

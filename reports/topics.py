@@ -6,9 +6,10 @@ decision (logged `answered`, majority of the query's searches) agreeing that it 
 (`kb eval-gaps`) the search-time flag alone reaches an unanswered-F1 of 0.68–0.69, the offline check alone
 0.73–0.75, both together 0.75–0.76: each removes false alarms of the other.
 
-Clustering: the unanswered distinct queries, centred e5 vectors (one multilingual space, so the same need in
-en/ru/uk lands in one topic), scikit-learn average-linkage agglomerative clustering on cosine distance, cut at
-the distance where the KB's own articles (plus the traffic they answer) are best recovered as clusters.
+Clustering: the unanswered distinct queries, e5 vectors centred per language (one multilingual space, so the
+same need in en/ru/uk lands in one topic), scikit-learn average-linkage agglomerative clustering on cosine distance, cut at
+the distance where the KB's own articles (plus the traffic they answer) are best recovered as clusters; across
+languages at the distance that separates the KB's translated titles from other articles' titles.
 
 Scale: the log is streamed into one QueryStat per normalized text (reports/queries.py); the `max_queries` most
 searched distinct queries are checked (they carry nearly all traffic); when more than `max_cluster` distinct
@@ -30,7 +31,7 @@ import numpy as np
 
 from kb.embedder import Embedder
 from kb.store import VectorStore
-from reports.evidence import Calibration, KnowledgeEvidence, normalise_rows
+from reports.evidence import Calibration, KnowledgeEvidence, languages, normalise_rows
 from reports.queries import QueryStat
 
 MAX_QUERIES = 50_000
@@ -101,14 +102,16 @@ def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), np.float32)
 
 
-def _cluster(vectors: np.ndarray, weights: np.ndarray, distance: float, max_cluster: int, seed: int) -> np.ndarray:
+def _cluster(vectors: np.ndarray, weights: np.ndarray, distance: float, max_cluster: int, seed: int,
+             langs: np.ndarray | None = None, cross_distance: float | None = None) -> np.ndarray:
     """Cluster labels for centred vectors: agglomerative on up to max_cluster, nearest centroid for the rest.
 
+    Average linkage on cosine distance, cut at `distance`; two texts in different languages (`langs`) count as
+    close as two in one language when they are as close, relative to `cross_distance`, as a title and its
+    translation are (their distance is scaled by distance / cross_distance).
     Past the cap, a sample weighted by search count is clustered; every other query joins the nearest centroid
     when it is within `distance` of it, and the queries that fit nowhere are clustered the same way in turn.
     """
-    from sklearn.cluster import AgglomerativeClustering
-
     n = len(vectors)
     if n <= 1:
         return np.zeros(n, np.int64)
@@ -116,8 +119,8 @@ def _cluster(vectors: np.ndarray, weights: np.ndarray, distance: float, max_clus
         sample = np.arange(n)
     else:  # the most searched are the ones worth grouping exactly: weighted sampling without replacement
         sample = np.sort(np.random.default_rng(seed).choice(n, max_cluster, replace=False, p=weights / weights.sum()))
-    model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine", linkage="average")
-    sub = model.fit_predict(vectors[sample]) if len(sample) > 1 else np.zeros(1, np.int64)
+    scale = distance / cross_distance if langs is not None and cross_distance and cross_distance > distance else 1.0
+    sub = _average_linkage(vectors[sample], distance, None if langs is None else np.asarray(langs)[sample], scale)
     labels = np.full(n, -1, np.int64)
     labels[sample] = sub
     rest = np.setdiff1d(np.arange(n), sample)
@@ -134,8 +137,31 @@ def _cluster(vectors: np.ndarray, weights: np.ndarray, distance: float, max_clus
             labels[part[ok]] = best[ok]
         left = np.flatnonzero(labels < 0)
         if len(left):
-            labels[left] = k + _cluster(vectors[left], weights[left], distance, max_cluster, seed + 1)
+            labels[left] = k + _cluster(vectors[left], weights[left], distance, max_cluster, seed + 1,
+                                        None if langs is None else np.asarray(langs)[left], cross_distance)
     return labels
+
+
+def _average_linkage(vectors: np.ndarray, distance: float, langs: np.ndarray | None, scale: float) -> np.ndarray:
+    """0-based flat clusters of average-linkage clustering cut at `distance` (cross-language distances scaled)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    n = len(vectors)
+    if n == 1:
+        return np.zeros(1, np.int64)
+    v = np.asarray(vectors, np.float32)
+    condensed = np.empty(n * (n - 1) // 2, np.float64)  # what linkage takes: row i holds pairs (i, j > i)
+    pos = 0
+    for start in range(0, n - 1, 256):  # blocks of rows: a full n × n matrix would double the memory
+        block = 1.0 - v[start:start + 256] @ v.T
+        for r, i in enumerate(range(start, min(start + 256, n - 1))):
+            row = block[r, i + 1:]
+            if scale != 1.0:
+                row = np.where(langs[i + 1:] != langs[i], row * scale, row)
+            condensed[pos:pos + len(row)] = row
+            pos += len(row)
+    np.clip(condensed, 0.0, 2.0, out=condensed)
+    return fcluster(linkage(condensed, method="average"), distance, criterion="distance").astype(np.int64) - 1
 
 
 def analyse(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
@@ -152,9 +178,10 @@ def analyse(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
     checked, skipped = ordered[:max_queries], max(0, len(ordered) - max_queries)
     ev = evidence or KnowledgeEvidence.from_store(store, embedder, visibilities)
     raw = _embed(embedder, [q.text for q in checked])
-    ev.fit_space(raw)
+    langs = languages([q.text for q in checked])
+    ev.fit_space(raw, langs)
     cal = ev.calibrate_threshold()
-    Q = ev.centred(raw)
+    Q = ev.centred(raw, langs)
     sims = ev.similarities(Q)
     if sims.shape[1]:
         best = sims.max(1)
@@ -169,10 +196,12 @@ def analyse(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
         flagged &= np.array([q.answered_share < 0.5 for q in checked], dtype=bool)
     if sims.shape[1]:
         cal = ev.calibrate_cluster_distance(cal, Q[~flagged], nearest[~flagged], seed)
+        cal = ev.calibrate_cross_language(cal)
     scores = {q.normalized: float(s) for q, s in zip(checked, best)}
     idx = np.where(flagged)[0]
     weights = np.array([checked[i].count for i in idx], np.float64)
-    labels = _cluster(Q[idx], weights, cal.cluster_distance, max_cluster, seed)
+    labels = _cluster(Q[idx], weights, cal.cluster_distance, max_cluster, seed, langs[idx],
+                      cal.cross_language_distance)
     topics = []
     for c in np.unique(labels):
         members = idx[labels == c]
