@@ -77,6 +77,25 @@ def test_past_the_cap_a_sample_is_clustered_and_the_rest_joins_the_nearest_topic
     assert len(set(labels)) == 3
 
 
+def test_wordings_in_two_languages_join_up_to_the_cross_language_distance():
+    # One need: two English wordings 0.3 apart (cosine distance) and a Russian one 0.5 from both; another
+    # need in Russian far from all three. With the cut at 0.4 for everything, the need splits by language.
+    half = np.arccos(0.7) / 2
+    mid = np.array([np.cos(half), np.sin(half), 0.0])
+    lift = np.arccos(0.5 / np.cos(half))
+    X = np.array([[1.0, 0.0, 0.0], [0.7, np.sqrt(1 - 0.49), 0.0],
+                  np.cos(lift) * mid + [0.0, 0.0, np.sin(lift)], [0.25, -np.sqrt(1 - 0.0625), 0.0]])
+    d = 1 - X @ X.T
+    assert np.allclose([d[0, 1], d[0, 2], d[1, 2]], [0.3, 0.5, 0.5]) and d[3, :3].min() > 0.7
+    langs = np.array(["en", "en", "ru", "ru"], dtype=object)
+    w = np.ones(4)
+    plain = _cluster(X, w, 0.4, 100, 0)
+    assert plain[0] == plain[1] != plain[2]
+    joined = _cluster(X, w, 0.4, 100, 0, langs, 0.55)
+    assert joined[0] == joined[1] == joined[2] != joined[3]
+    assert len(set(_cluster(X, w, 0.4, 100, 0, langs, 0.45))) == 3  # 0.5 apart: farther than 0.45 allows
+
+
 # --- the real model --------------------------------------------------------------------------------------
 
 ARTICLES = {
