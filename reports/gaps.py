@@ -136,8 +136,9 @@ class GapReport:
             lines += ["## Articles voted not helpful", ""]
             lines += [f"- {a['article_id']}: {a['not_helpful']} not helpful, {a['helpful']} helpful"
                       + (f" (mostly: {a['top_reason']})" if a.get("top_reason") else "") for a in self.unhelpful_articles]
-        if self.method_note():
-            lines += ["", f"_{self.method_note()}_"]
+        note = self.method_note()
+        if note:
+            lines += ["", f"_{note}_"]
         return "\n".join(lines) + "\n"
 
 

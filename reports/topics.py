@@ -7,8 +7,8 @@ decision (logged `answered`, majority of the query's searches) agreeing that it 
 0.73–0.75, both together 0.75–0.76: each removes false alarms of the other.
 
 Clustering: the unanswered distinct queries, e5 vectors centred per language (one multilingual space, so the
-same need in en/ru/uk lands in one topic), scikit-learn average-linkage agglomerative clustering on cosine distance, cut at
-the distance where the KB's own articles (plus the traffic they answer) are best recovered as clusters; across
+same need in en/ru/uk lands in one topic), SciPy average-linkage clustering on cosine distance, cut at the
+distance where the KB's own articles (plus the traffic they answer) are best recovered as clusters; across
 languages at the distance that separates the KB's translated titles from other articles' titles.
 
 Scale: the log is streamed into one QueryStat per normalized text (reports/queries.py); the `max_queries` most
@@ -115,12 +115,13 @@ def _cluster(vectors: np.ndarray, weights: np.ndarray, distance: float, max_clus
     n = len(vectors)
     if n <= 1:
         return np.zeros(n, np.int64)
+    langs = None if langs is None else np.asarray(langs)
     if n <= max_cluster:
         sample = np.arange(n)
     else:  # the most searched are the ones worth grouping exactly: weighted sampling without replacement
         sample = np.sort(np.random.default_rng(seed).choice(n, max_cluster, replace=False, p=weights / weights.sum()))
     scale = distance / cross_distance if langs is not None and cross_distance and cross_distance > distance else 1.0
-    sub = _average_linkage(vectors[sample], distance, None if langs is None else np.asarray(langs)[sample], scale)
+    sub = _average_linkage(vectors[sample], distance, None if langs is None else langs[sample], scale)
     labels = np.full(n, -1, np.int64)
     labels[sample] = sub
     rest = np.setdiff1d(np.arange(n), sample)
@@ -138,7 +139,7 @@ def _cluster(vectors: np.ndarray, weights: np.ndarray, distance: float, max_clus
         left = np.flatnonzero(labels < 0)
         if len(left):
             labels[left] = k + _cluster(vectors[left], weights[left], distance, max_cluster, seed + 1,
-                                        None if langs is None else np.asarray(langs)[left], cross_distance)
+                                        None if langs is None else langs[left], cross_distance)
     return labels
 
 
