@@ -19,6 +19,11 @@ HIT_FIELDS = ("article_id", "group_id", "generation", "chunk_index", "title", "l
 TITLE_INDEX = -1  # the chunk_index of the one point per article that embeds its title alone
 META_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kb:index-meta"))
 
+
+def meta_id(name: str) -> str:
+    """The id of a named meta document: "index" is the index's own, others hold what is fitted on it."""
+    return META_ID if name == "index" else str(uuid.uuid5(uuid.NAMESPACE_URL, f"kb:{name}-meta"))
+
 Side = Literal["dense", "sparse"]
 
 
@@ -59,6 +64,7 @@ class Record:
     id: str
     payload: dict
     dense: list[float] | None = None
+    sparse: SparseVec | None = None
 
 
 @dataclass
@@ -133,6 +139,10 @@ class VectorStore(ABC):
     def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]: ...
 
     @abstractmethod
+    def scan_vectors(self, flt: SearchFilter, fields: Sequence[str], batch: int = 1024) -> Iterator[Record]:
+        """Every point matching a filter, with the named payload fields and both vectors."""
+
+    @abstractmethod
     def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Side = "dense") -> list[Hit]:
         """Best chunks by one vector: `dense` (cosine) or `sparse` (BM25 weights with Qdrant's IDF).
 
@@ -145,10 +155,11 @@ class VectorStore(ABC):
     def count(self, flt: SearchFilter | None = None) -> int: ...
 
     @abstractmethod
-    def get_meta(self) -> dict | None: ...
+    def get_meta(self, name: str = "index") -> dict | None:
+        """A named meta document (see meta_id), or None."""
 
     @abstractmethod
-    def set_meta(self, meta: dict) -> None: ...
+    def set_meta(self, meta: dict, name: str = "index") -> None: ...
 
     def optimize(self) -> None:
         """Build search indexes for what was written (a no-op where a server does it in the background).

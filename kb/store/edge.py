@@ -11,8 +11,8 @@ from pathlib import Path
 import qdrant_edge as qe
 
 from kb.store.base import (
-    DENSE, HIT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, QueryVectors, Record,
-    SearchFilter, Side, StoreError, StoreLockedError, VectorStore,
+    DENSE, HIT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, SPARSE, ChunkPoint, Hit, QueryVectors, Record, SparseVec,
+    SearchFilter, Side, StoreError, StoreLockedError, VectorStore, meta_id,
 )
 
 
@@ -190,6 +190,21 @@ class EdgeStore(VectorStore):
                 out[str(r.id)] = vec
         return out
 
+    def scan_vectors(self, flt: SearchFilter, fields: Sequence[str], batch: int = 1024) -> Iterator[Record]:
+        if self._shard is None:
+            return
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(qe.ScrollRequest(
+                offset=offset, limit=batch, filter=_filter(flt), with_payload=list(fields), with_vector=[DENSE, SPARSE]))
+            for r in records:
+                vec = r.vector or {}
+                sp = vec.get(SPARSE)
+                yield Record(str(r.id), r.payload or {}, vec.get(DENSE),
+                             SparseVec(list(sp.indices), list(sp.values)) if sp is not None else None)
+            if offset is None:
+                return
+
     def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Side = "dense") -> list[Hit]:
         if self._shard is None:
             return []
@@ -207,15 +222,15 @@ class EdgeStore(VectorStore):
             return 0
         return self._shard.count(qe.CountRequest(filter=_filter(flt), exact=True))
 
-    def get_meta(self) -> dict | None:
+    def get_meta(self, name: str = "index") -> dict | None:
         if self._shard is None:
             return None
-        recs = self._shard.retrieve([META_ID], with_payload=True, with_vector=False)
+        recs = self._shard.retrieve([meta_id(name)], with_payload=True, with_vector=False)
         return dict(recs[0].payload or {}) if recs else None
 
-    def set_meta(self, meta: dict) -> None:
+    def set_meta(self, meta: dict, name: str = "index") -> None:
         # The meta point has no vectors, so no vector query can ever return it.
-        self._update(qe.UpdateOperation.upsert_points([qe.Point(META_ID, {}, {**meta, "kind": "meta"})]))
+        self._update(qe.UpdateOperation.upsert_points([qe.Point(meta_id(name), {}, {**meta, "kind": "meta"})]))
 
     def optimize(self) -> None:
         if self._shard is not None:

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from qdrant_client import QdrantClient, models
 
 from kb.store.base import (
-    DENSE, HIT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, META_ID, SPARSE, ChunkPoint, Hit, QueryVectors, Record,
-    SearchFilter, Side, StoreError, VectorStore,
+    DENSE, HIT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, SPARSE, ChunkPoint, Hit, QueryVectors, Record, SparseVec,
+    SearchFilter, Side, StoreError, VectorStore, meta_id,
 )
 
 
@@ -108,6 +108,21 @@ class QdrantStore(VectorStore):
         recs = self.client.retrieve(self.collection, ids=list(ids), with_payload=False, with_vectors=[DENSE])
         return {str(r.id): r.vector[DENSE] for r in recs if isinstance(r.vector, dict) and DENSE in r.vector}
 
+    def scan_vectors(self, flt: SearchFilter, fields: Sequence[str], batch: int = 1024) -> Iterator[Record]:
+        if self.dim is None:
+            return
+        offset = None
+        while True:
+            recs, offset = self.client.scroll(self.collection, scroll_filter=_filter(flt), limit=batch, offset=offset,
+                                              with_payload=list(fields), with_vectors=[DENSE, SPARSE])
+            for r in recs:
+                vec = r.vector if isinstance(r.vector, dict) else {}
+                sp = vec.get(SPARSE)
+                yield Record(str(r.id), r.payload or {}, vec.get(DENSE),
+                             SparseVec(list(sp.indices), list(sp.values)) if sp is not None else None)
+            if offset is None:
+                return
+
     def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Side = "dense") -> list[Hit]:
         if self.dim is None:
             return []
@@ -126,15 +141,15 @@ class QdrantStore(VectorStore):
             return 0
         return self.client.count(self.collection, count_filter=_filter(flt), exact=True).count
 
-    def get_meta(self) -> dict | None:
+    def get_meta(self, name: str = "index") -> dict | None:
         if self.dim is None:
             return None
-        recs = self.client.retrieve(self.collection, ids=[META_ID], with_payload=True, with_vectors=False)
+        recs = self.client.retrieve(self.collection, ids=[meta_id(name)], with_payload=True, with_vectors=False)
         return dict(recs[0].payload or {}) if recs else None
 
-    def set_meta(self, meta: dict) -> None:
+    def set_meta(self, meta: dict, name: str = "index") -> None:
         self.client.upsert(self.collection, wait=True,
-                           points=[models.PointStruct(id=META_ID, vector={}, payload={**meta, "kind": "meta"})])
+                           points=[models.PointStruct(id=meta_id(name), vector={}, payload={**meta, "kind": "meta"})])
 
     def close(self) -> None:
         self.client.close()
