@@ -53,6 +53,9 @@ def index(
         try:
             report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(settings.articles_dir,
                                                                                  rebuild=rebuild, optimize=True)
+            from search.calibration import ensure
+
+            ensure(rt.store, rt.embedder)  # the answered decision, fitted on what was just indexed
         finally:
             rt.close()
     except (StoreError, OSError) as e:  # a full disk, a read-only folder: a sentence, not a traceback
@@ -145,10 +148,29 @@ def eval_(
     dataset: Annotated[Path, typer.Argument(help="a BEIR-layout folder: corpus.jsonl, queries.jsonl, qrels.tsv")],
     mode: Annotated[Optional[str], typer.Option(help="hybrid, dense or sparse (default: all three)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    answered: Annotated[bool, typer.Option("--answered", help="the answered protocol instead: a seeded 30% of "
+                                           "documents removed, 400 queries, answered rates and unanswered F1")] = False,
+    seed: Annotated[int, typer.Option(help="which documents the answered protocol removes")] = 0,
 ) -> None:
     """Build a throwaway KB from a retrieval set and print nDCG@10, Recall@10, MRR@10 and latency."""
     from kb.embedder import load_embedder
-    from search.evaluation import evaluate
+    from search.evaluation import evaluate, evaluate_answered
+
+    if answered:
+        settings = _settings()
+        try:
+            rep = evaluate_answered(dataset, load_embedder(settings), seed=seed, chunk_tokens=settings.chunk_tokens,
+                                    progress=sys.stderr.isatty())
+        except (FileNotFoundError, ValueError) as e:
+            _fail(str(e))
+        if as_json:
+            typer.echo(json.dumps(rep.as_dict()))
+            return
+        typer.echo(f"{rep.dataset} (seed {rep.seed}, {rep.removed_share:.0%} of documents removed, "
+                   f"{rep.documents_kept} kept): answered {rep.answered_when_answerable:.3f} of {rep.answerable} "
+                   f"answerable, {rep.answered_when_unanswerable:.3f} of {rep.unanswerable} unanswerable; "
+                   f"unanswered P/R/F1 {rep.unanswered_precision:.3f}/{rep.unanswered_recall:.3f}/{rep.unanswered_f1:.3f}")
+        return
 
     modes = [mode] if mode else ["hybrid", "dense", "sparse"]
     if any(m not in ("hybrid", "dense", "sparse") for m in modes):

@@ -1,69 +1,98 @@
-"""Whether a search was answered: a logistic model over scale-free features, calibrated on data.
+"""Whether a search was answered: a logistic model over features that mean the same in any KB and language.
 
-Scores are not probabilities (e5 gives ~0.75 cosine to unrelated text, BM25 grows with the corpus), so
-the decision uses features that mean the same in any knowledge base:
-  dense_top   - cosine of the best article's best point (title or chunk) to the query;
-  dense_gap   - how far the best article stands above the second (a clear winner is more often right);
-  coverage    - share of the query's analysed terms found in the best article's matched chunks.
-The weights come from `benchmarks/calibrate_answered.py`, which fits a logistic regression on labelled
-searches from three public sets (CLINC150 with held-out intents and out-of-scope queries as unanswered;
-stackfaq and xquad_r_ru with each query's relevant document removed as unanswered, kept as answered) and
-writes `answered_model.json` beside this file with the data, date and measured precision/recall.
+  z_top     - the top article's best cosine as a z-score against the query's similarity background in that
+              article's language (search/background.py);
+  z_gap     - how far it stands above the best article of another translation group, in the same units;
+  coverage  - the rarity-weighted share of the query's terms (those the KB uses) found in the top article.
+Coverage is zero by construction when the article is in another language than the query, so such searches
+are decided by a second model over the two dense features alone. Both are fitted per knowledge base on its
+own pseudo-queries (search/calibration.py), never on a labelled benchmark.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
-from kb import analysis
-from search.retrieval import ArticleHit
+import numpy as np
+
+from search.background import Background
+from search.query import Query
+from search.retrieval import ArticleHit, same_language
 from search.snippets import matched_terms
 
-log = logging.getLogger(__name__)
-MODEL_FILE = Path(__file__).with_name("answered_model.json")
-FEATURES = ("dense_top", "dense_gap", "coverage")
+ANSWERED_THRESHOLD = 0.5  # the fit weighs both classes equally, so even odds is the decision
+SAME_FEATURES = ("z_top", "z_gap", "coverage")
+CROSS_FEATURES = ("z_top", "z_gap")
 
 
-def features(query: str, hits: list[ArticleHit], lang: str | None = None) -> dict[str, float]:
-    if not hits:
-        return {"dense_top": 0.0, "dense_gap": 0.0, "coverage": 0.0}
-    dense = sorted((h.dense_score for h in hits if h.dense_score is not None), reverse=True)
+@dataclass(frozen=True)
+class Logistic:
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, x: list[float]) -> float:
+        z = self.bias + sum(w * v for w, v in zip(self.weights, x))
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def as_json(self) -> dict:
+        return {"weights": [round(w, 6) for w in self.weights], "bias": round(self.bias, 6)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Logistic:
+        return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The features of one search and which model decides it."""
+
+    z_top: float
+    z_gap: float
+    coverage: float
+    cross: bool  # the top article is in another language than the query
+
+    def as_dict(self) -> dict:
+        return {"z_top": round(self.z_top, 4), "z_gap": round(self.z_gap, 4), "coverage": round(self.coverage, 4),
+                "cross_language": self.cross}
+
+
+def evidence(query: Query, vector: np.ndarray | None, hits: list[ArticleHit], background: Background) -> Evidence | None:
+    """Features of a ranked list for a query (None when there is nothing to judge)."""
+    if not hits or vector is None:
+        return None
     top = hits[0]
-    q_terms = set(analysis.terms(query, lang))
+    dense = [h.dense_score for h in hits if h.dense_score is not None]
+    floor = min(dense) if dense else 0.0
+    d1 = top.dense_score if top.dense_score is not None else floor  # found by keywords alone: at most the floor
+    group = top.payload.get("group_id") or top.id
+    others = [h.dense_score for h in hits[1:]
+              if h.dense_score is not None and (h.payload.get("group_id") or h.id) != group]
+    d2 = max(others) if others else floor
+    mean, sd = background.stats(vector, top.locale)
     found: set[str] = set()
     for chunk in top.chunks[:3]:
-        found |= matched_terms(chunk.get("title", "") + "\n" + chunk.get("text", ""), q_terms, chunk.get("locale"))
-    return {
-        "dense_top": top.dense_score if top.dense_score is not None else (dense[0] if dense else 0.0),
-        "dense_gap": (dense[0] - dense[1]) if len(dense) > 1 else 0.0,
-        "coverage": len(q_terms & found) / len(q_terms) if q_terms else 0.0,
-    }
+        found |= matched_terms(chunk.get("title", "") + "\n" + chunk.get("text", ""), set(query.terms),
+                               chunk.get("locale"))
+    return Evidence(z_top=(d1 - mean) / sd, z_gap=max(d1 - d2, 0.0) / sd,
+                    coverage=background.coverage(query.terms, found),
+                    cross=not same_language(query.lang, top.locale))
 
 
 @dataclass(frozen=True)
 class AnsweredModel:
-    weights: tuple[float, ...]
-    bias: float
-    threshold: float = 0.5
-    model: str = ""
+    """The fitted decision: P(the KB holds the answer) ≥ threshold means answered."""
 
-    def probability(self, f: dict[str, float]) -> float:
-        z = self.bias + sum(w * f[name] for w, name in zip(self.weights, FEATURES))
-        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+    same: Logistic
+    cross: Logistic
+    threshold: float = ANSWERED_THRESHOLD
 
-    def answered(self, f: dict[str, float]) -> bool:
-        return self.probability(f) >= self.threshold
+    def probability(self, e: Evidence | None) -> float:
+        if e is None:
+            return 0.0
+        if e.cross:
+            return self.cross.probability([e.z_top, e.z_gap])
+        return self.same.probability([e.z_top, e.z_gap, e.coverage])
 
-
-@lru_cache
-def load_model(embedder_name: str) -> AnsweredModel:
-    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
-    if data["model"] != embedder_name:
-        log.warning("the answered decision was calibrated for %s, not %s: re-run benchmarks/calibrate_answered.py",
-                    data["model"], embedder_name)
-    return AnsweredModel(tuple(data["weights"]), data["bias"], data["threshold"], data["model"])
+    def answered(self, e: Evidence | None) -> bool:
+        return e is not None and self.probability(e) >= self.threshold

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import tempfile
 import time
 from collections import defaultdict
@@ -102,6 +103,7 @@ def evaluate(dataset: Path, embedder: Embedder, modes: list[Mode], chunk_tokens:
                 raise ValueError(f"{len(report.errors)} documents failed to load, first: {report.errors[0]}")
             # The same code customers go through: corrections, fusion, grouping (logging off).
             service = SearchService(store, Retriever(store, embedder), speller=SpellCorrector.from_store(store))
+            service.calibrations.get()  # fitted on the new KB before the timed searches
             return [_run(dataset.name, mode, service, queries, qrels, id_map, len(corpus), index_seconds)
                     for mode in modes]
         finally:
@@ -126,3 +128,65 @@ def _run(name: str, mode: Mode, service: SearchService, queries: dict[str, str],
     return EvalReport(name, mode, len(judged), n_docs, round(ndcg / n, 4), round(recall / n, 4), round(mrr / n, 4),
                       round(percentile(latencies, 50), 2), round(percentile(latencies, 95), 2),
                       round(percentile(latencies, 99), 2), round(index_seconds, 1))
+
+
+@dataclass
+class AnsweredReport:
+    """The answered protocol: a seeded share of documents removed, sampled queries, the answered flag read."""
+
+    dataset: str
+    seed: int
+    removed_share: float
+    documents_kept: int
+    answerable: int
+    unanswerable: int
+    answered_when_answerable: float
+    answered_when_unanswerable: float
+    unanswered_precision: float
+    unanswered_recall: float
+    unanswered_f1: float
+    calibration: dict
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def evaluate_answered(dataset: Path, embedder: Embedder, *, removed_share: float = 0.3, queries_n: int = 400,
+                      seed: int = 0, chunk_tokens: int = 256, progress: bool = False) -> AnsweredReport:
+    """Index the set without a seeded `removed_share` of its documents and ask `queries_n` sampled queries: a
+    query is answerable when one of its relevant documents is still there."""
+    corpus, queries, qrels = load_beir(dataset)
+    rng = random.Random(seed)
+    removed = set(rng.sample([str(d["_id"]) for d in corpus], int(removed_share * len(corpus))))
+    kept = [d for d in corpus if str(d["_id"]) not in removed]
+    judged = sorted(q for q in queries if q in qrels)
+    sample = rng.sample(judged, min(queries_n, len(judged)))
+    with tempfile.TemporaryDirectory(prefix="kb-eval-answered-") as tmp:
+        articles = Path(tmp) / "articles"
+        articles.mkdir()
+        write_articles(kept, articles)
+        store = EdgeStore(Path(tmp) / "shard")
+        try:
+            report = Indexer(store, embedder, chunk_tokens, progress=progress).run(articles)
+            if report.errors:
+                raise ValueError(f"{len(report.errors)} documents failed to load, first: {report.errors[0]}")
+            service = SearchService(store, Retriever(store, embedder), speller=SpellCorrector.from_store(store))
+            cal = service.calibrations.get()
+            flags: dict[bool, list[bool]] = {True: [], False: []}
+            for qid in sample:
+                answerable = bool(qrels[qid] - removed)
+                flags[answerable].append(service.search(queries[qid], limit=10, log=False).answered)
+        finally:
+            store.close()
+    pos, neg = flags[True], flags[False]
+    tp = sum(1 for a in neg if not a)  # unanswerable and said so
+    fp = sum(1 for a in pos if not a)
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / len(neg) if neg else 0.0
+    return AnsweredReport(
+        dataset=dataset.name, seed=seed, removed_share=removed_share, documents_kept=len(kept), answerable=len(pos),
+        unanswerable=len(neg), answered_when_answerable=round(sum(pos) / len(pos), 4) if pos else 0.0,
+        answered_when_unanswerable=round(sum(neg) / len(neg), 4) if neg else 0.0,
+        unanswered_precision=round(p, 4), unanswered_recall=round(r, 4),
+        unanswered_f1=round(2 * p * r / (p + r), 4) if p + r else 0.0,
+        calibration=cal.stats if cal is not None else {})

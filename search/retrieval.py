@@ -6,19 +6,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from kb import analysis
 from kb.embedder import Embedder
 from kb.store import Hit, QueryVectors, SearchFilter, SparseVec, VectorStore
 from kb.store.base import TITLE_INDEX
+from search.query import Query
 
 Mode = Literal["hybrid", "dense", "sparse"]
 
 # Chunks fetched per side before fusing: enough to hold every chunk of the ~20 best articles.
 CANDIDATES = 100
-# Share of the dense side in the fused score. Chosen with `kb eval` on stackfaq (en) and xquad_r_ru (ru):
-# nDCG@10 at 0.6 / 0.7 / 0.8 = 0.954 / 0.960 / 0.957 and 0.978 / 0.977 / 0.972; 0.7 is best on their mean.
-# Dense carries the cross-language matches that the sparse side can never make, so it leads.
+# Share of the dense side in the fused score of an article in the query's language (docs/fusion.md).
+# Articles in another language are ranked by the dense side alone: keywords cannot match across languages,
+# so a missing sparse score there is no evidence against them.
 DENSE_SHARE = 0.7
+CYRILLIC_LOCALES = frozenset({"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn"})
 
 
 @dataclass
@@ -38,10 +42,37 @@ class ArticleHit:
     dense_score: float | None = None  # best raw cosine of the article's chunks (title point included)
     sparse_score: float | None = None  # best raw BM25 score of the article's chunks
     chunks: list[dict] = field(default_factory=list, repr=False)  # the article's matched chunks, best first
+    passages: list[tuple[float, dict]] = field(default_factory=list, repr=False)  # (cosine, chunk) best first
 
     @property
     def url(self) -> str:
         return f"/articles/{self.id}" + (f"#{self.anchor}" if self.anchor else "")
+
+
+def same_language(query_lang: str | None, locale: str | None) -> bool:
+    """Whether an article in `locale` can share words with a query in `query_lang` (unknown: assume it can).
+
+    Query detection tells only en, ru and uk apart, so for other locales the script decides.
+    """
+    if not query_lang or not locale:
+        return True
+    if locale in analysis.SUPPORTED:
+        return locale == query_lang
+    return (query_lang in CYRILLIC_LOCALES) == (locale in CYRILLIC_LOCALES)
+
+
+def _unique_titles(dense: Sequence[Hit]) -> list[Hit]:
+    """Drop title points whose title several articles share: it matches them all alike and tells none apart
+    (Wikipedia paragraphs under one page title; the title is still in every chunk's header)."""
+    seen: dict[str, set[str]] = {}
+    for h in dense:
+        if h.payload.get("chunk_index") == TITLE_INDEX:
+            seen.setdefault(analysis.normalize(h.payload.get("title", "")), set()).add(h.payload.get("article_id", ""))
+    shared = {t for t, ids in seen.items() if len(ids) > 1}
+    if not shared:
+        return list(dense)
+    return [h for h in dense if h.payload.get("chunk_index") != TITLE_INDEX
+            or analysis.normalize(h.payload.get("title", "")) not in shared]
 
 
 def _newest_generations(*lists: Sequence[Hit]) -> dict[str, int]:
@@ -91,23 +122,31 @@ def _article_hit(aid: str, score: float, dense: list[Hit], sparse: list[Hit]) ->
         text=p.get("text", ""), payload=p,
         dense_score=dense[0].score if dense else None, sparse_score=sparse[0].score if sparse else None,
         chunks=[h.payload for h in sorted(dense + sparse, key=lambda h: -h.score)],
+        passages=[(h.score, h.payload) for h in dense],
     )
 
 
-def fuse(dense: Sequence[Hit], sparse: Sequence[Hit], limit: int, dense_share: float = DENSE_SHARE) -> list[ArticleHit]:
-    """One entry per article: a convex mix of each side's best chunk score, normalised per query."""
+def fuse(dense: Sequence[Hit], sparse: Sequence[Hit], limit: int, dense_share: float = DENSE_SHARE,
+         query_lang: str | None = None) -> list[ArticleHit]:
+    """One entry per article: a convex mix of each side's best chunk score, normalised per query, for articles
+    in the query's language; the dense score alone for the others."""
+    dense = _unique_titles(dense)
     newest = _newest_generations(dense, sparse)
     d, s = _best_per_article(dense, newest), _best_per_article(sparse, newest)
+    locale = {a: hs[0].payload.get("locale") for side in (d, s) for a, hs in side.items()}
+    mixed = {a for a in locale if same_language(query_lang, locale[a])}
     dn = _normalise({a: hs[0].score for a, hs in d.items()})
-    sn = _normalise({a: hs[0].score for a, hs in s.items()})
+    sn = _normalise({a: hs[0].score for a, hs in s.items() if a in mixed})
     share = dense_share if sn else 1.0
-    scores = {a: share * dn.get(a, 0.0) + (1 - share) * sn.get(a, 0.0) for a in set(dn) | set(sn)}
+    scores = {a: (share * dn.get(a, 0.0) + (1 - share) * sn.get(a, 0.0)) if a in mixed else dn.get(a, 0.0)
+              for a in set(dn) | set(sn)}
     ranked = sorted(scores, key=lambda a: (-scores[a], a))[:limit]
     return [_article_hit(a, scores[a], d.get(a, []), s.get(a, [])) for a in ranked]
 
 
 def group_by_article(hits: Sequence[Hit], limit: int) -> list[ArticleHit]:
     """One entry per article from a single ranked list (dense-only or sparse-only search)."""
+    hits = _unique_titles(hits)
     per = _best_per_article(hits, _newest_generations(hits))
     ranked = sorted(per, key=lambda a: (-per[a][0].score, a))[:limit]
     return [_article_hit(a, per[a][0].score, per[a], []) for a in ranked]
@@ -126,6 +165,14 @@ class Retriever:
         sparse = SparseVec(*analysis.sparse_query_vector(sparse_text or query, lang)) if mode != "dense" else None
         return QueryVectors(dense, sparse)
 
+    def query_vectors(self, query: Query, dense: np.ndarray | None = None, mode: Mode = "hybrid") -> QueryVectors:
+        """An analysed query's vectors: the model embeds its text (unless `dense` is given), keywords its terms."""
+        if mode != "sparse" and dense is None:
+            dense = self.embedder.embed_queries([query.text])[0]
+        ids = sorted({analysis.term_id(t) for t in query.terms}) if mode != "dense" else []
+        return QueryVectors(dense.tolist() if mode != "sparse" and dense is not None else None,
+                            SparseVec(ids, [1.0] * len(ids)) if ids else None)
+
     def vectors_many(self, queries: Sequence[str]) -> list[QueryVectors]:
         """Hybrid vectors of several queries, embedded in one batch (a ticket's questions, say)."""
         dense = self.embedder.embed_queries(list(queries)) if queries else []
@@ -135,15 +182,17 @@ class Retriever:
                categories: list[str] | None = None, visibilities: Sequence[str] = ("public",),
                mode: Mode = "hybrid", lang: str | None = None, exclude: Sequence[str] = (),
                sparse_text: str | None = None, types: Sequence[str] = ("article",),
-               vectors: QueryVectors | None = None) -> list[ArticleHit]:
+               vectors: QueryVectors | None = None, query_lang: str | None = None) -> list[ArticleHit]:
         """`sparse_text`, when given, is what the sparse side analyses instead of `query` (a spelling fix:
         the dense model copes with typos itself and should see what the customer wrote). `vectors`, when
-        given, are the query's vectors already computed by `vectors()`."""
+        given, are the query's vectors already computed by `vectors()`. `query_lang` is the query's detected
+        language (kb.analysis.detect_language of the text; computed here when not given)."""
         flt = SearchFilter(locales=locales, categories=categories, visibilities=list(visibilities),
                            exclude_article_ids=list(exclude), types=list(types))
         vectors = vectors or self.vectors(query, lang, mode, sparse_text)
         dense = self.store.query(vectors, flt, CANDIDATES, mode="dense") if mode != "sparse" else []
         sparse = self.store.query(vectors, flt, CANDIDATES, mode="sparse") if mode != "dense" and vectors.sparse else []
         if mode == "hybrid":
-            return fuse(dense, sparse, limit)
+            return fuse(dense, sparse, limit,
+                        query_lang=query_lang or analysis.detect_language(sparse_text or query))
         return group_by_article(dense or sparse, limit)

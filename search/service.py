@@ -8,15 +8,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from kb import analysis
 from kb.store import SearchFilter, VectorStore
-from search.answered import AnsweredModel, features, load_model
-from search.layout import fix_layout
+from search.answer import Answer, answer_card
+from search.answered import AnsweredModel, evidence
+from search.calibration import CalibrationCache
+from search.query import MAX_QUERY_CHARS, Query, analyse
 from search.retrieval import ArticleHit, Mode, Retriever
 from search.snippets import highlight, snippet
 from search.spelling import SpellCorrector
 
-MAX_QUERY_CHARS = 500
+__all__ = ["AUDIENCES", "MAX_QUERY_CHARS", "Result", "SearchResponse", "SearchService", "Translation",
+           "reader_locale"]
+
 AUDIENCES = {"customer": ("public",), "agent": ("public", "internal")}
 
 
@@ -59,12 +62,15 @@ class SearchResponse:
     latency_ms: float = 0.0
     answered_probability: float = 0.0
     features: dict = field(default_factory=dict)
+    query_lang: str | None = None  # the language the query was written in
+    answer: Answer | None = None  # the passage that answers, when the search is answered with high confidence
 
     def as_api(self) -> dict:
         """The public JSON contract of GET /api/search."""
         return {
             "query": self.query, "answered": self.answered, "search_id": self.search_id,
             "corrected": self.corrected, "locale": self.locale,
+            "answer": self.answer.as_api() if self.answer else None,
             "results": [{"id": r.id, "title": r.title, "title_html": r.title_html, "url": r.url, "locale": r.locale,
                          "snippet": r.snippet,
                          "section": r.section, "score": round(r.score, 4), "category": r.category,
@@ -73,58 +79,79 @@ class SearchResponse:
         }
 
 
+_TELLING = {"ru": re.compile("[ыэёъ]"), "uk": re.compile("[іїєґ]")}
+
+
+def reader_locale(query: Query, interface: str | None) -> str | None:
+    """The locale results are arranged for: the interface's, unless the query is clearly in Russian or Ukrainian.
+
+    Any Cyrillic query is clearly not English; between Russian and Ukrainian only a letter the other language
+    lacks is clear enough ("пароль" is both).
+    """
+    if not query or query.lang not in _TELLING or query.lang == interface:
+        return interface
+    if interface in _TELLING and not _TELLING[query.lang].search(query.searched.casefold()):
+        return interface
+    return query.lang
+
+
 class SearchService:
     """Query analysis, retrieval, locale arrangement, snippets, the answered decision and logging."""
 
     def __init__(self, store: VectorStore, retriever: Retriever, events=None, answered: AnsweredModel | None = None,
-                 speller: SpellCorrector | None = None):
+                 speller: SpellCorrector | None = None, calibrate: bool = True):
+        """`answered` replaces the fitted decision (tests); `calibrate=False` never fits one on a request."""
         self.store = store
         self.retriever = retriever
         self.events = events
-        self.answered_model = answered or load_model(retriever.embedder.name)
+        self.fixed_model = answered
         self.speller = speller
+        self.calibrations = CalibrationCache(store, retriever.embedder, fit=calibrate)
+
+    def analyse(self, query: str) -> Query:
+        return analyse(query, self.speller)
 
     def search(self, query: str, *, limit: int = 10, locale: str | None = None, category: str | None = None,
                audience: str = "customer", session: str | None = None, ip: str | None = None,
                log: bool = True, mode: Mode = "hybrid", types: Sequence[str] = ("article",)) -> SearchResponse:
         t0 = time.perf_counter()
-        raw = query
-        query = re.sub(r"\s+", " ", query).strip()[:MAX_QUERY_CHARS]
-        # A wrong keyboard layout is unreadable to every part of search: the fixed text replaces the query.
-        # A spelling fix only feeds the sparse side and the highlights: the dense model reads typos fine.
-        fix = fix_layout(query)
-        dense_text, correction = (fix.text, fix.source) if fix else (query, None)
-        searched = dense_text
-        if self.speller is not None and not fix:
-            spelled = self.speller.correct(dense_text)
-            if spelled:
-                searched, correction = spelled, "spelling"
+        q = self.analyse(query)
         visibilities = AUDIENCES[audience]
-        hits = self.retriever.search(dense_text, limit * 2, categories=[category] if category else None,
-                                     visibilities=visibilities, sparse_text=searched, mode=mode,
-                                     types=types) if searched else []
-        f = features(searched, hits)
-        prob = self.answered_model.probability(f) if hits else 0.0
-        results = self._arrange(hits, searched, locale, visibilities, limit)
-        search_id = uuid.uuid4().hex
+        hits: list[ArticleHit] = []
+        vector = None
+        if q:
+            vector = self.retriever.embedder.embed_queries([q.text])[0] if mode != "sparse" else None
+            hits = self.retriever.search(q.text, limit * 2, categories=[category] if category else None,
+                                         visibilities=visibilities, mode=mode, types=types, query_lang=q.lang,
+                                         vectors=self.retriever.query_vectors(q, vector, mode))
+        cal = self.calibrations.get()
+        ev = evidence(q, vector, hits, cal.background) if cal is not None else None
+        model = self.fixed_model or (cal.model if cal is not None else None)
+        prob = model.probability(ev) if model is not None else 0.0
+        answered = model is not None and model.answered(ev)
+        reader = reader_locale(q, locale)
+        results = self._arrange(hits, q, reader, visibilities, limit)
+        card = None
+        if answered and results and cal is not None and vector is not None:
+            top = next(h for h in hits if h.id == results[0].id)
+            card = answer_card(q, top, prob, cal.background.stats(vector, top.locale)[1])
         latency = (time.perf_counter() - t0) * 1000
         response = SearchResponse(
-            query=raw, normalized=analysis.normalize(searched), answered=bool(hits) and prob >= self.answered_model.threshold,
-            search_id=search_id, results=results, locale=locale, corrected=searched if correction else None,
-            correction=correction, latency_ms=round(latency, 2), answered_probability=round(prob, 4),
-            features=f)
-        if log and self.events is not None and searched:
+            query=q.raw, normalized=q.normalized, answered=answered, search_id=uuid.uuid4().hex, results=results,
+            locale=reader, corrected=q.corrected, correction=q.correction, latency_ms=round(latency, 2),
+            answered_probability=round(prob, 4), features=ev.as_dict() if ev else {}, query_lang=q.lang, answer=card)
+        if log and self.events is not None and q:
             response.search_id = self.events.log_search(
-                query=raw[:MAX_QUERY_CHARS], normalized=response.normalized, locale=locale, answered=response.answered,
+                query=q.raw, normalized=q.normalized, locale=locale, answered=response.answered,
                 results=[{"id": r.id, "score": r.score, "rank": i + 1} for i, r in enumerate(results)],
-                latency_ms=latency, corrected=response.corrected, session=session, ip=ip, audience=audience,
+                latency_ms=latency, corrected=q.corrected, session=session, ip=ip, audience=audience,
                 category=category)
         return response
 
-    def _arrange(self, hits: list[ArticleHit], query: str, locale: str | None,
+    def _arrange(self, hits: list[ArticleHit], query: Query, locale: str | None,
                  visibilities: Sequence[str], limit: int) -> list[Result]:
         """One result per translation group: the reader's locale when the group has it, else marked as other language."""
-        q_terms = analysis.highlight_terms(query, None)
+        q_terms = set(query.terms)
         groups: dict[str, ArticleHit] = {}
         for h in hits:
             g = h.payload.get("group_id") or h.id

@@ -16,7 +16,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb import analysis
-from search.answered import AnsweredModel, features, load_model
+from search.answered import ANSWERED_THRESHOLD, AnsweredModel, evidence
+from search.calibration import CalibrationCache
+from search.query import analyse
 from search.layout import fix_layout
 from kb.store import QueryVectors
 from search.retrieval import ArticleHit, Retriever
@@ -177,16 +179,26 @@ class SuggestService:
     """Turns a ticket into ranked articles, passages, canned replies and a draft reply."""
 
     def __init__(self, retriever: Retriever, ticket_log=None, answered: AnsweredModel | None = None,
-                 base_url: str = ""):
+                 base_url: str = "", calibrations: CalibrationCache | None = None):
+        """`answered` replaces the KB's fitted decision (tests); `calibrations` shares the search service's."""
         self.retriever = retriever
         self.store = retriever.store
         self.log = ticket_log
-        self.answered = answered or load_model(retriever.embedder.name)
+        self.fixed_model = answered
+        self.calibrations = calibrations or CalibrationCache(retriever.store, retriever.embedder)
         self.memory = FeedbackMemory(ticket_log)
         self.frames = Frames(retriever.store)
         self.base_url = base_url.rstrip("/")
 
     # -- searching ------------------------------------------------------------------------------
+
+    def _confidence(self, text: str, vectors: QueryVectors, hits: list[ArticleHit]) -> float:
+        """The answered probability of one query's hits, as the customer search would judge them."""
+        cal = self.calibrations.get()
+        model = self.fixed_model or (cal.model if cal is not None else None)
+        if cal is None or model is None or not hits or vectors.dense is None:
+            return 0.0
+        return model.probability(evidence(analyse(text), np.asarray(vectors.dense), hits, cal.background))
 
     def _search_all(self, queries: list[tuple[str, str, float]], visibilities: tuple[str, ...]) -> list[_Searched]:
         """Search each (text, source, weight); the texts are embedded together in one batch."""
@@ -197,7 +209,7 @@ class SuggestService:
         out = []
         for text, (_, source, weight), vectors in zip(texts, queries, self.retriever.vectors_many(texts)):
             hits = self.retriever.search(text, PER_QUERY, visibilities=visibilities, vectors=vectors)
-            prob = self.answered.probability(features(text, hits)) if hits else 0.0
+            prob = self._confidence(text, vectors, hits)
             out.append(_Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors))
         return out
 
@@ -293,7 +305,7 @@ class SuggestService:
         for h in hits:
             # Fused scores are relative to the best candidate: keep the canned replies close to it.
             if CANNED_TAG in (h.payload.get("tags") or []) and h.score >= 0.6:
-                s.confidence = self.answered.probability(features(query, [h]))
+                s.confidence = self._confidence(query, lead.vectors, [h])
                 out.append(self._suggestion(h, s, h.score, None))
         return out[:2]
 
@@ -302,7 +314,7 @@ class SuggestService:
         """Only public articles go into a reply to a customer: internal ones are for the agent's eyes."""
         parts, used = [], []
         for q in questions:
-            if q.confidence < self.answered.threshold:
+            if q.confidence < ANSWERED_THRESHOLD:
                 continue
             pick = next((s for s in q.suggestions if s.visibility == "public" and s.passages and s.id not in used), None)
             if pick is None:
@@ -311,7 +323,7 @@ class SuggestService:
             parts.append(DraftPart(q.text, pick.passages[0].text, pick.title, self.base_url + pick.passages[0].url))
         if not parts:
             pick = next((a for a in articles if a.visibility == "public" and a.passages), None)
-            if pick is not None and pick.confidence >= self.answered.threshold:
+            if pick is not None and pick.confidence >= ANSWERED_THRESHOLD:
                 used.append(pick.id)
                 parts.append(DraftPart(pick.reason["query"], pick.passages[0].text, pick.title,
                                        self.base_url + pick.passages[0].url))
@@ -325,7 +337,7 @@ class SuggestService:
         locale = locale if locale in LOCALES else analysis.detect_language(description or subject)
         searched = self._search_all([(q.text, q.source, q.weight) for q in queries], ("public",))
         shown = self._ranked(searched, locale, limit)
-        return shown, any(s.confidence >= self.answered.threshold for s in searched)
+        return shown, any(s.confidence >= ANSWERED_THRESHOLD for s in searched)
 
     # -- feedback -------------------------------------------------------------------------------
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from kb.indexer import Indexer
-from search.answered import AnsweredModel
+from search.answered import AnsweredModel, Logistic
 from search.catalog import Catalog
 from search.retrieval import Retriever
 from search.service import MAX_QUERY_CHARS, SearchService
 
 from conftest import write_article
 
-ALWAYS = AnsweredModel((0.0, 0.0, 0.0), 10.0)  # says "answered" to everything: these tests are not about calibration
+ALWAYS = AnsweredModel(Logistic((0.0, 0.0, 0.0), 10.0), Logistic((0.0, 0.0), 10.0))  # says "answered" to everything: these tests are not about calibration
 
 
 @pytest.fixture
@@ -50,11 +50,24 @@ def test_one_result_per_translation_group_in_the_readers_locale(kb):
 
 def test_an_answer_only_in_another_language_is_marked_and_a_translation_is_offered(kb):
     service, _ = kb
-    fop = next(r for r in service.search("ФОП рахунок гривнях", locale="en").results if r.id == "fop-uk")
+    fop = next(r for r in service.search("fop invoice hryvnia ФОП", locale="en").results if r.id == "fop-uk")
     assert fop.other_language and fop.translation is None and fop.locale == "uk"
     # Searching in Russian from an English reader: the reset article's English version is linked.
     ru_hit = next(r for r in service.search("сбросить пароль спам", locale="uk").results if r.id.startswith("reset"))
     assert ru_hit.other_language
+
+
+def test_a_query_clearly_in_russian_or_ukrainian_gets_that_version_whatever_the_interface(kb):
+    service, _ = kb
+    ru = service.search("сбросить пароль", locale="en")
+    assert ru.locale == "ru" and ru.query_lang == "ru"
+    reset = next(r for r in ru.results if r.id.startswith("reset"))
+    assert reset.id == "reset-password-ru" and not reset.other_language
+    uk = service.search("ФОП рахунок гривнях", locale="en")
+    assert uk.locale == "uk" and not next(r for r in uk.results if r.id == "fop-uk").other_language
+    # Between Russian and Ukrainian only a letter the other language lacks switches the version.
+    assert service.search("пароль", locale="uk").locale == "uk"
+    assert service.search("ФОП рахунок і гривні", locale="ru").locale == "uk"
 
 
 @pytest.mark.parametrize("audience, visible", [("customer", False), ("agent", True)])

@@ -97,12 +97,8 @@ def client(settings):
 
 
 def patch_heavy(mp: pytest.MonkeyPatch) -> None:
-    """The fake embedder instead of the model; a fixed answered model while the calibrated file is missing."""
-    from search import answered
-
+    """The fake embedder instead of the model (the answered decision is fitted on the test KB with it)."""
     mp.setattr("kb.embedder.load_embedder", lambda s: CountingEmbedder())
-    if not answered.MODEL_FILE.exists():
-        mp.setattr("search.service.load_model", lambda name: answered.AnsweredModel((4.0, 2.0, 3.0), -4.0, 0.5, name))
 
 
 @pytest.fixture(autouse=True)
@@ -368,7 +364,10 @@ def test_results_page_nothing_found(client):
     r = client.get("/search", params={"q": "zzqx wwvy", "category": "mobile"})
     doc = Doc(r.text)
     assert not doc.select(".results .result")
-    assert doc.select(".no-results") and "support@orbita.example" in r.text
+    assert doc.select(".no-answer") and "support@orbita.example" in r.text
+    # It says so plainly and offers the way on: tips, topics and the contact form with the query filled in.
+    assert len(doc.select(".no-answer .tips li")) == 3 and doc.select(".no-answer .category-chips a")
+    assert 'href="/contact?subject=zzqx+wwvy"' in r.text
 
 
 def test_results_page_empty_query(client):

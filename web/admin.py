@@ -104,6 +104,9 @@ def reindex(services) -> dict:
         report = services.runtime.indexer().run(services.settings.articles_dir, optimize=False)
         if services.suggest is not None:
             services.suggest.frames.invalidate()
+        # Fit the answered decision on the new index here, in the re-index request, not in a customer's search.
+        services.search.calibrations.invalidate()
+        services.search.calibrations.get()
         return report.as_dict()
     finally:
         _index_lock.release()

@@ -46,12 +46,26 @@ class SearchResult(BaseModel):
     translation: Translation | None
 
 
+class AnswerCard(BaseModel):
+    text: str = Field(description="the passage that answers, plain text")
+    html: str = Field(description="the passage as escaped HTML with <mark> around the query's words")
+    article_id: str
+    title: str
+    section: str
+    anchor: str
+    url: str = Field(description="the article page at the answering section")
+    confidence: float = Field(description="the answered probability of the search")
+
+
 class SearchOut(BaseModel):
     query: str
-    answered: bool
+    answered: bool = Field(description="whether the knowledge base likely answers the query")
     search_id: str
     corrected: str | None
-    locale: str | None
+    locale: str | None = Field(description="the language the results are arranged for: the reader's, or the "
+                                           "query's when it is clearly written in Russian or Ukrainian")
+    answer: AnswerCard | None = Field(description="the answering passage of a public article, when the search is "
+                                                  "answered with high confidence")
     results: list[SearchResult]
 
 

@@ -61,8 +61,9 @@ class Services:
             closers.append(events.close)
             retriever = Retriever(runtime.store, runtime.embedder)
             search = SearchService(runtime.store, retriever, events, speller=SpellCorrector.from_store(runtime.store))
+            search.calibrations.get()  # fitted before the first request when the index changed since
             catalog = Catalog(runtime.store, retriever, events)
-            extra = cls.staff_services(settings, retriever, events)
+            extra = cls.staff_services(settings, retriever, events, search.calibrations)
         except BaseException:
             for close in reversed(closers):
                 close()
@@ -70,7 +71,7 @@ class Services:
         return cls(settings, search, catalog, events, runtime, closers=closers, **extra)
 
     @staticmethod
-    def staff_services(settings: Settings, retriever, events) -> dict:
+    def staff_services(settings: Settings, retriever, events, calibrations=None) -> dict:
         """Logins, suggestions for agents, deflection and rate limits, over the event log's database."""
         from kb.accounts import Accounts
         from kb.settings import DEMO_PASSWORD
@@ -90,7 +91,7 @@ class Services:
             raise SettingsError(f"refusing to start with KB_ENV={settings.env}: a demo login still has the demo "
                                 "password; change it with `kb users password NAME` or remove it")
         tickets = TicketLog(events)
-        suggest = SuggestService(retriever, tickets, base_url=settings.public_url)
+        suggest = SuggestService(retriever, tickets, base_url=settings.public_url, calibrations=calibrations)
         return {"accounts": accounts, "tickets": tickets, "suggest": suggest, "limiter": RateLimiter(settings)}
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
@@ -76,8 +76,10 @@ def _render(request: Request, lang: str, template: str, status_code: int = 200, 
 
 
 @router.get("/contact", response_class=HTMLResponse, include_in_schema=False)
-async def contact_page(request: Request, lang: LangDep) -> HTMLResponse:
-    return _render(request, lang, "contact.html", form={}, suggestions=None, q="")
+async def contact_page(request: Request, lang: LangDep,
+                       subject: Annotated[str, Query(max_length=300)] = "") -> HTMLResponse:
+    """The form; `subject` prefills it (the search page's "ask support" link carries the unanswered query)."""
+    return _render(request, lang, "contact.html", form={"subject": subject.strip()}, suggestions=None, q="")
 
 
 @router.post("/contact", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(limit("feedback"))])

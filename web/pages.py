@@ -84,7 +84,8 @@ async def search_page(request: Request, search: SearchDep, catalog: CatalogDep, 
     if query:
         response = await run_in_threadpool(search.search, query, limit=10, locale=lang, category=category,
                                            audience="customer", session=session, ip=ip)
-    categories = await run_in_threadpool(catalog.categories, lang) if response is not None and not response.results else []
+    unanswered = response is not None and not (response.answered and response.results)
+    categories = await run_in_threadpool(catalog.categories, lang) if unanswered else []
     return render(request, "search.html", lang, q=query, response=response, shortened=shortened,
                   category=category, categories=categories)
 

@@ -50,4 +50,6 @@
   }
   subject.addEventListener("input", later);
   description.addEventListener("input", later);
+  // Arrived from a search nobody could answer, with the query as the subject: look for articles at once.
+  if (subject.value.trim()) ask();
 })();

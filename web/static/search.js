@@ -142,6 +142,53 @@
       run();
     }
 
+    function answerCard(a, searchId) {
+      var box = el("section", "answer-card");
+      box.setAttribute("aria-label", S.answer_label);
+      box.appendChild(el("p", "answer-label", S.answer_label));
+      var text = el("p", "answer-text");
+      text.innerHTML = a.html;  // escaped by the server; only <mark> is markup
+      box.appendChild(text);
+      var src = el("p", "answer-source");
+      var link = el("a", null, fmt(S.answer_from, {title: a.title}) + (a.section ? " › " + a.section : ""));
+      link.href = withSearchId(a.url, searchId);
+      link.addEventListener("click", function () { logClick(searchId, a.article_id, 1); });
+      src.appendChild(link);
+      box.appendChild(src);
+      return box;
+    }
+
+    function noAnswer(q, data) {
+      var box = el("div", "no-answer");
+      box.appendChild(el("p", "results-heading", fmt(S.no_answer, {q: q})));
+      box.appendChild(el("p", null, S.no_answer_sub));
+      var tips = el("ul", "tips");
+      (S.tips || []).forEach(function (tip) { tips.appendChild(el("li", null, tip)); });
+      box.appendChild(tips);
+      var ask = el("p", "ask-support");
+      var button = el("a", "button", S.ask_support);
+      button.href = "/contact?" + new URLSearchParams({subject: q}).toString();
+      ask.appendChild(button);
+      ask.appendChild(document.createTextNode(" "));
+      ask.appendChild(el("span", "muted", S.ask_support_sub));
+      box.appendChild(ask);
+      var topics = el("p", null);
+      var home = el("a", null, S.categories);
+      home.href = "/";
+      topics.appendChild(home);
+      box.appendChild(topics);
+      panel.appendChild(box);
+      if (data.results.length) {
+        var maybe = el("section", "maybe-related");
+        maybe.setAttribute("aria-label", S.maybe_related);
+        maybe.appendChild(el("h2", null, S.maybe_related));
+        var ol = el("ol", "results results--maybe");
+        data.results.slice(0, 3).forEach(function (r, i) { ol.appendChild(resultItem(r, i + 1, data.search_id)); });
+        maybe.appendChild(ol);
+        panel.appendChild(maybe);
+      }
+    }
+
     function renderResults(q, data) {
       panel.replaceChildren();
       panel.hidden = false;
@@ -152,23 +199,16 @@
         c.appendChild(el("strong", null, data.corrected));
         panel.appendChild(c);
       }
-      if (n) {
+      if (n && data.answered) {
+        if (data.answer) panel.appendChild(answerCard(data.answer, data.search_id));
         panel.appendChild(el("p", "results-count", n === 1 ? S.results_one : fmt(S.results_n, {n: n})));
         var ol = el("ol", "results");
         data.results.forEach(function (r, i) { ol.appendChild(resultItem(r, i + 1, data.search_id)); });
         panel.appendChild(ol);
       } else {
-        var box = el("div", "no-results");
-        box.appendChild(el("p", "results-heading", fmt(S.no_results, {q: q})));
-        box.appendChild(el("p", null, S.no_results_hint));
-        var contact = el("p", "contact-hint", (S.contact || "") + " ");
-        var mail = el("a", null, cfg.support_email);
-        mail.href = "mailto:" + cfg.support_email;
-        contact.appendChild(mail);
-        box.appendChild(contact);
-        panel.appendChild(box);
+        noAnswer(q, data);
       }
-      if (live) live.textContent = n ? (n === 1 ? S.results_one : fmt(S.results_n, {n: n})) : fmt(S.no_results, {q: q});
+      if (live) live.textContent = (n && data.answered) ? (n === 1 ? S.results_one : fmt(S.results_n, {n: n})) : fmt(S.no_answer, {q: q});
       try { history.replaceState(null, "", "/search?q=" + encodeURIComponent(q)); } catch (e) { /* file: or sandboxed */ }
     }
 

@@ -1,0 +1,279 @@
+"""The answered decision fitted on the knowledge base itself, after every index change.
+
+Pseudo-queries are drawn from the KB's public articles: titles and section headings that only one article
+has, and lines of 4-25 words. Each is searched through the real retrieval twice, with its article present and
+with its whole translation group removed; the first is an answerable search, the second one whose answer is
+missing. Where the KB has translations, a title or heading is also searched with only its translations left,
+which is a cross-language answerable search. Two logistic models are fitted on these searches (search/answered.py):
+one for searches whose top article is in the query's language, one for the rest. The result is kept in the
+store beside the index it was fitted on, so every process that serves this index uses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kb.embedder import Embedder
+from kb.store import SearchFilter, VectorStore
+from kb.store.base import TITLE_INDEX
+from search.answered import CROSS_FEATURES, SAME_FEATURES, AnsweredModel, Evidence, Logistic, evidence
+from search.background import Background
+from search.query import analyse
+from search.retrieval import Retriever
+
+log = logging.getLogger(__name__)
+
+META_NAME = "answered"
+VERSION = 1
+PER_KIND = 200  # pseudo-queries per kind (title, heading, line), at most
+MIN_SAMPLES = 20  # searches a model needs to be fitted; fewer and the fallback decides
+# Without translations in the KB there is nothing to fit the cross-language model on. Then it is the
+# same-language model over the dense features, with those features divided by how much a cross-language
+# match shrinks them for e5 (measured on the shipped help center's translations: docs/answered.md).
+CROSS_SHRINK = (0.75, 0.4)
+_LINE_WORDS = (4, 25)
+_MARKUP = re.compile(r"[*_`#>|]+|\[([^\]]*)\]\([^)]*\)")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+@dataclass
+class Calibration:
+    """The fitted answered model, the background it needs, and what it was fitted on."""
+
+    model: AnsweredModel
+    background: Background
+    indexed_at: float | None
+    embedder: str
+    stats: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"version": VERSION, "indexed_at": self.indexed_at, "embedder": self.embedder,
+                "same": self.model.same.as_json(), "cross": self.model.cross.as_json(),
+                "threshold": self.model.threshold, "background": self.background.as_json(), "stats": self.stats}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Calibration:
+        model = AnsweredModel(Logistic.from_json(d["same"]), Logistic.from_json(d["cross"]), float(d["threshold"]))
+        return cls(model, Background.from_json(d["background"]), d.get("indexed_at"), d.get("embedder", ""),
+                   d.get("stats", {}))
+
+
+def load(store: VectorStore) -> Calibration | None:
+    """The calibration kept in the store, if it was made by this version."""
+    d = store.get_meta(META_NAME)
+    if not d or d.get("version") != VERSION:
+        return None
+    try:
+        return Calibration.from_json(d)
+    except (KeyError, ValueError, TypeError) as e:  # a damaged document: fit again rather than fail searches
+        log.warning("ignoring the stored answered calibration: %s", e)
+        return None
+
+
+def current(store: VectorStore, embedder: Embedder) -> Calibration | None:
+    """The stored calibration when it was fitted on the index as it is now, with this model."""
+    cal = load(store)
+    meta = store.get_meta() or {}
+    if cal is None or cal.indexed_at != meta.get("indexed_at") or cal.embedder != embedder.name:
+        return None
+    return cal
+
+
+def ensure(store: VectorStore, embedder: Embedder) -> Calibration | None:
+    """The current calibration, fitted and stored first when the index changed since (None: empty index)."""
+    cal = current(store, embedder)
+    if cal is None:
+        cal = fit(store, embedder)
+        if cal is not None:
+            store.set_meta(cal.as_json(), META_NAME)
+    return cal
+
+
+@dataclass
+class _Article:
+    id: str
+    group: str
+    locale: str
+    title: str
+    headings: set[str] = field(default_factory=set)
+    lines: list[str] = field(default_factory=list)
+    terms: set[int] = field(default_factory=set)
+
+
+def _read_kb(store: VectorStore) -> tuple[dict[str, _Article], list[tuple[str, np.ndarray]]]:
+    """Public articles (newest generation) with their headings, lines and term ids; every chunk's vector."""
+    fields = ["article_id", "group_id", "generation", "chunk_index", "title", "locale", "section", "text"]
+    recs = list(store.scan_vectors(SearchFilter(visibilities=["public"]), fields))
+    newest: dict[str, int] = {}
+    for r in recs:
+        aid = r.payload.get("article_id", "")
+        newest[aid] = max(newest.get(aid, -1), int(r.payload.get("generation", 0)))
+    arts: dict[str, _Article] = {}
+    vectors: list[tuple[str, np.ndarray]] = []
+    for r in recs:
+        p = r.payload
+        aid = p.get("article_id", "")
+        if int(p.get("generation", 0)) != newest[aid]:
+            continue
+        a = arts.setdefault(aid, _Article(aid, p.get("group_id") or aid, p.get("locale", ""), p.get("title", "")))
+        if r.dense is not None:
+            vectors.append((a.locale, np.asarray(r.dense, dtype=np.float32)))
+        if r.sparse is not None:
+            a.terms.update(r.sparse.indices)
+        if p.get("chunk_index") == TITLE_INDEX:
+            continue
+        if p.get("section"):
+            a.headings.add(p["section"].strip())
+        for line in _SENTENCE.split(p.get("text") or ""):
+            line = _MARKUP.sub(lambda m: m.group(1) or " ", line).strip(" -*+•:;").strip()
+            line = re.sub(r"^\d+[.)]\s*", "", re.sub(r"\s+", " ", line))
+            if _LINE_WORDS[0] <= len(line.split()) <= _LINE_WORDS[1]:
+                a.lines.append(line)
+    return arts, vectors
+
+
+def _pseudo_queries(arts: dict[str, _Article], rng: random.Random) -> list[tuple[str, str, str]]:
+    """(kind, text, article id): titles and headings unique to one article, and lines; balanced per article."""
+    def key(t: str) -> str:
+        return re.sub(r"\W+", " ", t.casefold()).strip()
+
+    titles = Counter(key(a.title) for a in arts.values())
+    headings = Counter(key(h) for a in arts.values() for h in a.headings)
+    pools: dict[str, list[tuple[str, str]]] = {"title": [], "heading": [], "line": []}
+    order = sorted(arts)
+    rng.shuffle(order)
+    for aid in order:
+        a = arts[aid]
+        if a.title and titles[key(a.title)] == 1:
+            pools["title"].append((a.title, aid))
+        for h in sorted(a.headings):
+            if headings[key(h)] == 1 and key(h) != key(a.title) and len(key(h)) > 2:
+                pools["heading"].append((h, aid))
+        for line in rng.sample(a.lines, min(2, len(a.lines))):
+            pools["line"].append((line, aid))
+    out = []
+    for kind, items in pools.items():
+        # Round-robin over articles, so a long article does not fill the pool alone.
+        seen: Counter[str] = Counter()
+        items = sorted(items, key=lambda it: (seen.update([it[1]]) or seen[it[1]], rng.random()))
+        out += [(kind, text, aid) for text, aid in items[:PER_KIND]]
+    return out
+
+
+def _fit_logistic(rows: list[tuple[list[float], int]]) -> Logistic | None:
+    ys = [y for _, y in rows]
+    if len(rows) < MIN_SAMPLES or len(set(ys)) < 2:
+        return None
+    from sklearn.linear_model import LogisticRegression  # only the fit needs it, never a search
+
+    # Each class weighs the same, so the decision at 0.5 is where an answerable and an unanswerable search
+    # are equally likely, whatever share of pseudo-queries each condition gave.
+    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+    clf.fit(np.array([x for x, _ in rows]), np.array(ys))
+    return Logistic(tuple(float(w) for w in clf.coef_[0]), float(clf.intercept_[0]))
+
+
+def _rates(model: Logistic, rows: list[tuple[list[float], int]]) -> dict:
+    pos = [model.probability(x) >= 0.5 for x, y in rows if y]
+    neg = [model.probability(x) >= 0.5 for x, y in rows if not y]
+    return {"searches": len(rows), "answered_when_present": round(float(np.mean(pos)), 3) if pos else None,
+            "answered_when_missing": round(float(np.mean(neg)), 3) if neg else None}
+
+
+def fit(store: VectorStore, embedder: Embedder, seed: int = 0) -> Calibration | None:
+    """Fit the answered decision on this KB's pseudo-queries (None when it has no public article)."""
+    t0 = time.perf_counter()
+    arts, vectors = _read_kb(store)
+    if not arts or not vectors:
+        return None
+    background = Background.build(vectors, (a.terms for a in arts.values()), seed=seed)
+    rng = random.Random(seed)
+    pseudo = _pseudo_queries(arts, rng)
+    by_group: dict[str, list[str]] = {}
+    for a in arts.values():
+        by_group.setdefault(a.group, []).append(a.id)
+    # Cross-language answerable searches: a title or heading of an article whose translations remain.
+    cross = [(kind, text, aid) for kind, text, aid in pseudo
+             if kind != "line" and len(by_group[arts[aid].group]) > 1]
+    texts = [text for _, text, _ in pseudo]
+    vecs = embedder.embed_queries(texts) if texts else np.zeros((0, 0))
+    vec_of = dict(zip(texts, vecs))
+    retriever = Retriever(store, embedder)
+    same_rows: list[tuple[list[float], int]] = []
+    cross_rows: list[tuple[list[float], int]] = []
+
+    def add(e: Evidence | None, label: int) -> None:
+        if e is None:
+            return
+        if e.cross:
+            cross_rows.append(([e.z_top, e.z_gap], label))
+        else:
+            same_rows.append(([e.z_top, e.z_gap, e.coverage], label))
+
+    def run(text: str, exclude: list[str]) -> Evidence | None:
+        q = analyse(text)
+        vec = vec_of[text]
+        hits = retriever.search(q.text, 10, sparse_text=q.searched, exclude=exclude, query_lang=q.lang,
+                                vectors=retriever.query_vectors(q, vec))
+        return evidence(q, vec, hits, background)
+
+    for _, text, aid in pseudo:
+        add(run(text, []), 1)
+        add(run(text, sorted(by_group[arts[aid].group])), 0)
+    for _, text, aid in cross:
+        add(run(text, [x for x in by_group[arts[aid].group] if arts[x].locale == arts[aid].locale]), 1)
+    same = _fit_logistic(same_rows)
+    if same is None:
+        same = Logistic((1.0, 1.0, 1.0), -4.0)  # too small a KB to fit: answered when clearly above background
+    cross_model = _fit_logistic(cross_rows) if sum(y for _, y in cross_rows) >= MIN_SAMPLES // 2 else None
+    cross_source = "translations"
+    if cross_model is None:
+        dense_only = _fit_logistic([(x[:2], y) for x, y in same_rows]) or Logistic((1.0, 1.0), -4.0)
+        cross_model = Logistic(tuple(w / s for w, s in zip(dense_only.weights, CROSS_SHRINK)), dense_only.bias)
+        cross_source = "same-language pseudo-queries, shrink prior"
+    meta = store.get_meta() or {}
+    stats = {"pseudo_queries": dict(Counter(k for k, _, _ in pseudo)), "cross_queries": len(cross),
+             "same": _rates(same, same_rows), "cross": {**_rates(cross_model, cross_rows), "fitted_on": cross_source},
+             "features": {"same": list(SAME_FEATURES), "cross": list(CROSS_FEATURES)},
+             "seconds": round(time.perf_counter() - t0, 1), "fitted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    log.info("answered decision fitted on %d pseudo-queries in %.1fs", len(pseudo), stats["seconds"])
+    return Calibration(AnsweredModel(same, cross_model), background, meta.get("indexed_at"), embedder.name, stats)
+
+
+class CalibrationCache:
+    """The calibration of the index as it is now, checked against the store every few seconds."""
+
+    def __init__(self, store: VectorStore, embedder: Embedder, fit: bool = True, refresh_seconds: float = 5.0):
+        self.store, self.embedder, self.fit, self.refresh = store, embedder, fit, refresh_seconds
+        self._lock = threading.Lock()
+        self._cal: Calibration | None = None
+        self._stamp: object = object()
+        self._checked = -1e18
+
+    def get(self) -> Calibration | None:
+        now = time.monotonic()
+        if now - self._checked < self.refresh:
+            return self._cal
+        with self._lock:
+            if now - self._checked < self.refresh:
+                return self._cal
+            stamp = (self.store.get_meta() or {}).get("indexed_at")
+            if stamp != self._stamp or self._cal is None:
+                # Fitting takes seconds; the index's owner does it right after indexing, so a request only
+                # pays for it when the index was changed by something that did not (tests, an old index).
+                cal = ensure(self.store, self.embedder) if self.fit else current(self.store, self.embedder)
+                self._cal = cal if cal is not None else load(self.store)
+                self._stamp = stamp
+            self._checked = now
+        return self._cal
+
+    def invalidate(self) -> None:
+        self._checked = -1e18

@@ -1,0 +1,145 @@
+"""The answered decision: fitted on the KB itself, the same across languages, stale only when the index changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kb.indexer import Indexer
+from search import calibration
+from search.background import Background, LanguageBackground
+from search.retrieval import Retriever
+from search.service import SearchService
+
+from conftest import CountingEmbedder, write_article
+
+
+def test_the_background_z_score_is_the_cosine_against_the_kbs_own_spread():
+    rng = np.random.default_rng(3)
+    chunks = rng.normal(size=(400, 16)) + 2.0 * rng.normal(size=16)
+    chunks /= np.linalg.norm(chunks, axis=1, keepdims=True)
+    bg = LanguageBackground.fit(chunks)
+    q = rng.normal(size=16)
+    q /= np.linalg.norm(q)
+    cos = chunks @ q
+    mean, sd = bg.stats(q)
+    assert mean == pytest.approx(cos.mean(), abs=1e-9)
+    assert sd == pytest.approx(cos.std(ddof=1), rel=1e-6)
+    # Kept in the store as JSON: float16 directions lose a little, not the meaning.
+    again = LanguageBackground.from_json(bg.as_json())
+    assert again.stats(q)[1] == pytest.approx(sd, rel=1e-2)
+
+
+def test_rarer_terms_weigh_more_and_terms_the_kb_never_uses_do_not_count():
+    from kb.analysis import term_id
+
+    bg = Background({}, LanguageBackground.fit(np.eye(4)), articles=100,
+                    df={term_id("password"): 2, term_id("how"): 90})
+    assert bg.idf("password") > bg.idf("how")
+    assert bg.coverage({"password", "how", "zzyzx"}, {"password"}) > 0.9
+    assert bg.coverage({"password", "how"}, {"how"}) < 0.1
+    assert bg.coverage({"zzyzx"}, set()) == 0.0
+
+
+class SpyEmbedder(CountingEmbedder):
+    def __init__(self):
+        super().__init__()
+        self.queries: list[str] = []
+
+    def embed_queries(self, texts):
+        self.queries.extend(texts)
+        return super().embed_queries(texts)
+
+
+def test_a_query_typed_in_the_wrong_layout_is_embedded_as_corrected(store, tmp_path):
+    embedder = SpyEmbedder()
+    write_article(tmp_path / "a", "ru/login.md", id="login-ru", title="Не могу войти в аккаунт", locale="ru",
+                  body="Если не получается войти, сбросьте пароль.")
+    Indexer(store, embedder, chunk_tokens=64).run(tmp_path / "a")
+    service = SearchService(store, Retriever(store, embedder))
+    service.calibrations.get()  # the fit embeds pseudo-queries of its own
+    embedder.queries.clear()
+    response = service.search("ghbdtn yt vjue djqnb")
+    assert response.corrected == "привет не могу войти" and response.correction == "en->ru"
+    assert embedder.queries == ["привет не могу войти"], "the dense side must embed the corrected text, not the garbled"
+    assert response.results[0].id == "login-ru"
+
+
+def test_the_fit_is_kept_in_the_store_and_only_redone_when_the_index_changed(store, embedder, tmp_path):
+    root = tmp_path / "a"
+    for i, topic in enumerate(["reset password", "export csv", "invoices vat", "slack channel", "mobile push"]):
+        write_article(root, f"en/t{i}.md", id=f"t{i}", title=f"How to {topic}",
+                      body=f"## Steps for {topic}\nOpen settings and choose {topic}. Then save the {topic} form.")
+    Indexer(store, embedder, chunk_tokens=64).run(root)
+    first = calibration.ensure(store, embedder)
+    assert first is not None and first.stats["pseudo_queries"]["title"] == 5
+    assert calibration.current(store, embedder).stats["fitted"] == first.stats["fitted"]
+    Indexer(store, embedder, chunk_tokens=64).run(root)  # nothing changed: the fit still holds
+    assert calibration.current(store, embedder) is not None
+    write_article(root, "en/t9.md", id="t9", title="How to print", body="Press print.")
+    Indexer(store, embedder, chunk_tokens=64).run(root)
+    assert calibration.current(store, embedder) is None, "a changed index needs a new fit"
+    assert calibration.ensure(store, embedder).stats["pseudo_queries"]["title"] == 6
+
+
+ENGLISH_KB = {
+    "export-data": ("Export workspace data to CSV or JSON",
+                    "Admins can export every project of a workspace.\n\n## Export a project to CSV\n"
+                    "Open the project, choose Export, pick the columns and download the CSV file.\n\n"
+                    "## Export the whole workspace\nIn Settings → Data, click Export workspace to get a JSON archive."),
+    "reset-password": ("How to reset your password",
+                       "## Reset a forgotten password\nOn the sign-in page click Forgot password and follow the link "
+                       "we e-mail you. The link is valid for one hour."),
+    "invoices": ("Download invoices and add a VAT number",
+                 "## Download an invoice\nInvoices are under Settings → Billing → Invoices as PDF files.\n\n"
+                 "## Add a VAT ID\nEnter the company name and VAT ID under Billing details."),
+    "slack": ("Connect Slack to Orbita", "## Connect Slack\nOpen Integrations, choose Slack and allow access. "
+              "Project updates are then posted to the channel you pick."),
+    "push": ("Push notifications do not arrive on the phone",
+             "## iPhone\nAllow notifications for Orbita in iOS Settings.\n\n## Android\n"
+             "Turn off battery optimisation for the Orbita app."),
+    "offline": ("Offline mode in the mobile app", "You can read and edit tasks without internet. "
+                "Changes sync when you are back online."),
+    "sso": ("Set up single sign-on with SAML", "## Okta\nCreate a SAML app in Okta and paste the metadata URL.\n\n"
+            "## Azure AD\nAdd Orbita as an enterprise application."),
+    "refunds": ("Refund policy", "Annual plans can be refunded within 14 days of payment. Monthly plans are not "
+                "refunded.\n\n## How to request a refund\nWrite to billing support with the invoice number."),
+    "shortcuts": ("Keyboard shortcuts", "Press Ctrl+K to search, C to create a task and ? to see every shortcut."),
+    "api": ("REST API and webhooks", "## Create a token\nGenerate a personal API token under Profile → API.\n\n"
+            "## Rate limits\nThe API allows 100 requests per minute per token."),
+}
+
+
+@pytest.fixture(scope="module")
+def real_embedder():
+    from kb.embedder import load_embedder
+    from kb.settings import Settings
+
+    return load_embedder(Settings())
+
+
+@pytest.mark.slow
+def test_a_russian_question_over_an_english_article_is_answered_until_the_article_is_deleted(real_embedder, tmp_path):
+    from kb.store.edge import EdgeStore
+
+    root = tmp_path / "articles"
+    for aid, (title, body) in ENGLISH_KB.items():
+        write_article(root, f"en/{aid}.md", id=aid, title=title, body=body, locale="en")
+    store = EdgeStore(tmp_path / "shard")
+    try:
+        Indexer(store, real_embedder).run(root)
+        service = SearchService(store, Retriever(store, real_embedder))
+        question = "как экспортировать данные проекта в csv"
+        found = service.search(question, locale="ru")
+        assert found.results[0].id == "export-data" and found.query_lang == "ru"
+        assert found.answered, found.features
+        assert not service.search("рецепт борща со сметаной", locale="ru").answered
+        (root / "en" / "export-data.md").unlink()
+        Indexer(store, real_embedder).run(root)
+        service.calibrations.invalidate()
+        gone = service.search(question, locale="ru")
+        assert "export-data" not in [r.id for r in gone.results]
+        assert not gone.answered, gone.features
+        assert service.search("как сбросить забытый пароль", locale="ru").answered
+    finally:
+        store.close()
