@@ -124,6 +124,32 @@ def _is_english(word: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
+def _english_trigrams() -> frozenset[str]:
+    """Letter trigrams of English words (word edges marked), from the spell checker's 160k-word list."""
+    from search.spelling import english_words
+
+    grams = set()
+    for w in english_words():
+        w = f"^{w}$"
+        grams.update(w[i:i + 3] for i in range(len(w) - 2))
+    return frozenset(grams)
+
+
+def _unlike_english(word: str) -> bool:
+    """More than a third of the word's letter trigrams occur in no English word: not typed as Latin on purpose.
+
+    Product names and other languages' words keep English-like letter runs (energiprojekt, zapier, okta);
+    Cyrillic typed on QWERTY gives runs like "hjl", "jlj", "yb[" that English spelling never has.
+    """
+    w = f"^{word.lower()}$"
+    grams = [w[i:i + 3] for i in range(len(w) - 2) if w[i + 1].isalpha()]
+    if len(grams) < 4:
+        return False
+    known = _english_trigrams()
+    return sum(g not in known for g in grams) * 3 > len(grams)
+
+
 _NOT_WORD = frozenset({"Abbr", "Init", "UNKN"})
 
 
@@ -212,8 +238,10 @@ def _plan_cyr(chunk: str, lang: str, last: bool) -> tuple[str, bool, bool]:
     impossible = bool(core) and all(ch in table or ch == "-" for ch in core) and (
         not any(ch in _VOWELS for ch in letters)
         or any(not ch.isalpha() and ch != "-" for ch in core)  # , . ; [ ] inside a word
+        or _unlike_english(core)  # hjljabn (родофит), Rbhyb (Кирни): letter runs English does not have
     )
-    may = impossible and core == core.lower() and not _is_english(core)
+    # Lower case, or a capitalised name (Gbrtnnb → Пикетти): ALL CAPS stays, it is an abbreviation or a code.
+    may = impossible and all(p[1:] == p[1:].lower() for p in core.split("-")) and not _is_english(core)
     return _edge(pre, False) + _convert(core, table) + _edge(suf, last), False, may
 
 

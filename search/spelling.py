@@ -17,8 +17,9 @@ MIN_LEN = 4  # shorter words have too many neighbours one edit away to guess saf
 
 
 @lru_cache(maxsize=1)
-def _english() -> frozenset[str]:
-    from spellchecker import SpellChecker  # its English word list (160k words), loaded once, on first use
+def english_words() -> frozenset[str]:
+    """The spell checker's English word list (160k words), loaded once, on first use."""
+    from spellchecker import SpellChecker
 
     return frozenset(SpellChecker(language="en", distance=1).word_frequency.dictionary)
 
@@ -27,7 +28,7 @@ def _real_word(word: str) -> bool:
     """A word of the language (not a typo) even if no article uses it: "crossed" must not become "closed"."""
     if re.search("[а-яіїєґ]", word):
         return any(analysis._morph_for(lang).parse(word)[0].is_known for lang in ("ru", "uk"))
-    return word in _english()
+    return word in english_words()
 
 
 class SpellCorrector:

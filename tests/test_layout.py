@@ -28,6 +28,12 @@ RU = [
     ("gjl]tpl", "подъезд"),
     ("xnj nfrjt gjlgbcrf", "что такое подписка"),
     ("gfhjkm gmail", "пароль gmail"),  # the product name stays
+    ("rfr gjlrk.xbnm zapier", "как подключить zapier"),  # an English-looking name stays too
+    # Names no dictionary knows are converted when their letter runs are no English word's (Пикетти, Кирни).
+    ("xnj ujdjhbn Gbrtnnb", "что говорит Пикетти"),
+    ("ekbwf Rbhyb", "улица Кирни"),
+    ("hfpkbxbt Fkm-Vedfaafr", "различие Аль-Муваффак"),
+    ("rjvgfybz Energiprojekt", "компания Energiprojekt"),
 ]
 
 UK = [
