@@ -37,8 +37,8 @@ PER_KIND = 200  # pseudo-queries per kind (title, heading, line), at most
 MIN_SAMPLES = 20  # searches a model needs to be fitted; fewer and the fallback decides
 # Without translations in the KB there is nothing to fit the cross-language model on. Then it is the
 # same-language model over the dense features, with those features divided by how much a cross-language
-# match shrinks them for e5 (measured on the shipped help center's translations: docs/answered.md).
-CROSS_SHRINK = (0.75, 0.4)
+# match shrinks them for e5: measured on the shipped help center's translations by benchmarks/cross_shrink.py.
+CROSS_SHRINK = (0.93, 0.48)
 _LINE_WORDS = (4, 25)
 _MARKUP = re.compile(r"[*_`#>|]+|\[([^\]]*)\]\([^)]*\)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")

@@ -82,34 +82,6 @@ def test_the_fit_is_kept_in_the_store_and_only_redone_when_the_index_changed(sto
     assert calibration.ensure(store, embedder).stats["pseudo_queries"]["title"] == 6
 
 
-ENGLISH_KB = {
-    "export-data": ("Export workspace data to CSV or JSON",
-                    "Admins can export every project of a workspace.\n\n## Export a project to CSV\n"
-                    "Open the project, choose Export, pick the columns and download the CSV file.\n\n"
-                    "## Export the whole workspace\nIn Settings → Data, click Export workspace to get a JSON archive."),
-    "reset-password": ("How to reset your password",
-                       "## Reset a forgotten password\nOn the sign-in page click Forgot password and follow the link "
-                       "we e-mail you. The link is valid for one hour."),
-    "invoices": ("Download invoices and add a VAT number",
-                 "## Download an invoice\nInvoices are under Settings → Billing → Invoices as PDF files.\n\n"
-                 "## Add a VAT ID\nEnter the company name and VAT ID under Billing details."),
-    "slack": ("Connect Slack to Orbita", "## Connect Slack\nOpen Integrations, choose Slack and allow access. "
-              "Project updates are then posted to the channel you pick."),
-    "push": ("Push notifications do not arrive on the phone",
-             "## iPhone\nAllow notifications for Orbita in iOS Settings.\n\n## Android\n"
-             "Turn off battery optimisation for the Orbita app."),
-    "offline": ("Offline mode in the mobile app", "You can read and edit tasks without internet. "
-                "Changes sync when you are back online."),
-    "sso": ("Set up single sign-on with SAML", "## Okta\nCreate a SAML app in Okta and paste the metadata URL.\n\n"
-            "## Azure AD\nAdd Orbita as an enterprise application."),
-    "refunds": ("Refund policy", "Annual plans can be refunded within 14 days of payment. Monthly plans are not "
-                "refunded.\n\n## How to request a refund\nWrite to billing support with the invoice number."),
-    "shortcuts": ("Keyboard shortcuts", "Press Ctrl+K to search, C to create a task and ? to see every shortcut."),
-    "api": ("REST API and webhooks", "## Create a token\nGenerate a personal API token under Profile → API.\n\n"
-            "## Rate limits\nThe API allows 100 requests per minute per token."),
-}
-
-
 @pytest.fixture(scope="module")
 def real_embedder():
     from kb.embedder import load_embedder
@@ -120,25 +92,28 @@ def real_embedder():
 
 @pytest.mark.slow
 def test_a_russian_question_over_an_english_article_is_answered_until_the_article_is_deleted(real_embedder, tmp_path):
+    import shutil
+
     from kb.store.edge import EdgeStore
 
+    from conftest import REPO
+
     root = tmp_path / "articles"
-    for aid, (title, body) in ENGLISH_KB.items():
-        write_article(root, f"en/{aid}.md", id=aid, title=title, body=body, locale="en")
+    shutil.copytree(REPO / "articles", root)
     store = EdgeStore(tmp_path / "shard")
     try:
         Indexer(store, real_embedder).run(root)
         service = SearchService(store, Retriever(store, real_embedder))
-        question = "как экспортировать данные проекта в csv"
+        question = "как экспортировать данные рабочего пространства в csv"  # only an English article has it
         found = service.search(question, locale="ru")
-        assert found.results[0].id == "export-data" and found.query_lang == "ru"
+        assert found.results[0].id == "export-workspace-data" and found.query_lang == "ru"
         assert found.answered, found.features
         assert not service.search("рецепт борща со сметаной", locale="ru").answered
-        (root / "en" / "export-data.md").unlink()
+        (root / "en" / "admin" / "export-workspace-data.md").unlink()
         Indexer(store, real_embedder).run(root)
         service.calibrations.invalidate()
         gone = service.search(question, locale="ru")
-        assert "export-data" not in [r.id for r in gone.results]
+        assert "export-workspace-data" not in [r.id for r in gone.results]
         assert not gone.answered, gone.features
         assert service.search("как сбросить забытый пароль", locale="ru").answered
     finally:
