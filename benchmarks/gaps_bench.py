@@ -225,8 +225,9 @@ def build_log(path: Path, size: int, start: datetime) -> tuple[float, int]:
     """Write `size` searches (and their clicks, rejections and deflections) into a fresh SQLite log."""
     from sqlalchemy import func, insert, select
 
-    from kb.events import EventLog, clicks, searches
-    from kb.ticket_log import TicketLog
+    from kb.db.events import EventLog
+    from kb.db.schema import clicks, searches
+    from kb.db.tickets import TicketLog
 
     t0 = time.perf_counter()
     events = EventLog(f"sqlite:///{path}")
@@ -273,10 +274,10 @@ def rss_mb() -> float:
 
 def run_one(size: int, shard: Path, workdir: Path, profile: bool) -> dict:
     from kb.embedder import load_embedder
-    from kb.events import EventLog
+    from kb.db.events import EventLog
     from kb.settings import Settings
     from kb.store.edge import EdgeStore
-    from kb.ticket_log import TicketLog
+    from kb.db.tickets import TicketLog
     from reports.gaps import GapReporter
     from search.retrieval import Retriever
 

@@ -1,8 +1,8 @@
 """The core of the knowledge base: articles, analysis, embedding, storage and indexing."""
 
 from kb.articles import Article, ArticleLoadError, Problem, load_articles
-from kb.settings import Settings, get_settings
+from kb.settings import Settings, env_settings
 
 # The embedder, the store and the indexer pull in torch and Qdrant: import them from their modules
 # (kb.embedder, kb.store, kb.indexer) so that `import kb` stays cheap.
-__all__ = ["Article", "ArticleLoadError", "Problem", "Settings", "get_settings", "load_articles"]
+__all__ = ["Article", "ArticleLoadError", "Problem", "Settings", "env_settings", "load_articles"]

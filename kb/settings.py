@@ -104,5 +104,6 @@ class Settings(BaseSettings):
 
 
 @lru_cache
-def get_settings() -> Settings:
+def env_settings() -> Settings:
+    """The settings from the environment, read once per process."""
     return Settings()

@@ -42,7 +42,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from kb.embedder import Embedder, load_embedder
-from kb.events import EventLog
+from kb.db.events import EventLog
 from kb.indexer import Indexer
 from kb.settings import Settings
 from kb.store.edge import EdgeStore

@@ -287,7 +287,7 @@ class GapReporter:
         return GapReport(
             generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), since=since.date().isoformat(),
             until=until.date().isoformat(), weeks=[m.isoformat() for m in mondays], totals=totals,
-            topics=topics[:limit], unhelpful_articles=[a for a in self.events.article_votes(since, until)
+            topics=topics[:limit], unhelpful_articles=[a for a in self.events.dashboard.article_votes(since, until)
                                                        if a["not_helpful"] > a["helpful"]],
             seconds=round(time.perf_counter() - t0, 2), calibration=calibration)
 

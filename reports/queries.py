@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kb.events import SearchEvent
+from kb.db.events import SearchEvent
 
 MAX_FORMS = 8  # raw spellings remembered per normalized query, enough to pick the most common one
 

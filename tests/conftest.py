@@ -1,52 +1,17 @@
-"""Shared fixtures: both store backends, a fast counting embedder, sample article folders."""
+"""Shared fixtures: both store backends, a fast counting embedder, sample article folders (helpers: support.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
-
-class CountingEmbedder:
-    """A deterministic bag-of-words embedder that counts what it embeds.
-
-    It stands in for the real model where a test is about indexing logic (what gets embedded,
-    what gets replaced), so those tests run in milliseconds; the real model has tests of its own.
-    """
-
-    name = "test/bag-of-words"
-    dim = 64
-    max_tokens = 512
-
-    def __init__(self):
-        self.embedded: list[str] = []
-
-    def _vec(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dim, dtype=np.float32)
-        for word in text.lower().split():
-            v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
-        n = np.linalg.norm(v)
-        return v / n if n else v + 1.0 / np.sqrt(self.dim)
-
-    def embed_passages(self, texts):
-        self.embedded.extend(texts)
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
-    def embed_queries(self, texts):
-        return np.stack([self._vec(t) for t in texts])
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split()) + 2
+from support import REPO, CountingEmbedder
 
 
 @pytest.fixture
@@ -67,22 +32,6 @@ def store(request, tmp_path):
         s = QdrantStore(":memory:", "test_chunks")
     yield s
     s.close()
-
-
-def write_article(root: Path, rel: str, *, id: str | None = None, title: str = "Title", body: str = "Body text.",
-                  **fields) -> Path:
-    """Write one article file with front matter built from keyword fields."""
-    lines = ["---"]
-    if id:
-        lines.append(f"id: {id}")
-    lines.append(f"title: {title}")
-    for k, v in fields.items():
-        lines.append(f"{k}: {v}")
-    lines += ["---", body, ""]
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

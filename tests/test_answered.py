@@ -11,7 +11,7 @@ from search.background import Background, LanguageBackground
 from search.retrieval import Retriever
 from search.service import SearchService
 
-from conftest import CountingEmbedder, write_article
+from support import CountingEmbedder, write_article
 
 
 def test_the_background_z_score_is_the_cosine_against_the_kbs_own_spread():

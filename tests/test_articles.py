@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from kb.articles import ArticleLoadError, load_articles, parse_article
 from kb.sections import slugify, split_sections
 
-from conftest import write_article
+from support import write_article
 
 GOOD = b"""---
 id: reset-password

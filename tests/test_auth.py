@@ -7,10 +7,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from kb.accounts import AccountError, Accounts
-from kb.events import EventLog
+from kb.db.accounts import AccountError, Accounts
+from kb.db.events import EventLog
 from kb.settings import DEMO_PASSWORD, Settings, SettingsError
-from test_web import index_kb, serve_app
+from support import index_kb, login, serve_app
 
 TICKET = {"subject": "Password reset", "messages": [{"role": "customer", "text": "How do I reset my password?"}]}
 
@@ -33,13 +33,6 @@ def app_client(settings):
 def client(app_client):
     app_client.cookies.clear()
     return app_client
-
-
-def login(client: TestClient, name: str, password: str, next_url: str = "/agent"):
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"username": name, "password": password, "csrf": csrf, "next": next_url},
-                       follow_redirects=False)
 
 
 def panel_csrf(client: TestClient) -> str:
@@ -160,13 +153,14 @@ def test_placeholder_secrets_are_refused_outside_development(tmp_path):
 
 
 def test_production_refuses_demo_logins_with_the_demo_password(tmp_path, settings):
-    from web.app import Services
+    from web.app import prepare_logins
 
     events = EventLog(f"sqlite:///{tmp_path / 'e.db'}")
-    Accounts(events.writer).add_user("agent", "agent", DEMO_PASSWORD)
+    accounts = Accounts(events.writer)
+    accounts.add_user("agent", "agent", DEMO_PASSWORD)
     prod = settings.model_copy(update={"env": "production"})
     with pytest.raises(SettingsError, match="demo password"):
-        Services.staff_services(prod, retriever=None, events=events)
+        prepare_logins(prod, accounts)
 
 
 def test_public_search_is_rate_limited_per_client(client, settings):

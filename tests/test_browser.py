@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from test_web import index_kb, patch_heavy
+from support import CountingEmbedder, index_kb
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -33,13 +33,14 @@ def server(tmp_path_factory):
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     import uvicorn
 
+    from app.runtime import open_runtime
     from web.app import create_app
 
     settings = index_kb(tmp_path_factory.mktemp("browserkb"))
-    with pytest.MonkeyPatch.context() as mp:
-        patch_heavy(mp)
+    with open_runtime(settings, embedder=CountingEmbedder()) as rt:
         port = _free_port()
-        srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+        srv = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port,
+                                            log_level="warning"))
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 30
@@ -73,7 +74,7 @@ def page(browser):
 
 
 def test_instant_search_click_and_feedback(server, page):
-    from kb.events import EventLog
+    from kb.db.events import EventLog
 
     base, settings = server
     page.goto(base + "/?lang=en")
@@ -152,9 +153,9 @@ def test_works_without_javascript(server, browser):
 
 
 def test_agent_logs_in_gets_suggestions_inserts_a_passage_and_accepts(server, page):
-    from kb.accounts import Accounts
-    from kb.events import EventLog
-    from kb.ticket_log import TicketLog
+    from kb.db.accounts import Accounts
+    from kb.db.events import EventLog
+    from kb.db.tickets import TicketLog
 
     base, settings = server
     with EventLog(settings.database_url) as log:

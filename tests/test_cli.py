@@ -7,10 +7,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from kb.cli import app
+from cli.main import app
 from kb.store.edge import EdgeStore
 
-from conftest import write_article
+from support import write_article
 
 pytestmark = pytest.mark.slow
 REQUIRED_KEYS = {"articles", "locales", "categories", "added", "updated", "removed", "unchanged",

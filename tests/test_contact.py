@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from test_web import index_kb, serve_app
+from support import index_kb, serve_app
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from kb.settings import Settings
-from kb.events import EventLog, SearchEvent, database_url
+from kb.db import EventLog, SearchEvent, database_url
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SALT = "test-salt"
@@ -111,7 +111,7 @@ def test_stats_on_a_hand_built_history(log):
     log.log_vote("reset-password", False, at=T0)
     log.log_vote("reset-password", True, at=T0 - timedelta(days=1))
 
-    s = log.stats(since=T0, until=T0 + timedelta(days=1))
+    s = log.dashboard.stats(since=T0, until=T0 + timedelta(days=1))
     assert s["searches"] == 6 and s["answered"] == 4 and s["clicked"] == 2 and s["zero_result"] == 2
     assert s["answered_rate"] == pytest.approx(4 / 6)
     assert s["click_through_rate"] == pytest.approx(2 / 6)
@@ -120,10 +120,10 @@ def test_stats_on_a_hand_built_history(log):
         "en": {"searches": 4, "answered_rate": 0.75, "click_through_rate": 0.5, "zero_result": 1},
         "ru": {"searches": 2, "answered_rate": 0.5, "click_through_rate": 0.0, "zero_result": 1},
     }
-    everything = log.stats()
+    everything = log.dashboard.stats()
     assert everything["searches"] == 7 and None in everything["by_locale"]
     assert everything["votes"] == {"helpful": 2, "not_helpful": 1}
-    empty = log.stats(since=T0 + timedelta(days=10))
+    empty = log.dashboard.stats(since=T0 + timedelta(days=10))
     assert empty["searches"] == 0 and empty["answered_rate"] == 0.0 and empty["by_locale"] == {}
 
 
@@ -200,7 +200,7 @@ def test_ip_hash_is_stable_per_salt_and_counts_visitors(tmp_path):
             search(lg, ip="2001:db8::1")  # the same address spelled differently
             search(lg, ip="::ffff:203.0.113.7")  # IPv4-mapped: the same visitor as IP
             search(lg)
-        assert a.stats()["visitors"] == 2
+        assert a.dashboard.stats()["visitors"] == 2
         hashes = [{r[0] for r in sqlite3.connect(p).execute("select ip_hash from searches")}
                   for p in (tmp_path / "a.db", tmp_path / "b.db")]
     assert hashes[0].isdisjoint(hashes[1] - {None})
@@ -218,7 +218,7 @@ def test_unknown_search_id_is_a_clear_error(log):
         log.log_click("nope", "reset-password")
     with pytest.raises(ValueError, match="unknown search_id"):
         log.log_vote("reset-password", True, search_id="nope")
-    assert log.stats()["votes"] == {"helpful": 0, "not_helpful": 0}
+    assert log.dashboard.stats()["votes"] == {"helpful": 0, "not_helpful": 0}
 
 
 @pytest.mark.parametrize("field, kwargs", [
@@ -262,7 +262,7 @@ def test_two_logs_on_one_file_see_each_others_writes(db_url):
         b.log_vote("reset-password", True, search_id=sid)
         assert a.get_search(sid).clicked
         assert a.helpfulness("reset-password") == (1, 0)
-        assert b.stats()["searches"] == a.stats()["searches"] == 1
+        assert b.dashboard.stats()["searches"] == a.dashboard.stats()["searches"] == 1
 
 
 def test_eight_threads_logging_concurrently_lose_nothing(log):
@@ -290,7 +290,7 @@ def test_eight_threads_logging_concurrently_lose_nothing(log):
     events = list(log.iter_searches(batch=50))
     assert len(ids) == len(set(ids)) == 8 * per_thread
     assert {e.search_id for e in events} == set(ids) and all(e.clicked for e in events)
-    s = log.stats()
+    s = log.dashboard.stats()
     assert s["searches"] == 8 * per_thread and s["click_through_rate"] == 1.0
     assert s["votes"] == {"helpful": 4 * per_thread, "not_helpful": 4 * per_thread}
 
@@ -344,3 +344,85 @@ def test_any_query_text_round_trips(shared_log, text):
     expected = text[:500].replace("\x00", "\ufffd")
     assert ev.query == expected
     assert ev.normalized == expected.casefold()[:500]
+
+
+# -- the query's own language ------------------------------------------------------------------------
+
+
+def test_query_lang_is_stored_and_by_locale_counts_the_customers_language(log):
+    # Two readers of the English interface typing Russian, one of the Russian interface typing English, one
+    # whose language was not detected: "by locale" says what language customers asked in.
+    ru1 = search(log, "сбросить пароль", locale="en", query_lang="ru", at=T0)
+    search(log, "забыл пароль", locale="en", query_lang="ru", at=T0)
+    search(log, "reset password", locale="ru", query_lang="en", at=T0)
+    plain = search(log, "2fa", locale="uk", at=T0)
+    assert log.get_search(ru1).query_lang == "ru" and log.get_search(plain).query_lang is None
+    assert [e.query_lang for e in log.iter_searches()] == ["ru", "ru", "en", None]
+    by_locale = log.dashboard.stats()["by_locale"]
+    assert {k: v["searches"] for k, v in by_locale.items()} == {"en": 1, "ru": 2, "uk": 1}
+    assert log.log_searches_bulk([{"query": "q", "normalized": "q", "locale": "en", "results": [], "answered": False,
+                                   "latency_ms": 1.0, "query_lang": "uk", "at": T0}]) == 1
+    assert log.dashboard.stats()["by_locale"]["uk"]["searches"] == 2
+    with pytest.raises(ValueError, match="query_lang"):
+        search(log, "x", query_lang="")
+
+
+OLD_SEARCHES = """CREATE TABLE searches (
+    id INTEGER PRIMARY KEY, search_id VARCHAR(32) NOT NULL UNIQUE, at TIMESTAMP NOT NULL, query VARCHAR(500) NOT NULL,
+    normalized VARCHAR(500) NOT NULL, corrected VARCHAR(500), locale VARCHAR(16), category VARCHAR(100),
+    audience VARCHAR(32) NOT NULL, answered BOOLEAN NOT NULL, result_count INTEGER NOT NULL, top_score FLOAT,
+    latency_ms FLOAT NOT NULL, session VARCHAR(128), ip_hash VARCHAR(16))"""
+OLD_ROW = ("INSERT INTO searches (search_id, at, query, normalized, locale, audience, answered, result_count, "
+           "latency_ms) VALUES ('0123456789abcdef0123456789abcdef', '2026-01-01 00:00:00', 'old', 'old', 'ru', "
+           "'customer', true, 0, 1.0)")
+
+
+def opens_a_database_from_before_query_lang(url: str, create_old) -> None:
+    """A database whose searches table predates query_lang opens, gains the column, keeps its rows."""
+    create_old()
+    with EventLog(url) as lg:
+        old = lg.get_search("0123456789abcdef0123456789abcdef")
+        assert (old.query, old.locale, old.query_lang) == ("old", "ru", None)
+        sid = search(lg, "new one", locale="ru", query_lang="en")
+        assert lg.get_search(sid).query_lang == "en"
+        assert lg.dashboard.stats()["by_locale"].keys() == {"ru", "en"}
+    with EventLog(url) as lg:  # opening it again finds the column there: nothing to add
+        assert lg.get_search(sid).query_lang == "en"
+
+
+def test_a_sqlite_database_from_before_query_lang_gets_the_column(tmp_path):
+    path = tmp_path / "old.sqlite3"
+
+    def create_old():
+        with sqlite3.connect(path) as db:
+            db.execute(OLD_SEARCHES)
+            db.execute(OLD_ROW)
+
+    opens_a_database_from_before_query_lang(f"sqlite:///{path}", create_old)
+
+
+def test_a_postgres_database_from_before_query_lang_gets_the_column():
+    url = os.environ.get("KB_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set KB_TEST_POSTGRES_URL=postgresql+psycopg://user:pass@host/db to run against PostgreSQL")
+    from sqlalchemy import create_engine, text
+
+    schema = f"kb_old_{uuid.uuid4().hex[:12]}"  # a schema of its own: the other tests' tables stay apart
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+    def create_old():
+        with admin.begin() as conn:
+            conn.execute(text(f"SET search_path TO {schema}"))
+            conn.execute(text(OLD_SEARCHES.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
+                              .replace("TIMESTAMP", "TIMESTAMP WITH TIME ZONE")))
+            conn.execute(text(OLD_ROW.replace("'2026-01-01 00:00:00'", "'2026-01-01 00:00:00+00'")))
+
+    try:
+        opens_a_database_from_before_query_lang(scoped, create_old)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

@@ -54,7 +54,7 @@ def upsert(self, points):
         time.sleep(120)
 
 EdgeStore.upsert = upsert
-from kb.cli import app
+from cli.main import app
 app(["index", "--json"], prog_name="kb")
 """
 
@@ -80,7 +80,7 @@ def kb_env(articles: Path, data: Path) -> dict:
 
 
 def kb_index(env: dict, cwd: Path, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    return subprocess.run([*prefix, sys.executable, "-m", "kb.cli", "index", "--json"], env=env, cwd=cwd,
+    return subprocess.run([*prefix, sys.executable, "-m", "cli.main", "index", "--json"], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=RUN_TIMEOUT)
 
 
@@ -217,7 +217,7 @@ def test_kill_9_of_a_first_index_while_embedding_and_then_while_writing(tmp_path
     shard = data / "shard"
 
     # 1. Killed while embedding: the shard is created just before the model starts on the chunks.
-    code, _ = kill_when([sys.executable, "-m", "kb.cli", "index"], env, tmp_path,
+    code, _ = kill_when([sys.executable, "-m", "cli.main", "index"], env, tmp_path,
                         lambda _: (shard / "edge_config.json").exists(), after=0.1)
     assert code == -signal.SIGKILL
     assert_whole(shard)  # opens (no lock left), and whatever is there is whole

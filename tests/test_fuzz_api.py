@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings as hsettings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from test_web import index_kb, patch_heavy
+from support import CountingEmbedder, index_kb
 
 MAX_EXAMPLES = 30  # per operation and pass; the schema's explicit examples and edge values come on top
 DEADLINE = timedelta(seconds=5)  # per example: a request that slow is a finding (the machine is shared)
@@ -68,25 +68,17 @@ def _node_id_for_schemathesis(request):
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
     """The app over the small test KB (tests/test_web.py's), with services built here and an admin token."""
+    from app.runtime import open_runtime
     from kb.settings import Settings
-    from web.app import Services, create_app
+    from web.app import create_app
 
     settings = index_kb(tmp_path_factory.mktemp("fuzzkb"))
     # The limits would turn most anonymous cases into 429s, which test nothing else.
     settings = settings.model_copy(update={k: 1_000_000 for k in ("rate_limit_search", "rate_limit_feedback",
                                                                   "rate_limit_login") if k in Settings.model_fields})
-    with pytest.MonkeyPatch.context() as mp:
-        patch_heavy(mp)  # stays on: the embedder and the answered model load on first use
-        services = Services.build(settings)
-        try:
-            token = None
-            accounts = getattr(services, "accounts", None)
-            if accounts is not None:
-                accounts.add_user("fuzz-admin", "admin", "fuzz admin password")
-                token = accounts.create_token("fuzz-admin", "fuzz")
-            yield create_app(settings, services=services), token
-        finally:
-            services.close()
+    with open_runtime(settings, embedder=CountingEmbedder()) as rt:
+        rt.accounts.add_user("fuzz-admin", "admin", "fuzz admin password")
+        yield create_app(settings, runtime=rt), rt.accounts.create_token("fuzz-admin", "fuzz")
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from kb.analysis import normalize
-from kb.events import EventLog
-from kb.ticket_log import TicketLog
+from kb.db.events import EventLog
+from kb.db.tickets import TicketLog
 from reports.gaps import GapReporter
 
 pytestmark = pytest.mark.slow
@@ -431,8 +431,7 @@ def test_markdown_export_lists_what_to_write_first(report):
 
 
 def test_admin_page_escapes_queries(report, tmp_path_factory):
-    from test_auth import login
-    from test_web import index_kb, serve_app
+    from support import index_kb, login, serve_app
 
     assert any("<script>" in q["text"] for t in report.topics for q in t.queries)
     with serve_app(index_kb(tmp_path_factory.mktemp("gapsweb"))) as client:

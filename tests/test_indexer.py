@@ -9,7 +9,7 @@ from kb.store import SearchFilter
 from search.retrieval import Retriever, group_by_article
 from kb.store.base import Hit
 
-from conftest import write_article
+from support import write_article
 
 LONG = "\n\n".join(f"## Part {i}\n" + " ".join(f"word{i}x{j}" for j in range(40)) for i in range(4))
 

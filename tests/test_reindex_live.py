@@ -78,7 +78,7 @@ def upsert(self, points):
             time.sleep(300)
 
 EdgeStore.upsert = upsert
-from kb.cli import app
+from cli.main import app
 app(sys.argv[1:], prog_name="kb")
 """
 
@@ -121,7 +121,7 @@ def kb_env(articles: Path, data: Path) -> dict:
 
 
 def admin_token(env: dict, cwd: Path) -> str:
-    kb = [sys.executable, "-m", "kb.cli", "users"]
+    kb = [sys.executable, "-m", "cli.main", "users"]
     r = subprocess.run([*kb, "add", "root", "--role", "admin", "--password-stdin"], input="live-reindex-pass-1\n",
                        check=False, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -139,7 +139,7 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = ["serve", "--port", str(self.port)]
-        cmd = [sys.executable, "-c", DRIVER, *args] if driver else [sys.executable, "-m", "kb.cli", *args]
+        cmd = [sys.executable, "-c", DRIVER, *args] if driver else [sys.executable, "-m", "cli.main", *args]
         self.lines: list[str] = []
         self.proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True)

@@ -10,7 +10,7 @@ from search.catalog import Catalog
 from search.retrieval import Retriever
 from search.service import MAX_QUERY_CHARS, SearchService
 
-from conftest import write_article
+from support import write_article
 
 ALWAYS = AnsweredModel(Logistic((0.0, 0.0, 0.0), 10.0), Logistic((0.0, 0.0), 10.0))  # says "answered" to everything: these tests are not about calibration
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from test_web import DRAFT, HIDDEN_IDS, HIDDEN_TITLES, INTERNAL, index_kb, serve_app
+from support import DRAFT, HIDDEN_IDS, HIDDEN_TITLES, INTERNAL, index_kb, serve_app
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import uuid
 import numpy as np
 import pytest
 
-from kb.accounts import Accounts
-from kb.events import EventLog
-from kb.ticket_log import TicketLog
+from kb.db.accounts import Accounts
+from kb.db.events import EventLog
+from kb.db.tickets import TicketLog
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

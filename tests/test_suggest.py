@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from kb.events import EventLog
-from kb.ticket_log import TicketLog
+from kb.db.events import EventLog
+from kb.db.tickets import TicketLog
 from suggest.evaluation import load_tickets, replay
 from suggest.service import SuggestService, TicketIn
 
-from conftest import REPO
+from support import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -131,7 +131,7 @@ def test_kb_suggest_prints_what_the_api_returns(tmp_path, real_retriever):
     data = tmp_path / "data"
     env = {"KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(REPO / "articles"), "PATH": "/usr/bin:/bin",
            "HOME": str(tmp_path), "XDG_CACHE_HOME": str(_cache_dir())}
-    kb = [sys.executable, "-m", "kb.cli"]
+    kb = [sys.executable, "-m", "cli.main"]
     subprocess.run(kb + ["index", "--json"], env=env, check=True, capture_output=True, cwd=REPO)
     path = tmp_path / "ticket.json"
     path.write_text(json.dumps({"subject": "2FA", "locale": "en", "messages": [

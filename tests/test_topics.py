@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from kb.events import EventLog, SearchEvent
+from kb.db.events import EventLog, SearchEvent
 from kb.indexer import Indexer
 from kb.store.edge import EdgeStore
 from reports import aggregate_searches, analyse
 from reports.evidence import DEFAULT_THRESHOLD, KnowledgeEvidence, split_units
 from reports.topics import _cluster
 
-from conftest import write_article
+from support import write_article
 
 
 def _event(query: str, normalized: str, at: datetime, locale: str | None = "en", answered: bool = False) -> SearchEvent:

@@ -10,95 +10,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import CountingEmbedder, write_article
-
-INTERNAL = ("refund-approval-internal", "Refund approval playbook for agents")
-DRAFT = ("pricing-draft", "Unreleased pricing draft")
-HIDDEN_IDS = (INTERNAL[0], DRAFT[0])
-HIDDEN_TITLES = (INTERNAL[1], DRAFT[1])
-
-
-def build_kb(root: Path) -> Path:
-    """A small help center: en/ru/uk public articles, an internal and a draft one, an article with XSS attempts."""
-    a = root / "articles"
-    write_article(a, "en/account/reset-password.md", id="reset-password", title="How to reset your password",
-                  locale="en", category="account", tags="[password, login]", updated="2025-11-02",
-                  body=("If you forgot your password, you can reset it from the sign-in page.\n\n"
-                        "## Reset by email\n\nClick **Forgot password** and follow the link we email you. "
-                        "The password reset link is valid for one hour.\n\n"
-                        "### Didn't get the email\n\nCheck the spam folder.\n\n"
-                        "## Reset from the app\n\nOpen Settings → Security → Change password.\n\n"
-                        "See also [two-factor authentication](two-factor.md) and "
-                        "[the refund playbook](../policies/refund-approval-internal.md).\n"))
-    write_article(a, "ru/account/reset-password.md", id="reset-password-ru", title="Как сбросить пароль",
-                  locale="ru", category="account", translation_of="reset-password",
-                  body="Если вы забыли пароль, сбросьте его на странице входа.\n\n## Сброс по почте\n\nНажмите «Забыли пароль».\n")
-    write_article(a, "en/account/two-factor.md", id="two-factor", title="Set up two-factor authentication",
-                  locale="en", category="account",
-                  body="Protect your account and password with a second step.\n\n## Authenticator app\n\nScan the QR code.\n")
-    write_article(a, "en/billing/invoices.md", id="invoices", title="Download invoices and VAT receipts",
-                  locale="en", category="billing",
-                  body=("Invoices are in Billing → Invoices.\n\n| Plan | Price |\n|:--|--:|\n| Team | 8 |\n| Business | 15 |\n\n"
-                        "```\ncurl https://api.orbita.example/invoices\n```\n"))
-    write_article(a, "uk/billing/oplata.md", id="oplata-uk", title="Як оплатити підписку",
-                  locale="uk", category="billing", body="Оплатити підписку можна карткою або рахунком.\n")
-    write_article(a, "en/policies/refund-approval-internal.md", id=INTERNAL[0], title=INTERNAL[1],
-                  locale="en", category="policies", visibility="internal",
-                  body="Agents approve password reset refunds up to 100 EUR. Reset password invoices refund.\n")
-    write_article(a, "en/billing/pricing-draft.md", id=DRAFT[0], title=DRAFT[1], locale="en", category="billing",
-                  visibility="draft", body="Draft: new password reset pricing for invoices, not public yet.\n")
-    write_article(a, "en/troubleshooting/xss.md", id="xss-test", title="Script tags in notes",
-                  locale="en", category="troubleshooting",
-                  body=("Notes may contain <script>alert(1)</script> text.\n\n"
-                        "<img src=x onerror=alert(1)>\n\n"
-                        "A [x](javascript:alert(1)) link and <a href=\"javascript:alert(2)\">raw link</a>.\n\n"
-                        "<div onclick=\"alert(3)\" style=\"color:red\">clickable</div>\n"))
-    return a
-
-
-def index_kb(root: Path):
-    """Index the small KB under root/data with the counting embedder; returns Settings for it."""
-    from kb.runtime import Runtime
-    from kb.settings import Settings
-
-    articles = build_kb(root)
-    settings = Settings(articles_dir=articles, data_dir=root / "data", cache_dir=root / "cache", env="test",
-                        model="test/bag-of-words", database_url=f"sqlite:///{root / 'data' / 'events.sqlite3'}")
-    rt = Runtime(settings)
-    rt.__dict__["embedder"] = CountingEmbedder()
-    try:
-        report = rt.indexer().run(articles)
-        assert not report.errors, report.errors
-    finally:
-        rt.close()
-    return settings
-
+from support import DRAFT, HIDDEN_IDS, HIDDEN_TITLES, INTERNAL, index_kb, serve_app, write_article
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
     return index_kb(tmp_path_factory.mktemp("webkb"))
 
 
-@contextmanager
-def serve_app(settings, **options):
-    """The app over a test KB, with the fake embedder, in-process (other test modules use it too)."""
-    from web.app import create_app
-
-    with pytest.MonkeyPatch.context() as mp:
-        patch_heavy(mp)
-        with TestClient(create_app(settings), **options) as c:
-            yield c
-
-
 @pytest.fixture(scope="module")
 def client(settings):
     with serve_app(settings) as c:
         yield c
-
-
-def patch_heavy(mp: pytest.MonkeyPatch) -> None:
-    """The fake embedder instead of the model (the answered decision is fitted on the test KB with it)."""
-    mp.setattr("kb.embedder.load_embedder", lambda s: CountingEmbedder())
 
 
 @pytest.fixture(autouse=True)
@@ -376,7 +298,7 @@ def test_results_page_empty_query(client):
 
 
 def test_click_through_result_link_is_logged(client, settings):
-    from kb.events import EventLog
+    from kb.db.events import EventLog
 
     r = client.get("/search", params={"q": "two-factor authentication"})
     href = Doc(r.text).select(".results .result-title a")[0]["attrs"]["href"]
@@ -398,7 +320,7 @@ def test_click_api(client):
 
 
 def _votes(settings, article_id):
-    from kb.events import EventLog
+    from kb.db.events import EventLog
 
     with EventLog(f"sqlite:///{settings.data_dir / 'events.sqlite3'}") as log:
         return log.helpfulness(article_id)

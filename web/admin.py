@@ -30,14 +30,14 @@ def _window(days: int) -> tuple[datetime, datetime]:
 def dashboard_data(services, days: int) -> dict:
     since, until = _window(days)
     events = services.events
-    stats = events.stats(since, until)
-    daily = events.daily(since, until)
+    stats = events.dashboard.stats(since, until)
+    daily = events.dashboard.daily(since, until)
     deflection = services.tickets.deflection_stats(since, until) if services.tickets else {}
     return {"days": days, "stats": stats, "daily": daily,
-            "top_queries": events.top_queries(since, until, limit=20),
-            "unanswered_queries": events.top_queries(since, until, limit=20, answered=False),
-            "zero_result_queries": events.top_queries(since, until, limit=20, zero_result=True),
-            "articles_voted": events.article_votes(since, until, limit=20), "deflection": deflection}
+            "top_queries": events.dashboard.top_queries(since, until, limit=20),
+            "unanswered_queries": events.dashboard.top_queries(since, until, limit=20, answered=False),
+            "zero_result_queries": events.dashboard.top_queries(since, until, limit=20, zero_result=True),
+            "articles_voted": events.dashboard.article_votes(since, until, limit=20), "deflection": deflection}
 
 
 def gap_report(request: Request, days: int, refresh: bool = False):

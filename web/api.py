@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StringConstraints
 
+from kb.db.limits import ID_MAX, REASON_MAX
 from search.service import MAX_QUERY_CHARS
 from web.deps import CatalogDep, ClientIPDep, EventsDep, SearchDep, SessionDep
 from web.ratelimit import limit
@@ -71,25 +72,31 @@ class SearchOut(BaseModel):
 
 class ClickIn(BaseModel):
     search_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    article_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    article_id: Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
     rank: Annotated[int | None, Field(ge=1, le=1000)] = None
 
 
-class FeedbackIn(BaseModel):
-    article_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+class VoteIn(BaseModel):
+    """A "was this helpful?" vote on an article."""
+
+    article_id: Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
     helpful: bool
-    reason: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=1000),
+    reason: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=REASON_MAX),
                       Field(description='"not_related", "incomplete", "outdated", "unclear", "other" or free text')] = None
     search_id: Annotated[str | None, StringConstraints(min_length=1, max_length=64)] = None
 
 
-class Suggestion(BaseModel):
+class AutocompleteEntry(BaseModel):
+    """One line under the search box: a query people asked, or an article."""
+
     kind: str
     text: str
     url: str | None
 
 
-class ArticleRef(BaseModel):
+class ArticleLink(BaseModel):
+    """Another article linked from one: a translation or a related article."""
+
     id: str
     title: str
     locale: str
@@ -106,8 +113,8 @@ class ArticleOut(BaseModel):
     tags: list[str]
     updated: str | None
     html: str = Field(description="the body as sanitised HTML")
-    translations: list[ArticleRef]
-    related: list[ArticleRef]
+    translations: list[ArticleLink]
+    related: list[ArticleLink]
 
 
 def public_url_resolver(catalog):
@@ -157,7 +164,7 @@ def store_vote(events, catalog, article_id: str, helpful: bool, reason: str | No
 
 
 @router.post("/api/feedback", status_code=204, tags=["events"], dependencies=[Depends(limit("feedback"))])
-async def api_feedback(feedback: FeedbackIn, events: EventsDep, catalog: CatalogDep, session: SessionDep,
+async def api_feedback(feedback: VoteIn, events: EventsDep, catalog: CatalogDep, session: SessionDep,
                        ip: ClientIPDep) -> Response:
     """Record "was this helpful?" for an article."""
     ok = await run_in_threadpool(store_vote, events, catalog, feedback.article_id, feedback.helpful,
@@ -167,7 +174,7 @@ async def api_feedback(feedback: FeedbackIn, events: EventsDep, catalog: Catalog
     return Response(status_code=204)
 
 
-@router.get("/api/autocomplete", response_model=list[Suggestion], tags=["search"],
+@router.get("/api/autocomplete", response_model=list[AutocompleteEntry], tags=["search"],
             dependencies=[Depends(limit("search"))])
 async def api_autocomplete(
     catalog: CatalogDep,

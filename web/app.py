@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,7 +15,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kb.settings import Settings
+from app.runtime import Runtime, open_runtime
+from kb.settings import DEMO_PASSWORD, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from kb.db.accounts import Accounts
+    from kb.db.events import EventLog
+    from kb.db.tickets import TicketLog
+    from search.catalog import Catalog
+    from search.service import SearchService
+    from suggest.service import SuggestService
+    from web.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -28,83 +38,65 @@ DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 
-@dataclass
 class Services:
-    """Everything the routes use, built once per process."""
+    """What the routes use: the process's runtime (search, catalog, database, suggestions) and the rate limiter."""
 
-    settings: Settings
-    search: object
-    catalog: object
-    events: object | None = None
-    runtime: object | None = None
-    suggest: object | None = None
-    accounts: object | None = None
-    tickets: object | None = None  # kb.ticket_log.TicketLog
-    limiter: object | None = None
-    closers: list = field(default_factory=list)
+    def __init__(self, runtime: Runtime, limiter: RateLimiter | None = None):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.limiter = limiter
 
     @classmethod
-    def build(cls, settings: Settings) -> Services:
-        from kb.events import EventLog
-        from kb.runtime import Runtime
-        from search.catalog import Catalog
-        from search.retrieval import Retriever
-        from search.service import SearchService
-        from search.spelling import SpellCorrector
-
-        if not settings.torch_threads:
-            settings = settings.model_copy(update={"torch_threads": 1})  # see kb.settings.Settings.torch_threads
-        runtime = Runtime(settings)
-        closers = [runtime.close]
-        try:
-            events = EventLog.from_settings(settings)
-            closers.append(events.close)
-            retriever = Retriever(runtime.store, runtime.embedder)
-            search = SearchService(runtime.store, retriever, events, speller=SpellCorrector.from_store(runtime.store))
-            search.calibrations.get()  # fitted before the first request when the index changed since
-            catalog = Catalog(runtime.store, retriever, events)
-            extra = cls.staff_services(settings, retriever, events, search.calibrations)
-        except BaseException:
-            for close in reversed(closers):
-                close()
-            raise
-        return cls(settings, search, catalog, events, runtime, closers=closers, **extra)
-
-    @staticmethod
-    def staff_services(settings: Settings, retriever, events, calibrations=None) -> dict:
-        """Logins, suggestions for agents, deflection and rate limits, over the event log's database."""
-        from kb.accounts import Accounts
-        from kb.settings import DEMO_PASSWORD
-        from kb.ticket_log import TicketLog
-        from suggest.service import SuggestService
+    def start(cls, runtime: Runtime) -> Services:
+        """Build every service now, at startup (the model loads here, not on the first request)."""
         from web.ratelimit import RateLimiter
 
-        accounts = Accounts(events.writer)
-        if settings.env == "development" and settings.demo_accounts and accounts.count() == 0:
-            for name, role in (("agent", "agent"), ("admin", "admin")):
-                accounts.add_user(name, role, DEMO_PASSWORD)
-            logger.warning("development mode: created the demo logins agent and admin, password %r", DEMO_PASSWORD)
-        if settings.env != "development" and accounts.authenticate("agent", DEMO_PASSWORD) or \
-                settings.env != "development" and accounts.authenticate("admin", DEMO_PASSWORD):
-            from kb.settings import SettingsError
+        services = cls(runtime, RateLimiter(runtime.settings))
+        prepare_logins(runtime.settings, runtime.accounts)
+        runtime.search.calibrations.get()  # fitted before the first request when the index changed since
+        for name in ("catalog", "tickets", "suggest"):
+            getattr(runtime, name)
+        return services
 
-            raise SettingsError(f"refusing to start with KB_ENV={settings.env}: a demo login still has the demo "
-                                "password; change it with `kb users password NAME` or remove it")
-        tickets = TicketLog(events)
-        suggest = SuggestService(retriever, tickets, base_url=settings.public_url, calibrations=calibrations)
-        return {"accounts": accounts, "tickets": tickets, "suggest": suggest, "limiter": RateLimiter(settings)}
+    @property
+    def search(self) -> SearchService:
+        return self.runtime.search
 
-    def close(self) -> None:
-        for close in reversed(self.closers):
-            try:
-                close()
-            except Exception:  # shutting down: report, keep closing the rest
-                logger.exception("error while closing %r", close)
-        self.closers.clear()
+    @property
+    def catalog(self) -> Catalog:
+        return self.runtime.catalog
+
+    @property
+    def events(self) -> EventLog:
+        return self.runtime.events
+
+    @property
+    def accounts(self) -> Accounts:
+        return self.runtime.accounts
+
+    @property
+    def tickets(self) -> TicketLog:
+        return self.runtime.tickets
+
+    @property
+    def suggest(self) -> SuggestService:
+        return self.runtime.suggest
+
+
+def prepare_logins(settings: Settings, accounts: Accounts) -> None:
+    """Development: create the demo logins when there are none; elsewhere refuse to start while one keeps its demo
+    password."""
+    if settings.env == "development" and settings.demo_accounts and accounts.count() == 0:
+        for name, role in (("agent", "agent"), ("admin", "admin")):
+            accounts.add_user(name, role, DEMO_PASSWORD)
+        logger.warning("development mode: created the demo logins agent and admin, password %r", DEMO_PASSWORD)
+    if settings.env != "development" and any(accounts.authenticate(name, DEMO_PASSWORD) for name in ("agent", "admin")):
+        raise SettingsError(f"refusing to start with KB_ENV={settings.env}: a demo login still has the demo "
+                            "password; change it with `kb users password NAME` or remove it")
 
 
 class SecurityMiddleware:
-    """Security headers on every response, plus the cookies routes asked for (web.deps._set_cookie)."""
+    """Security headers on every response, plus the cookies routes asked for (web.deps.set_cookie)."""
 
     def __init__(self, app: ASGIApp, secure_cookies: bool = False):
         self.app = app
@@ -149,21 +141,25 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
-    """The help center app; pass `services` to use ready-made ones (tests), else the lifespan builds them."""
-    settings = settings or (services.settings if services else Settings())
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """The help center app; pass a `runtime` to serve over it (tests inject their doubles so), else the lifespan
+    opens one from the settings."""
+    settings = settings or (runtime.settings if runtime else Settings())
 
     settings.check_secrets()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        own = services is None
-        app.state.services = Services.build(settings) if own else services
-        try:
+        if runtime is not None:
+            app.state.services = Services.start(runtime)
             yield
-        finally:
-            if own:
-                app.state.services.close()
+            return
+        serving = settings
+        if not serving.torch_threads:
+            serving = serving.model_copy(update={"torch_threads": 1})  # see kb.settings.Settings.torch_threads
+        with open_runtime(serving) as own:
+            app.state.services = Services.start(own)
+            yield
 
     app = FastAPI(title="Orbita Help Center", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Customer-facing help center and its search API.")

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 
-from kb.accounts import Accounts, Session, User
-from web.deps import _set_cookie
+from kb.db.accounts import Accounts, Session, User
+from web.deps import set_cookie
 
 AUTH_COOKIE = "kb_auth"
 LOGIN_CSRF_COOKIE = "kb_login_csrf"
@@ -101,7 +101,7 @@ def login_csrf(request: Request) -> str:
     value = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if len(value) != 43:
         value = secrets.token_urlsafe(32)
-        _set_cookie(request, LOGIN_CSRF_COOKIE, value, 60 * 60)
+        set_cookie(request, LOGIN_CSRF_COOKIE, value, 60 * 60)
     return value
 
 

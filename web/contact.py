@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from kb.db.limits import EMAIL_MAX, HEX_ID_MAX
 from web.deps import LangDep
 from web.ratelimit import limit
 
@@ -84,10 +85,10 @@ async def contact_page(request: Request, lang: LangDep,
 
 @router.post("/contact", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(limit("feedback"))])
 async def contact_submit(request: Request, lang: LangDep,
-                         email: Annotated[str, Form(max_length=320)] = "",
+                         email: Annotated[str, Form(max_length=EMAIL_MAX)] = "",
                          subject: Annotated[str, Form(max_length=300)] = "",
                          description: Annotated[str, Form(max_length=5000)] = "",
-                         deflection_id: Annotated[str, Form(max_length=32)] = "",
+                         deflection_id: Annotated[str, Form(max_length=HEX_ID_MAX)] = "",
                          preview: Annotated[str, Form(max_length=10)] = "") -> HTMLResponse:
     """Send the form; without JavaScript, "preview" first shows the suggested articles."""
     form = {"email": email, "subject": subject, "description": description}

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from kb.events import EventLog
+from kb.db.events import EventLog
 from kb.settings import Settings
 from search.catalog import Catalog
 from search.service import SearchService
@@ -16,7 +16,8 @@ from web import i18n
 SESSION_COOKIE = "kb_session"
 
 
-def get_settings(request: Request) -> Settings:
+def get_app_settings(request: Request) -> Settings:
+    """The settings the running app was built with."""
     return request.app.state.services.settings
 
 
@@ -32,7 +33,7 @@ def get_events(request: Request) -> EventLog | None:
     return request.app.state.services.events
 
 
-def _set_cookie(request: Request, name: str, value: str, max_age: int) -> None:
+def set_cookie(request: Request, name: str, value: str, max_age: int) -> None:
     # Applied to the response by web.app.SecurityMiddleware, whatever kind of response the route returns.
     cookies = request.scope.setdefault("state", {}).setdefault("kb_set_cookies", [])
     cookies.append((name, value, max_age))
@@ -44,7 +45,7 @@ def get_session(request: Request) -> str:
     if 16 <= len(value) <= 64 and value.isalnum():
         return value
     value = secrets.token_hex(16)
-    _set_cookie(request, SESSION_COOKIE, value, 60 * 60 * 24 * 180)
+    set_cookie(request, SESSION_COOKIE, value, 60 * 60 * 24 * 180)
     return value
 
 
@@ -58,11 +59,11 @@ def get_lang(request: Request) -> str:
     lang, remember = i18n.choose(request.query_params.get("lang"), request.cookies.get(i18n.LANG_COOKIE),
                                  request.headers.get("accept-language"))
     if remember:
-        _set_cookie(request, i18n.LANG_COOKIE, lang, 60 * 60 * 24 * 365)
+        set_cookie(request, i18n.LANG_COOKIE, lang, 60 * 60 * 24 * 365)
     return lang
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SearchDep = Annotated[SearchService, Depends(get_search)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 EventsDep = Annotated[EventLog | None, Depends(get_events)]

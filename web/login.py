@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from kb.accounts import SESSION_TTL
+from kb.db.limits import USER_MAX
+from kb.db.accounts import SESSION_TTL
 from kb.settings import DEMO_PASSWORD
 from web.auth import AUTH_COOKIE, LOGIN_CSRF_COOKIE, AccountsDep, current_session, login_csrf
-from web.deps import SettingsDep, _set_cookie
+from web.deps import SettingsDep, set_cookie
 from web.ratelimit import limit
 
 router = APIRouter(include_in_schema=False)
@@ -41,7 +42,7 @@ async def login_page(request: Request, settings: SettingsDep,
 
 @router.post("/login", dependencies=[Depends(limit("login"))])
 async def login(request: Request, settings: SettingsDep, accounts: AccountsDep,
-                username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=200)],
+                username: Annotated[str, Form(max_length=USER_MAX)], password: Annotated[str, Form(max_length=200)],
                 csrf: Annotated[str, Form(max_length=100)] = "",
                 next: Annotated[str, Form(max_length=300)] = "/agent"):
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -51,7 +52,7 @@ async def login(request: Request, settings: SettingsDep, accounts: AccountsDep,
     if user is None:
         return _page(request, settings, _safe_next(next), "Wrong user name or password.", 401)
     sid, _ = await run_in_threadpool(accounts.open_session, user)
-    _set_cookie(request, AUTH_COOKIE, sid, int(SESSION_TTL.total_seconds()))
+    set_cookie(request, AUTH_COOKIE, sid, int(SESSION_TTL.total_seconds()))
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
@@ -60,5 +61,5 @@ async def logout(request: Request, accounts: AccountsDep, csrf: Annotated[str, F
     session = current_session(request)
     if session is not None and hmac.compare_digest(session.csrf, csrf):
         await run_in_threadpool(accounts.close_session, request.cookies.get(AUTH_COOKIE, ""))
-        _set_cookie(request, AUTH_COOKIE, "", 0)
+        set_cookie(request, AUTH_COOKIE, "", 0)
     return RedirectResponse("/", status_code=303)

@@ -13,49 +13,22 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from sqlalchemy import Column, Engine, ForeignKey, Integer, MetaData, String, Table, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
-from kb.events import PK, UTCDateTime
+from kb.db.limits import LABEL_MAX, USER_MAX
+from kb.db.schema import api_tokens as tokens
+from kb.db.schema import sessions, users
+from kb.db.validate import text, utc_now
 
 ROLES = ("agent", "admin")
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+NAME_RE = re.compile(rf"^[a-z0-9][a-z0-9._@-]{{0,{USER_MAX - 1}}}$")
 MIN_PASSWORD = 8
 SESSION_TTL = timedelta(hours=12)
 TOKEN_PREFIX = "kbt_"
 # scrypt cost: 2^15 x 8 x 1 takes ~50 ms and 32 MiB, the OWASP-recommended floor.
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
-
-metadata = MetaData()
-
-users = Table(
-    "users", metadata,
-    Column("id", PK, primary_key=True, autoincrement=True),
-    Column("name", String(64), nullable=False, unique=True),
-    Column("role", String(16), nullable=False),
-    Column("password", String(200), nullable=False),
-    Column("created", UTCDateTime(), nullable=False),
-)
-
-sessions = Table(
-    "sessions", metadata,
-    Column("digest", String(64), primary_key=True),
-    Column("user_id", PK, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("csrf", String(64), nullable=False),
-    Column("expires", UTCDateTime(), nullable=False),
-)
-
-tokens = Table(
-    "api_tokens", metadata,
-    Column("digest", String(64), primary_key=True),
-    Column("user_id", PK, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("label", String(100), nullable=False),
-    Column("created", UTCDateTime(), nullable=False),
-    Column("last_used", UTCDateTime()),
-    Column("uses", Integer(), nullable=False, default=0),
-)
-
 
 class AccountError(ValueError):
     """A bad user name, role or password, with a message that says which."""
@@ -98,10 +71,6 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 # A real hash to compare against when the user does not exist, so a wrong name takes as long as a wrong password.
 _DUMMY_HASH = hash_password(secrets.token_hex(8))
 
@@ -110,8 +79,8 @@ class Accounts:
     """Users, their sessions and their API tokens."""
 
     def __init__(self, engine: Engine):
+        """Over the event log's writer (EventLog.writer), whose database has the tables."""
         self.engine = engine
-        metadata.create_all(engine)
 
     # -- users ----------------------------------------------------------------------------------
 
@@ -127,7 +96,7 @@ class Accounts:
             if conn.execute(select(users.c.id).where(users.c.name == name)).first():
                 raise AccountError(f"user {name!r} already exists")
             uid = conn.execute(insert(users).values(name=name, role=role, password=hash_password(password),
-                                                    created=_now())).inserted_primary_key[0]
+                                                    created=utc_now())).inserted_primary_key[0]
         return User(uid, name, role)
 
     def set_password(self, name: str, password: str) -> None:
@@ -160,7 +129,7 @@ class Accounts:
     def authenticate(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None (in about the same time either way)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(users).where(users.c.name == name.strip().lower()[:64])).first()
+            row = conn.execute(select(users).where(users.c.name == name.strip().lower()[:USER_MAX])).first()
         ok = check_password(password, row.password if row else _DUMMY_HASH)
         return User(row.id, row.name, row.role) if row and ok else None
 
@@ -170,9 +139,9 @@ class Accounts:
         """A new session: the cookie value (shown once) and the session with its CSRF token."""
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            conn.execute(delete(sessions).where(sessions.c.expires < _now()))
+            conn.execute(delete(sessions).where(sessions.c.expires < utc_now()))
             conn.execute(insert(sessions).values(digest=_digest(sid), user_id=user.id, csrf=csrf,
-                                                 expires=_now() + SESSION_TTL))
+                                                 expires=utc_now() + SESSION_TTL))
         return sid, Session(user, csrf)
 
     def session(self, sid: str) -> Session | None:
@@ -182,7 +151,7 @@ class Accounts:
             row = conn.execute(
                 select(users.c.id, users.c.name, users.c.role, sessions.c.csrf, sessions.c.expires)
                 .join(users, users.c.id == sessions.c.user_id).where(sessions.c.digest == _digest(sid))).first()
-        if row is None or row.expires < _now():
+        if row is None or row.expires < utc_now():
             return None
         return Session(User(row.id, row.name, row.role), row.csrf)
 
@@ -199,7 +168,7 @@ class Accounts:
             uid = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
             if uid is None:
                 raise AccountError(f"no user {name!r}")
-            conn.execute(insert(tokens).values(digest=_digest(token), user_id=uid, label=label[:100], created=_now(),
+            conn.execute(insert(tokens).values(digest=_digest(token), user_id=uid, label=text("label", label, LABEL_MAX), created=utc_now(),
                                                uses=0))
         return token
 
@@ -212,7 +181,7 @@ class Accounts:
                                .join(tokens, tokens.c.user_id == users.c.id).where(tokens.c.digest == digest)).first()
             if row is not None:
                 conn.execute(update(tokens).where(tokens.c.digest == digest)
-                             .values(last_used=_now(), uses=tokens.c.uses + 1))
+                             .values(last_used=utc_now(), uses=tokens.c.uses + 1))
         return User(row.id, row.name, row.role) if row else None
 
     def revoke_tokens(self, name: str) -> int:

@@ -13,66 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import (
-    Boolean, Column, Float, Index, LargeBinary, MetaData, String, Table, Text, case, func, insert, select, update,
-)
+from sqlalchemy import case, func, insert, select, update
 
-from kb.events import PK, UTCDateTime, EventLog, _now
+from kb.db.events import EventLog
+from kb.db.limits import EMAIL_MAX, HEX_ID_MAX, ID_MAX, LOCALE_MAX, TEXT_MAX, USER_MAX
+from kb.db.schema import deflections, suggestion_feedback, suggestions
+from kb.db.validate import text, utc_now
 
 VERDICTS = ("accepted", "rejected")
 REJECT_REASONS = ("not_related", "does_not_answer", "outdated")
-TEXT_MAX = 4000
-
-metadata = MetaData()
-
-suggestions = Table(
-    "suggestions", metadata,
-    Column("id", PK, primary_key=True, autoincrement=True),
-    Column("suggestion_id", String(32), nullable=False, unique=True),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("ticket_id", String(255)),
-    Column("user", String(64)),
-    Column("locale", String(16)),
-    Column("query", String(TEXT_MAX), nullable=False),  # the strongest query built from the ticket
-    Column("articles", Text(), nullable=False),  # JSON list of the suggested article ids, best first
-    Column("confidence", Float(), nullable=False),
-    Column("vector", LargeBinary()),  # the strongest query's embedding, for feedback given later
-    Index("ix_suggestions_at", "at"),
-)
-
-feedback = Table(
-    "suggestion_feedback", metadata,
-    Column("id", PK, primary_key=True, autoincrement=True),
-    Column("suggestion_id", String(32)),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("user", String(64)),
-    Column("article_id", String(255), nullable=False),
-    Column("verdict", String(16), nullable=False),
-    Column("reason", String(32)),
-    Column("query", String(TEXT_MAX), nullable=False),
-    Column("vector", LargeBinary()),  # float32 query embedding: finds the feedback again for similar tickets
-    Index("ix_suggestion_feedback_at", "at"),
-)
-
-deflections = Table(
-    "deflections", metadata,
-    Column("id", PK, primary_key=True, autoincrement=True),
-    Column("deflection_id", String(32), nullable=False, unique=True),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("locale", String(16)),
-    Column("query", String(TEXT_MAX), nullable=False),
-    Column("articles", Text(), nullable=False),
-    Column("answered", Boolean(), nullable=False),
-    Column("submitted", Boolean(), nullable=False, default=False),
-    Column("submitted_at", UTCDateTime()),
-    Column("email", String(320)),
-    Column("message", String(TEXT_MAX)),
-    Index("ix_deflections_at", "at"),
-)
 
 
 @dataclass(frozen=True)
 class Feedback:
+    """One accept/reject verdict of an agent on a suggested article, with the query it was given for."""
+
     id: int
     article_id: str
     verdict: str
@@ -82,25 +37,20 @@ class Feedback:
     at: datetime
 
 
-def _cut(value: str | None, limit: int = TEXT_MAX) -> str | None:
-    return None if value is None else value.replace("\x00", "")[:limit]
-
-
 class TicketLog:
     """Suggestions, feedback and deflections, written through the event log's engine."""
 
     def __init__(self, events: EventLog):
         self.engine = events.engine
         self._writer = events.writer
-        metadata.create_all(self._writer)
 
     def log_suggestion(self, *, query: str, articles: list[str], confidence: float, ticket_id: str | None = None,
                        user: str | None = None, locale: str | None = None, vector: np.ndarray | None = None) -> str:
         sid = uuid.uuid4().hex
         with self._writer.begin() as conn:
             conn.execute(insert(suggestions).values(
-                suggestion_id=sid, at=_now(), ticket_id=_cut(ticket_id, 255), user=_cut(user, 64),
-                locale=_cut(locale, 16), query=_cut(query), articles=json.dumps(articles), confidence=float(confidence),
+                suggestion_id=sid, at=utc_now(), ticket_id=text("ticket_id", ticket_id, ID_MAX, optional=True), user=text("user", user, USER_MAX, optional=True),
+                locale=text("locale", locale, LOCALE_MAX, optional=True), query=text("query", query, TEXT_MAX, optional=True), articles=json.dumps(articles), confidence=float(confidence),
                 vector=None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()))
         return sid
 
@@ -121,14 +71,14 @@ class TicketLog:
             raise ValueError(f"reason: a rejection needs one of {', '.join(REJECT_REASONS)}")
         blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
         with self._writer.begin() as conn:
-            conn.execute(insert(feedback).values(
-                suggestion_id=_cut(suggestion_id, 32), at=_now(), user=_cut(user, 64), article_id=_cut(article_id, 255),
-                verdict=verdict, reason=reason if verdict == "rejected" else None, query=_cut(query), vector=blob))
+            conn.execute(insert(suggestion_feedback).values(
+                suggestion_id=text("suggestion_id", suggestion_id, HEX_ID_MAX, optional=True), at=utc_now(), user=text("user", user, USER_MAX, optional=True), article_id=text("article_id", article_id, ID_MAX, optional=True),
+                verdict=verdict, reason=reason if verdict == "rejected" else None, query=text("query", query, TEXT_MAX, optional=True), vector=blob))
 
     def feedback(self, since: datetime | None = None, after_id: int = 0) -> Iterator[Feedback]:
-        stmt = select(feedback).where(feedback.c.id > after_id).order_by(feedback.c.id)
+        stmt = select(suggestion_feedback).where(suggestion_feedback.c.id > after_id).order_by(suggestion_feedback.c.id)
         if since is not None:
-            stmt = stmt.where(feedback.c.at >= since)
+            stmt = stmt.where(suggestion_feedback.c.at >= since)
         with self.engine.connect() as conn:
             for r in conn.execute(stmt):
                 vec = np.frombuffer(r.vector, dtype=np.float32) if r.vector else None
@@ -136,15 +86,15 @@ class TicketLog:
 
     def feedback_count(self) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(feedback)).scalar_one()
+            return conn.execute(select(func.count()).select_from(suggestion_feedback)).scalar_one()
 
     # -- deflection -----------------------------------------------------------------------------
 
     def log_deflection(self, *, query: str, articles: list[str], answered: bool, locale: str | None = None,
                        deflection_id: str | None = None) -> str:
         """Record what was suggested to a customer writing to support; typing more updates the same attempt."""
-        values = {"query": _cut(query), "articles": json.dumps(articles), "answered": bool(answered),
-                  "locale": _cut(locale, 16)}
+        values = {"query": text("query", query, TEXT_MAX, optional=True), "articles": json.dumps(articles), "answered": bool(answered),
+                  "locale": text("locale", locale, LOCALE_MAX, optional=True)}
         with self._writer.begin() as conn:
             if deflection_id:
                 done = conn.execute(update(deflections).where(deflections.c.deflection_id == deflection_id,
@@ -152,20 +102,20 @@ class TicketLog:
                 if done.rowcount:
                     return deflection_id
             did = uuid.uuid4().hex
-            conn.execute(insert(deflections).values(deflection_id=did, at=_now(), submitted=False, **values))
+            conn.execute(insert(deflections).values(deflection_id=did, at=utc_now(), submitted=False, **values))
         return did
 
     def submit_contact(self, *, query: str, email: str, message: str, locale: str | None = None,
                        deflection_id: str | None = None) -> str:
         """The customer sent the contact form anyway: the deflection attempt (if any) failed."""
-        values = {"submitted": True, "submitted_at": _now(), "email": _cut(email, 320), "message": _cut(message)}
+        values = {"submitted": True, "submitted_at": utc_now(), "email": text("email", email, EMAIL_MAX, optional=True), "message": text("message", message, TEXT_MAX, optional=True)}
         with self._writer.begin() as conn:
             if deflection_id and conn.execute(update(deflections).where(
                     deflections.c.deflection_id == deflection_id, deflections.c.submitted.is_(False)).values(**values)).rowcount:
                 return deflection_id
             did = uuid.uuid4().hex
-            conn.execute(insert(deflections).values(deflection_id=did, at=_now(), locale=_cut(locale, 16),
-                                                    query=_cut(query), articles="[]", answered=False, **values))
+            conn.execute(insert(deflections).values(deflection_id=did, at=utc_now(), locale=text("locale", locale, LOCALE_MAX, optional=True),
+                                                    query=text("query", query, TEXT_MAX, optional=True), articles="[]", answered=False, **values))
         return did
 
     def iter_deflections(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict]:

@@ -1,0 +1,71 @@
+"""`kb index` and `kb serve`: build the index from the articles folder, then (serve) hand it to the web app."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from app.runtime import open_runtime
+from cli.common import fail, settings_for
+from kb.store import StoreError
+
+
+def index(
+    articles: Annotated[Optional[Path], typer.Option(help="articles folder (default: KB_ARTICLES_DIR)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
+    rebuild: Annotated[bool, typer.Option(help="drop the index and build it from scratch")] = False,
+) -> None:
+    """Index the articles folder: only what changed is embedded again."""
+    settings = settings_for(articles)
+    if not settings.articles_dir.is_dir():
+        fail(f"articles folder {settings.articles_dir} does not exist (set KB_ARTICLES_DIR or --articles)")
+    try:
+        with open_runtime(settings) as rt:
+            report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(settings.articles_dir,
+                                                                                 rebuild=rebuild, optimize=True)
+            from search.calibration import ensure
+
+            ensure(rt.store, rt.embedder)  # the answered decision, fitted on what was just indexed
+    except (StoreError, OSError) as e:  # a full disk, a read-only folder: a sentence, not a traceback
+        fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    for p in report.errors + report.warnings:
+        loc = p["path"] + (f":{p['line']}" if p["line"] else "")
+        fld = f"field '{p['field']}': " if p["field"] else ""
+        typer.secho(f"{loc}: {p['severity']}: {fld}{p['message']}", err=True,
+                    fg=typer.colors.RED if p["severity"] == "error" else typer.colors.YELLOW)
+    typer.echo(
+        f"{report.articles} articles ({', '.join(report.locales)}) in {len(report.categories)} categories, "
+        f"{report.chunks} chunks: {report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded; "
+        f"{len(report.errors)} errors, {len(report.warnings)} warnings; {report.seconds:.1f}s"
+    )
+
+
+def serve(
+    no_index: Annotated[bool, typer.Option("--no-index", help="serve the index as it is, without updating it first")] = False,
+    host: Annotated[Optional[str], typer.Option(help="default: KB_HOST")] = None,
+    port: Annotated[Optional[int], typer.Option(help="default: KB_PORT")] = None,
+) -> None:
+    """Update the index from the articles folder, then serve the help center and the API."""
+    settings = settings_for()
+    settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
+    if not no_index and settings.articles_dir.is_dir():
+        # The server process owns the embedded shard while it runs: index first, then hand it over.
+        try:
+            with open_runtime(settings) as rt:
+                report = rt.indexer(progress=sys.stderr.isatty()).run(settings.articles_dir, optimize=True)
+        except StoreError as e:
+            fail(str(e))
+        typer.echo(f"index: {report.articles} articles, {report.chunks_embedded} chunks embedded, "
+                   f"{len(report.errors)} errors", err=True)
+    from web.app import run
+
+    typer.echo(f"serving on http://{settings.host}:{settings.port}", err=True)
+    run(settings)

@@ -1,0 +1,11 @@
+"""The database: one schema (schema.py), its limits and checks, the event log's writes and reads (events.py), the
+dashboard's aggregates (dashboard.py), logins (accounts.py), and agents' suggestions and deflections (tickets.py)."""
+
+from kb.db.accounts import AccountError, Accounts, Session, User
+from kb.db.dashboard import Dashboard
+from kb.db.engine import database_url
+from kb.db.events import EventLog, SearchEvent
+from kb.db.tickets import Feedback, TicketLog
+
+__all__ = ["AccountError", "Accounts", "Dashboard", "EventLog", "Feedback", "SearchEvent", "Session", "TicketLog",
+           "User", "database_url"]

@@ -1,0 +1,141 @@
+"""What several test modules share: a fast fake embedder, article writers, the small web KB and its app."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+
+
+class CountingEmbedder:
+    """A deterministic bag-of-words embedder that counts what it embeds.
+
+    It stands in for the real model where a test is about indexing logic (what gets embedded,
+    what gets replaced), so those tests run in milliseconds; the real model has tests of its own.
+    """
+
+    name = "test/bag-of-words"
+    dim = 64
+    max_tokens = 512
+
+    def __init__(self):
+        self.embedded: list[str] = []
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for word in text.lower().split():
+            v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v + 1.0 / np.sqrt(self.dim)
+
+    def embed_passages(self, texts):
+        self.embedded.extend(texts)
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_queries(self, texts):
+        return np.stack([self._vec(t) for t in texts])
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 2
+
+
+def write_article(root: Path, rel: str, *, id: str | None = None, title: str = "Title", body: str = "Body text.",
+                  **fields) -> Path:
+    """Write one article file with front matter built from keyword fields."""
+    lines = ["---"]
+    if id:
+        lines.append(f"id: {id}")
+    lines.append(f"title: {title}")
+    for k, v in fields.items():
+        lines.append(f"{k}: {v}")
+    lines += ["---", body, ""]
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+INTERNAL = ("refund-approval-internal", "Refund approval playbook for agents")
+DRAFT = ("pricing-draft", "Unreleased pricing draft")
+HIDDEN_IDS = (INTERNAL[0], DRAFT[0])
+HIDDEN_TITLES = (INTERNAL[1], DRAFT[1])
+
+
+def build_kb(root: Path) -> Path:
+    """A small help center: en/ru/uk public articles, an internal and a draft one, an article with XSS attempts."""
+    a = root / "articles"
+    write_article(a, "en/account/reset-password.md", id="reset-password", title="How to reset your password",
+                  locale="en", category="account", tags="[password, login]", updated="2025-11-02",
+                  body=("If you forgot your password, you can reset it from the sign-in page.\n\n"
+                        "## Reset by email\n\nClick **Forgot password** and follow the link we email you. "
+                        "The password reset link is valid for one hour.\n\n"
+                        "### Didn't get the email\n\nCheck the spam folder.\n\n"
+                        "## Reset from the app\n\nOpen Settings → Security → Change password.\n\n"
+                        "See also [two-factor authentication](two-factor.md) and "
+                        "[the refund playbook](../policies/refund-approval-internal.md).\n"))
+    write_article(a, "ru/account/reset-password.md", id="reset-password-ru", title="Как сбросить пароль",
+                  locale="ru", category="account", translation_of="reset-password",
+                  body="Если вы забыли пароль, сбросьте его на странице входа.\n\n## Сброс по почте\n\nНажмите «Забыли пароль».\n")
+    write_article(a, "en/account/two-factor.md", id="two-factor", title="Set up two-factor authentication",
+                  locale="en", category="account",
+                  body="Protect your account and password with a second step.\n\n## Authenticator app\n\nScan the QR code.\n")
+    write_article(a, "en/billing/invoices.md", id="invoices", title="Download invoices and VAT receipts",
+                  locale="en", category="billing",
+                  body=("Invoices are in Billing → Invoices.\n\n| Plan | Price |\n|:--|--:|\n| Team | 8 |\n| Business | 15 |\n\n"
+                        "```\ncurl https://api.orbita.example/invoices\n```\n"))
+    write_article(a, "uk/billing/oplata.md", id="oplata-uk", title="Як оплатити підписку",
+                  locale="uk", category="billing", body="Оплатити підписку можна карткою або рахунком.\n")
+    write_article(a, "en/policies/refund-approval-internal.md", id=INTERNAL[0], title=INTERNAL[1],
+                  locale="en", category="policies", visibility="internal",
+                  body="Agents approve password reset refunds up to 100 EUR. Reset password invoices refund.\n")
+    write_article(a, "en/billing/pricing-draft.md", id=DRAFT[0], title=DRAFT[1], locale="en", category="billing",
+                  visibility="draft", body="Draft: new password reset pricing for invoices, not public yet.\n")
+    write_article(a, "en/troubleshooting/xss.md", id="xss-test", title="Script tags in notes",
+                  locale="en", category="troubleshooting",
+                  body=("Notes may contain <script>alert(1)</script> text.\n\n"
+                        "<img src=x onerror=alert(1)>\n\n"
+                        "A [x](javascript:alert(1)) link and <a href=\"javascript:alert(2)\">raw link</a>.\n\n"
+                        "<div onclick=\"alert(3)\" style=\"color:red\">clickable</div>\n"))
+    return a
+
+
+def index_kb(root: Path):
+    """Index the small KB under root/data with the counting embedder; returns Settings for it."""
+    from app.runtime import open_runtime
+    from kb.settings import Settings
+
+    articles = build_kb(root)
+    settings = Settings(articles_dir=articles, data_dir=root / "data", cache_dir=root / "cache", env="test",
+                        model="test/bag-of-words", database_url=f"sqlite:///{root / 'data' / 'events.sqlite3'}")
+    with open_runtime(settings, embedder=CountingEmbedder()) as rt:
+        report = rt.indexer().run(articles)
+    assert not report.errors, report.errors
+    return settings
+
+
+@contextmanager
+def serve_app(settings, **options) -> Iterator[TestClient]:
+    """The app over a test KB, with the fake embedder injected, in-process."""
+    from app.runtime import open_runtime
+    from web.app import create_app
+
+    with open_runtime(settings, embedder=CountingEmbedder()) as rt:
+        with TestClient(create_app(settings, runtime=rt), **options) as c:
+            yield c
+
+
+def login(client: TestClient, name: str, password: str, next_url: str = "/agent"):
+    """Log in through the form, as a person does (CSRF token from the page)."""
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"username": name, "password": password, "csrf": csrf, "next": next_url},
+                       follow_redirects=False)
