@@ -19,7 +19,7 @@ from kb import analysis  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SETS = {"stackfaq": "en", "xquad_r_ru": "ru"}
-BASELINE_NDCG = {"stackfaq": 0.842, "xquad_r_ru": 0.953}  # bm25s + PyStemmer, shared/BASELINES.md
+BASELINE_NDCG = {"stackfaq": 0.842, "xquad_r_ru": 0.953}  # bm25s + PyStemmer, from the shared baselines
 
 
 def load(name: str):
@@ -56,7 +56,7 @@ class Index:
         self.columns: dict[int, int] = {}
         rows, cols, vals, lengths = [], [], [], []
         for row, text in enumerate(texts):
-            groups = analysis._analyze(text, lang)
+            groups = analysis.analyze(text, lang)
             lengths.append(len(groups))
             for tid, count in Counter(analysis.term_id(t) for g in groups for t in g).items():
                 rows.append(row)
@@ -103,7 +103,7 @@ def throughput(texts: list[str], lang: str) -> tuple[float, float, int]:
     """(cold terms/s with empty caches, warm terms/s, terms) for sparse_doc_vector over texts."""
     analysis.terms(texts[0], lang)  # loads the dictionaries outside the timing
     n_terms = sum(len(analysis.terms(t, lang)) for t in texts)
-    analysis._token_terms.cache_clear()
+    analysis.token_terms.cache_clear()
     analysis.term_id.cache_clear()
     t0 = time.perf_counter()
     for t in texts:

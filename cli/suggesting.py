@@ -21,7 +21,7 @@ def suggest(
     """Suggest articles, passages and a draft reply for a ticket, as POST /api/suggest does."""
     from pydantic import ValidationError
 
-    from suggest.service import TicketIn
+    from suggest.models import TicketIn
 
     try:
         data = TicketIn.model_validate_json(ticket.read_text(encoding="utf-8"))

@@ -1,33 +1,12 @@
-"""What the knowledge base can answer, as vectors: article units, prototypes, and thresholds fitted on the KB itself.
+"""What the knowledge base can answer, as vectors: its units, centred per language, and their article prototypes.
 
-An article is represented by its *units*: the title and every line or sentence of its chunks (articles often
-contain the very phrasings customers use). Units and queries are embedded alike (e5's `query: ` prompt on both
-sides: a symmetric, paraphrase-style comparison) and then *centred*: e5 puts every text within ~0.75–0.95 cosine
-of every other, so the mean vector of the data is subtracted and the rest re-normalised before comparing. On
-CLINC150 that alone lifts the best reachable unanswered-F1 of a one-score rule from 0.72 to 0.76.
-
-The mean is taken per language (en, ru, uk): e5 vectors carry a language component as large as the topic. With
-one global mean, the shipped help center's translations of one article sat 0.45–1.13 apart (median 0.71, farther
-than two different articles in one language, median 0.30) and the English wordings of a need 0.55–0.65 from the
-Russian ones; with per-language means translations sit 0.10–0.36 apart (median 0.23) and different articles
-0.29+ (median 0.53). A language with few texts is pulled toward the global mean (LANGUAGE_PRIOR).
-
-An article's *prototype* is the normalised sum of its centred units; a query's answered score is its cosine to
-the nearest prototype. The threshold is fitted on the KB, never on labelled searches: units are pseudo-queries,
-once with their own article present (minus the unit itself: "answered") and once with their article removed
-(the nearest other article: "unanswered", exactly the case of an article nobody wrote). The threshold is where
-the two error rates are equal, which does not depend on how much of the traffic is unanswered.
-
-Which units are the pseudo-queries is measured, not assumed: every line, or only titles and section headings.
-In an FAQ-style KB (CLINC150: a title and eight customer wordings) every line is a question and all lines
-separate best; in a help center's how-to articles the body lines are steps ("Open Settings → Security"), which
-say nothing about what customers ask (shipped articles: equal error rate 0.49, chance), while titles and
-headings are what they ask. The pool with the lower equal error rate is used, and the report shows which.
+KnowledgeEvidence holds the raw units; fit_space returns the CentredEvidence the scores, and the calibrations
+(reports.calibration), are computed in, so nothing can be asked of a space before it is fitted. Why it is built
+this way: docs/gap-detection.md.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,16 +17,12 @@ from kb.analysis import SUPPORTED, detect_language
 from kb.embedder import Embedder
 from kb.store import SearchFilter, VectorStore
 from kb.store.base import TITLE_INDEX
+from reports.calibration import (
+    CALIBRATION_SAMPLE, CLUSTER_GRID, DEFAULT_CLUSTER_DISTANCE, DEFAULT_THRESHOLD, Calibration, equal_error,
+)
 
 MAX_UNITS_PER_ARTICLE = 64  # a long article is still described well by 64 of its lines
 MIN_UNIT_CHARS = 3
-# Used only when the KB is too small to fit a threshold on (fewer than two articles or ten units):
-# the value the rule below gives on CLINC150 (0.475–0.501 over seven held-out draws).
-DEFAULT_THRESHOLD = 0.49
-# Distance cut for topic clustering when there is too little data to fit it (what the rule gives on CLINC150).
-DEFAULT_CLUSTER_DISTANCE = 0.675
-CLUSTER_GRID = tuple(round(x, 3) for x in np.arange(0.05, 1.0001, 0.025))
-CALIBRATION_SAMPLE = 3000  # pseudo-labelled points used to fit the clustering cut (average linkage is O(n²))
 # A language's own mean counts as n / (n + LANGUAGE_PRIOR) of its centre, the global mean as the rest: the mean of
 # a few texts is mostly their topic, which centring must not remove (one need asked in a language nobody else uses).
 LANGUAGE_PRIOR = 50
@@ -76,20 +51,6 @@ def normalise_rows(x: np.ndarray) -> np.ndarray:
     return x / np.where(n > 0, n, 1.0)
 
 
-def _equal_error(answered: np.ndarray, unanswered: np.ndarray,
-                 minimum: int = 10) -> tuple[float, float, float, float] | None:
-    """(threshold, answered mean, unanswered mean, equal error rate), or None with under `minimum` of either."""
-    if len(answered) < minimum or len(unanswered) < minimum:
-        return None
-    grid = np.linspace(-1.0, 1.0, 4001)
-    miss = np.searchsorted(np.sort(answered), grid, side="left") / len(answered)  # answered called unanswered
-    false = 1.0 - np.searchsorted(np.sort(unanswered), grid, side="left") / len(unanswered)  # the reverse
-    gap = np.abs(miss - false)
-    ties = np.flatnonzero(gap <= gap.min() + 1e-9)
-    i = int(ties[len(ties) // 2])  # separable data: the middle of the gap, not its edge
-    return float(grid[i]), float(answered.mean()), float(unanswered.mean()), float((miss[i] + false[i]) / 2)
-
-
 @dataclass
 class ArticleInfo:
     id: str
@@ -99,32 +60,8 @@ class ArticleInfo:
 
 
 @dataclass
-class Calibration:
-    """The thresholds and the evidence they were fitted on (shown in the report, so nobody has to trust a constant)."""
-
-    threshold: float
-    cluster_distance: float
-    answered_mean: float = float("nan")  # LOO pseudo-queries with their article present
-    unanswered_mean: float = float("nan")  # the same with their article removed
-    equal_error_rate: float = float("nan")
-    pseudo_queries: str = ""  # "all lines" or "titles and headings": whichever separated better
-    units: int = 0
-    fitted: bool = False
-    cluster_fitted: bool = False
-    cluster_v_measure: float = float("nan")
-    # Two texts in different languages are one need up to this distance (translated titles of the KB's articles).
-    cross_language_distance: float = float("nan")
-    translated_titles: int = 0
-
-    def as_dict(self) -> dict:
-        """Plain JSON values: floats rounded, not-fitted ones (NaN) as None."""
-        return {k: (None if math.isnan(v) else round(float(v), 4)) if isinstance(v, float) else v
-                for k, v in self.__dict__.items()}
-
-
-@dataclass
 class KnowledgeEvidence:
-    """Units, prototypes and the centring of one KB; `score` says how well the KB covers query vectors."""
+    """The KB's units (titles, headings, lines) with their raw vectors; fit_space centres them for comparing."""
 
     articles: list[ArticleInfo]
     unit_texts: list[str]
@@ -132,13 +69,11 @@ class KnowledgeEvidence:
     unit_vectors: np.ndarray  # raw (not centred) e5 query-prompt vectors
     unit_langs: np.ndarray = field(default=None)  # type: ignore[assignment]  # language per unit
     unit_heading: np.ndarray = field(default=None)  # type: ignore[assignment]  # a title or section heading?
-    centre: np.ndarray = field(default=None)  # type: ignore[assignment]  # the global mean
-    centres: dict = field(default_factory=dict)  # language → its centre
-    prototypes: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     @classmethod
     def from_store(cls, store: VectorStore, embedder: Embedder,
                    visibilities: Sequence[str] | None = None) -> KnowledgeEvidence:
+        """Every indexed article's newest generation, split into units and embedded with the query prompt."""
         recs = store.records(SearchFilter(visibilities=list(visibilities) if visibilities else None),
                              ["article_id", "group_id", "generation", "chunk_index", "title", "text", "locale"],
                              limit=10_000_000)
@@ -184,56 +119,75 @@ class KnowledgeEvidence:
 
     # -- the centred space ------------------------------------------------------------------------
 
-    def fit_space(self, query_vectors: np.ndarray, query_langs: Sequence[str] | None = None) -> None:
+    def fit_space(self, query_vectors: np.ndarray, query_langs: Sequence[str] | None = None) -> CentredEvidence:
         """Centre on the means of units and queries together, per language; prototypes in that space.
 
         `query_langs`: the language of each query (`languages(texts)`); None counts them all as the KB's
         commonest language.
         """
         query_vectors = np.asarray(query_vectors, np.float32).reshape(-1, self.unit_vectors.shape[1])
-        unit_langs = self._unit_langs()
-        query_langs = self._langs(query_langs, len(query_vectors))
+        unit_langs = self.unit_languages()
+        query_langs = self.query_languages(query_langs, len(query_vectors))
         parts = [v for v in (self.unit_vectors, query_vectors) if len(v)]
         # Not shrunk toward zero for small data: tried (n / (n + 25…200)), it split the en/ru/uk paraphrases of
         # one need in a five-article KB, which full centring keeps together.
-        self.centre = np.concatenate(parts).mean(0) if parts else np.zeros(self.unit_vectors.shape[1], np.float32)
+        centre = np.concatenate(parts).mean(0) if parts else np.zeros(self.unit_vectors.shape[1], np.float32)
         vectors = np.concatenate([self.unit_vectors, query_vectors])
         langs = np.concatenate([unit_langs, query_langs])
-        self.centres = {}
+        centres = {}
         for lang in sorted(set(langs.tolist())):
             mine = vectors[langs == lang]
             w = len(mine) / (len(mine) + LANGUAGE_PRIOR)
-            self.centres[lang] = (w * mine.mean(0) + (1 - w) * self.centre).astype(np.float32)
-        units = self.centred(self.unit_vectors, unit_langs)
+            centres[lang] = (w * mine.mean(0) + (1 - w) * centre).astype(np.float32)
+        space = CentredEvidence(self, centre, centres)
+        units = space.centred(self.unit_vectors, unit_langs)
         sums = np.zeros((len(self.articles), units.shape[1]), np.float32)
         np.add.at(sums, self.unit_article, units)
-        self._sums, self._units = sums, units
-        self.prototypes = normalise_rows(sums)
+        space.units, space.sums, space.prototypes = units, sums, normalise_rows(sums)
+        return space
 
-    def centred(self, vectors: np.ndarray, langs: Sequence[str] | None = None) -> np.ndarray:
-        """Vectors minus their language's centre, re-normalised (`langs` None: the KB's commonest language)."""
-        vectors = np.asarray(vectors, np.float32)
-        langs = self._langs(langs, len(vectors))
-        centres = np.stack([self.centres.get(lang, self.centre) for lang in langs]) if len(vectors) else self.centre
-        return normalise_rows(vectors - centres)
-
-    def _unit_langs(self) -> np.ndarray:
+    def unit_languages(self) -> np.ndarray:
+        """The language of each unit (detected once when from_store did not know it)."""
         if self.unit_langs is None or len(self.unit_langs) != len(self.unit_texts):
             self.unit_langs = languages(self.unit_texts)
         return self.unit_langs
 
-    def _langs(self, langs: Sequence[str] | None, n: int) -> np.ndarray:
+    def query_languages(self, langs: Sequence[str] | None, n: int) -> np.ndarray:
+        """`langs` checked against n vectors; None: all in the KB's commonest language."""
         if langs is None:
-            counts = {lang: int((self._unit_langs() == lang).sum()) for lang in set(self._unit_langs().tolist())}
+            counts = {lang: int((self.unit_languages() == lang).sum()) for lang in set(self.unit_languages().tolist())}
             commonest = max(sorted(counts), key=counts.get) if counts else "en"
             return np.array([commonest] * n, dtype=object)
         if len(langs) != n:
             raise ValueError(f"{n} vectors but {len(langs)} languages")
         return np.asarray(langs, dtype=object)
 
+
+@dataclass
+class CentredEvidence:
+    """The KB's units in the centred space fitted on them and the queries at hand: prototypes, scores, calibrations."""
+
+    evidence: KnowledgeEvidence
+    centre: np.ndarray  # the global mean
+    centres: dict[str, np.ndarray]  # language → its centre
+    units: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # set by fit_space
+    sums: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    prototypes: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def articles(self) -> list[ArticleInfo]:
+        return self.evidence.articles
+
+    def centred(self, vectors: np.ndarray, langs: Sequence[str] | None = None) -> np.ndarray:
+        """Vectors minus their language's centre, re-normalised (`langs` None: the KB's commonest language)."""
+        vectors = np.asarray(vectors, np.float32)
+        langs = self.evidence.query_languages(langs, len(vectors))
+        centres = np.stack([self.centres.get(lang, self.centre) for lang in langs]) if len(vectors) else self.centre
+        return normalise_rows(vectors - centres)
+
     def similarities(self, centred_vectors: np.ndarray) -> np.ndarray:
         """Cosine of each (centred) vector to every article prototype."""
-        if not len(self.articles):
+        if not len(self.evidence.articles):
             return np.zeros((len(centred_vectors), 0), np.float32)
         return centred_vectors @ self.prototypes.T
 
@@ -241,33 +195,36 @@ class KnowledgeEvidence:
 
     def leave_one_out(self, pool: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(answered, unanswered) scores of the units used as pseudo-queries (`pool`: a mask, default all)."""
-        units, owner, sums = self._units, self.unit_article, self._sums
-        sizes = np.bincount(owner, minlength=len(self.articles))
+        ev = self.evidence
+        units, owner, sums = self.units, ev.unit_article, self.sums
+        sizes = np.bincount(owner, minlength=len(ev.articles))
         pool = np.ones(len(units), bool) if pool is None else pool
         ok = (sizes[owner] >= 2) & pool
         own = normalise_rows(sums[owner] - units)
         answered = (units * own).sum(1)[ok]
         sims = units[pool] @ self.prototypes.T
-        groups = np.array([a.group for a in self.articles])
+        groups = np.array([a.group for a in ev.articles])
         same_group = groups[None, :] == groups[owner[pool]][:, None]
         unanswered = np.where(same_group, -np.inf, sims).max(1)
         return answered, unanswered[np.isfinite(unanswered)]
 
     def calibrate_threshold(self) -> Calibration:
+        """The answered threshold at the equal-error point of the units as pseudo-queries, on the better pool."""
+        ev = self.evidence
         fits = []
-        if len(self.articles) >= 2:
-            headings = self.unit_heading if self.unit_heading is not None else np.zeros(len(self.unit_texts), bool)
+        if len(ev.articles) >= 2:
+            headings = ev.unit_heading if ev.unit_heading is not None else np.zeros(len(ev.unit_texts), bool)
             for name, pool in (("all lines", None), ("titles and headings", headings)):
                 if pool is not None and (pool.all() or not pool.any()):
                     continue  # the same pool as all lines, or none
-                fit = _equal_error(*self.leave_one_out(pool))
+                fit = equal_error(*self.leave_one_out(pool))
                 if fit:
                     fits.append(fit + (name,))
         if not fits:
-            return Calibration(DEFAULT_THRESHOLD, DEFAULT_CLUSTER_DISTANCE, units=len(self.unit_texts))
+            return Calibration(DEFAULT_THRESHOLD, DEFAULT_CLUSTER_DISTANCE, units=len(ev.unit_texts))
         threshold, answered, unanswered, eer, name = min(fits, key=lambda f: f[3])
         return Calibration(threshold, DEFAULT_CLUSTER_DISTANCE, answered, unanswered, eer, name,
-                           len(self.unit_texts), True)
+                           len(ev.unit_texts), True)
 
     def calibrate_cross_language(self, cal: Calibration) -> Calibration:
         """How far apart one need can be in two languages: fitted on the KB's titles and their translations.
@@ -278,23 +235,24 @@ class KnowledgeEvidence:
         within-language cut. Short texts across languages sit farther apart than paraphrases in one language
         (en and ru wordings of one need ~0.5, en paraphrases ~0.35): one cut for both splits every need by language.
         """
+        ev = self.evidence
         cal.cross_language_distance = cal.cluster_distance
         title_of = {}
-        for k, (a, text) in enumerate(zip(self.unit_article.tolist(), self.unit_texts)):
-            if a not in title_of and text == self.articles[a].title:
+        for k, (a, text) in enumerate(zip(ev.unit_article.tolist(), ev.unit_texts)):
+            if a not in title_of and text == ev.articles[a].title:
                 title_of[a] = k
         arts = sorted(title_of)
         if len(arts) < 3:
             return cal
-        vectors = self._units[[title_of[a] for a in arts]]
-        groups = np.array([self.articles[a].group for a in arts])
-        langs = self._unit_langs()[[title_of[a] for a in arts]]
+        vectors = self.units[[title_of[a] for a in arts]]
+        groups = np.array([ev.articles[a].group for a in arts])
+        langs = ev.unit_languages()[[title_of[a] for a in arts]]
         sims = vectors @ vectors.T
         same_group = groups[:, None] == groups[None, :]
         other_lang = langs[:, None] != langs[None, :]
         translations = sims[np.triu(same_group & other_lang, 1)]
         nearest_other = np.where(~same_group & other_lang, sims, -np.inf).max(1)
-        fit = _equal_error(translations, nearest_other[np.isfinite(nearest_other)], minimum=3)
+        fit = equal_error(translations, nearest_other[np.isfinite(nearest_other)], minimum=3)
         if fit:
             cal.cross_language_distance = max(cal.cluster_distance, 1.0 - fit[0])
             cal.translated_titles = len(translations)
@@ -309,14 +267,15 @@ class KnowledgeEvidence:
         found in unanswered traffic should be as broad as what one article answers. V-measure against those
         labels picks the cut from CLUSTER_GRID; translations count as one article.
         """
+        ev = self.evidence
         from scipy.cluster.hierarchy import fcluster, linkage
         from sklearn.metrics import v_measure_score
 
-        groups = {g: i for i, g in enumerate(sorted({a.group for a in self.articles}))}
-        art_group = np.array([groups[a.group] for a in self.articles], dtype=np.int64)
-        X = np.concatenate([self._units, answered_vectors]) if len(answered_vectors) else self._units
-        y = np.concatenate([art_group[self.unit_article], art_group[answered_article]]) if len(answered_vectors) \
-            else art_group[self.unit_article]
+        groups = {g: i for i, g in enumerate(sorted({a.group for a in ev.articles}))}
+        art_group = np.array([groups[a.group] for a in ev.articles], dtype=np.int64)
+        X = np.concatenate([self.units, answered_vectors]) if len(answered_vectors) else self.units
+        y = np.concatenate([art_group[ev.unit_article], art_group[answered_article]]) if len(answered_vectors) \
+            else art_group[ev.unit_article]
         if len(X) > CALIBRATION_SAMPLE:
             pick = np.random.default_rng(seed).choice(len(X), CALIBRATION_SAMPLE, replace=False)
             X, y = X[pick], y[pick]

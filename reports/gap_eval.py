@@ -1,33 +1,9 @@
 """`kb eval-gaps`: the CLINC150 gap-detection protocol run through the product's own search, log and gap report.
 
-1. 20% of the intents (seeded, `len // 5`: 30 of 150) are held out as articles nobody wrote.
-2. One article per remaining intent: title from the intent name ("change_user_name" → "Change user name"),
-   body = its first 8 training utterances; indexed with the real Indexer into a throwaway store.
-3. Every test utterance of every intent, plus up to 1,000 out-of-scope test utterances, is searched through
-   SearchService (spelling correction and logging on, as for customers) into a throwaway SQLite EventLog.
-4. The gap report's own steps run on that log: aggregate_searches(iter_searches()) → analyse().
-5. Detection is scored per search: positive = unanswered = a held-out intent or out-of-scope.
-   Clustering is scored as in BASELINES.md: over the flagged searches of held-out intents, labelled by intent
-   (out-of-scope searches have no true topic, so they count in detection only). Re-running the baseline
-   (e5 top-1 threshold + average linkage) under this labelling gives V/ARI/purity 0.86–0.90 / 0.69–0.78 /
-   0.86–0.93, matching the published 0.875 / 0.715 / 0.902, while scoring all flagged searches (out-of-scope
-   one class or one class each) gives ARI ≤ 0.57. Both other views are returned too, under
-   "clustering_all_flagged" (every flagged search; out-of-scope ones each their own class, wrong flags by intent).
-Nothing here is fitted on the labels: the thresholds are what the report calibrates on the KB and the log.
-
-Measured on clinc150 (2 shared cores, one torch thread; ~4 min a run), three held-out draws:
-
-| seed | P / R / F1 | V / ARI / purity | held-out intents found as a topic |
-|---|---|---|---|
-| 20260505 (default) | 0.656 / 0.882 / 0.753 | 0.884 / 0.723 / 0.885 | 20 / 30 |
-| 20260506 | 0.684 / 0.862 / 0.763 | 0.856 / 0.637 / 0.879 | 21 / 30 |
-| 20260507 | 0.680 / 0.841 / 0.752 | 0.907 / 0.764 / 0.959 | 24 / 30 |
-Baseline (BASELINES.md): 0.706 / 0.717 / 0.712 and 0.875 / 0.715 / 0.902; the search-time flag alone: F1 0.68–0.69.
-Unchanged by per-language centring and the titles-and-headings calibration (2026-11-23, default seed: 0.6563 /
-0.8816 / 0.7525, V 0.8844: CLINC150 is one language and its lines are all questions, so "all lines" is chosen).
-benchmarks/gap_variants.py shows why the detection stops near 0.76: even a threshold chosen on the test labels
-gets 0.73–0.77 from any e5-small similarity this report can compute, and a classifier trained on the labels
-over three encoders 0.78–0.80 (see its docstring).
+A fifth of the intents (seeded) are held out as articles nobody wrote, the rest become articles; every test
+utterance is searched and logged, the report's own steps run on the log, and detection (precision/recall/F1)
+and topics (V-measure/ARI/purity over held-out intents) are scored. The protocol and its results:
+docs/gap-eval-clinc150.md.
 """
 
 from __future__ import annotations

@@ -1,20 +1,8 @@
 """Gap topics: which logged queries the KB does not answer, grouped into the needs behind them.
 
-Detection (per distinct query): cosine of the query to the nearest article prototype in the centred e5 space
-(reports/evidence.py), below a threshold fitted on the KB's own articles by leave-one-out, *and* the search-time
-decision (logged `answered`, majority of the query's searches) agreeing that it was not answered. On CLINC150
-(`kb eval-gaps`) the search-time flag alone reaches an unanswered-F1 of 0.68–0.69, the offline check alone
-0.73–0.75, both together 0.75–0.76: each removes false alarms of the other.
-
-Clustering: the unanswered distinct queries, e5 vectors centred per language (one multilingual space, so the
-same need in en/ru/uk lands in one topic), SciPy average-linkage clustering on cosine distance, cut at the
-distance where the KB's own articles (plus the traffic they answer) are best recovered as clusters; across
-languages at the distance that separates the KB's translated titles from other articles' titles.
-
-Scale: the log is streamed into one QueryStat per normalized text (reports/queries.py); the `max_queries` most
-searched distinct queries are checked (they carry nearly all traffic); when more than `max_cluster` distinct
-queries are unanswered, a seeded sample weighted by search count is clustered and every other query joins the
-nearest topic centroid when within the cut, else stands as its own topic.
+A query is unanswered when it is far from every article prototype (reports/evidence.py) and the search-time
+decision agreed; the unanswered ones are clustered by average linkage in the centred e5 space, across languages
+too. Why so, with the numbers: docs/gap-detection.md.
 """
 
 from __future__ import annotations
@@ -31,10 +19,11 @@ import numpy as np
 
 from kb.embedder import Embedder
 from kb.store import VectorStore
-from reports.evidence import Calibration, KnowledgeEvidence, languages, normalise_rows
+from reports.calibration import Calibration
+from reports.evidence import CentredEvidence, KnowledgeEvidence, languages, normalise_rows
 from reports.queries import QueryStat
 
-MAX_QUERIES = 50_000
+MAX_ANALYSED_QUERIES = 50_000
 MAX_CLUSTER = 8_000  # average linkage holds n²/2 distances: 8k → 256 MB and well under a minute here
 EMBED_BATCH = 256
 Coverage = Literal["absent", "weak"]
@@ -48,7 +37,7 @@ class ArticleRef:
 
 
 @dataclass
-class Topic:
+class UncoveredTopic:
     """One need customers searched for and did not find."""
 
     id: str
@@ -83,12 +72,13 @@ class Topic:
 
 @dataclass
 class GapAnalysis:
-    topics: list[Topic]  # biggest first
+    topics: list[UncoveredTopic]  # biggest first
     scores: dict[str, float]  # normalized → answered score, for every checked query
     unanswered: set[str]  # normalized texts judged unanswered
     calibration: Calibration
     checked: int  # distinct queries checked
     skipped: int  # distinct queries beyond max_queries (least searched)
+    space: CentredEvidence = field(repr=False)  # where the scores were computed: compare other queries in it
     seconds: float = 0.0
 
 
@@ -102,7 +92,7 @@ def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), np.float32)
 
 
-def _cluster(vectors: np.ndarray, weights: np.ndarray, distance: float, max_cluster: int, seed: int,
+def cluster_labels(vectors: np.ndarray, weights: np.ndarray, distance: float, max_cluster: int, seed: int,
              langs: np.ndarray | None = None, cross_distance: float | None = None) -> np.ndarray:
     """Cluster labels for centred vectors: agglomerative on up to max_cluster, nearest centroid for the rest.
 
@@ -138,7 +128,7 @@ def _cluster(vectors: np.ndarray, weights: np.ndarray, distance: float, max_clus
             labels[part[ok]] = best[ok]
         left = np.flatnonzero(labels < 0)
         if len(left):
-            labels[left] = k + _cluster(vectors[left], weights[left], distance, max_cluster, seed + 1,
+            labels[left] = k + cluster_labels(vectors[left], weights[left], distance, max_cluster, seed + 1,
                                         None if langs is None else langs[left], cross_distance)
     return labels
 
@@ -166,7 +156,7 @@ def _average_linkage(vectors: np.ndarray, distance: float, langs: np.ndarray | N
 
 
 def analyse(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
-            visibilities: list[str] | None = None, max_queries: int = MAX_QUERIES,
+            visibilities: list[str] | None = None, max_queries: int = MAX_ANALYSED_QUERIES,
             max_cluster: int = MAX_CLUSTER, seed: int = 0, use_search_time: bool = True,
             evidence: KnowledgeEvidence | None = None) -> GapAnalysis:
     """Detect the unanswered queries among `queries` and cluster them into topics.
@@ -180,10 +170,10 @@ def analyse(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
     ev = evidence or KnowledgeEvidence.from_store(store, embedder, visibilities)
     raw = _embed(embedder, [q.text for q in checked])
     langs = languages([q.text for q in checked])
-    ev.fit_space(raw, langs)
-    cal = ev.calibrate_threshold()
-    Q = ev.centred(raw, langs)
-    sims = ev.similarities(Q)
+    space = ev.fit_space(raw, langs)
+    cal = space.calibrate_threshold()
+    Q = space.centred(raw, langs)
+    sims = space.similarities(Q)
     if sims.shape[1]:
         best = sims.max(1)
         nearest = sims.argmax(1)
@@ -196,24 +186,24 @@ def analyse(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
         # On CLINC150 this takes unanswered-F1 from 0.731 / 0.749 to 0.753 / 0.763 (two held-out draws).
         flagged &= np.array([q.answered_share < 0.5 for q in checked], dtype=bool)
     if sims.shape[1]:
-        cal = ev.calibrate_cluster_distance(cal, Q[~flagged], nearest[~flagged], seed)
-        cal = ev.calibrate_cross_language(cal)
+        cal = space.calibrate_cluster_distance(cal, Q[~flagged], nearest[~flagged], seed)
+        cal = space.calibrate_cross_language(cal)
     scores = {q.normalized: float(s) for q, s in zip(checked, best)}
     idx = np.where(flagged)[0]
     weights = np.array([checked[i].count for i in idx], np.float64)
-    labels = _cluster(Q[idx], weights, cal.cluster_distance, max_cluster, seed, langs[idx],
+    labels = cluster_labels(Q[idx], weights, cal.cluster_distance, max_cluster, seed, langs[idx],
                       cal.cross_language_distance)
     topics = []
     for c in np.unique(labels):
         members = idx[labels == c]
-        topics.append(_topic(members, checked, raw, Q, ev, cal, scores))
+        topics.append(_topic(members, checked, raw, Q, space, cal, scores))
     topics.sort(key=lambda t: (-t.size, -t.distinct, t.id))
-    return GapAnalysis(topics, scores, {checked[i].normalized for i in idx}, cal, len(checked), skipped,
+    return GapAnalysis(topics, scores, {checked[i].normalized for i in idx}, cal, len(checked), skipped, space,
                        round(time.perf_counter() - t0, 2))
 
 
-def _topic(members: np.ndarray, checked: list[QueryStat], raw: np.ndarray, Q: np.ndarray, ev: KnowledgeEvidence,
-           cal: Calibration, scores: dict[str, float]) -> Topic:
+def _topic(members: np.ndarray, checked: list[QueryStat], raw: np.ndarray, Q: np.ndarray, ev: CentredEvidence,
+           cal: Calibration, scores: dict[str, float]) -> UncoveredTopic:
     cen_c = normalise_rows(Q[members].mean(0, keepdims=True))[0]
     central = Q[members] @ cen_c
     stats = [checked[i] for i in members]
@@ -233,7 +223,7 @@ def _topic(members: np.ndarray, checked: list[QueryStat], raw: np.ndarray, Q: np
         locales.update(s.locales)
     firsts = [s.first_seen for s in stats if s.first_seen]
     lasts = [s.last_seen for s in stats if s.last_seen]
-    return Topic(
+    return UncoveredTopic(
         id=hashlib.sha1(title_q.normalized.encode("utf-8")).hexdigest()[:12],
         title=_clean_title(title_q.text), queries=stats, size=size, distinct=len(stats), locales=locales,
         centroid=[float(x) for x in normalise_rows(raw[members].mean(0, keepdims=True))[0]],
@@ -246,11 +236,10 @@ def _topic(members: np.ndarray, checked: list[QueryStat], raw: np.ndarray, Q: np
 
 
 def detect_and_cluster(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
-                       **options) -> list[Topic]:
+                       **options) -> list[UncoveredTopic]:
     """The topics of unanswered queries, biggest first (see `analyse` for the options and the details)."""
     return analyse(queries, store=store, embedder=embedder, **options).topics
 
 
-cluster_labels = _cluster  # the same clustering, for the gap report's other kind of topic
 
-__all__ = ["cluster_labels", "ArticleRef", "GapAnalysis", "Topic", "analyse", "detect_and_cluster"]
+__all__ = ["cluster_labels", "ArticleRef", "GapAnalysis", "UncoveredTopic", "analyse", "detect_and_cluster"]

@@ -17,7 +17,8 @@ from kb.store import SearchFilter, VectorStore
 from kb.store.edge import EdgeStore
 from search.evaluation import load_beir, percentile, write_articles
 from search.retrieval import Retriever
-from suggest.service import SuggestService, TicketIn
+from suggest.models import TicketIn
+from suggest.service import SuggestService
 
 
 @dataclass

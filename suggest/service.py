@@ -1,6 +1,6 @@
 """Suggested answers for a ticket: articles with their passages, a confidence, why, and a draft reply.
 
-Every query built from the ticket (suggest/ticket.py) is searched over public and internal articles.
+Every query built from the ticket (suggest.ticket) is searched over public and internal articles.
 An article's score is the sum over queries of weight x confidence x fused score, so what the latest
 customer message asks leads and noise (small talk, a quoted old reply) carries little. Agents' accept and
 reject feedback on earlier, similar tickets (cosine of the query embeddings) then scales the scores.
@@ -8,12 +8,9 @@ reject feedback on earlier, similar tickets (cosine of the query embeddings) the
 
 from __future__ import annotations
 
-import threading
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from kb import analysis
 from search.answered import ANSWERED_THRESHOLD, AnsweredModel, evidence
@@ -24,88 +21,13 @@ from kb.store import QueryVectors
 from search.retrieval import ArticleHit, Retriever
 from search.snippets import matched_terms, passage
 from suggest.draft import CANNED_TAG, DraftPart, Frames, compose
+from suggest.feedback import FeedbackMemory
+from suggest.models import Passage, Question, SuggestedArticle, SuggestResponse, TicketIn
 from suggest.ticket import Message, ticket_queries
 
-MAX_TEXT = 20_000
-MAX_MESSAGES = 100
 PER_QUERY = 10
 SHOWN = 5
-# Cosine of two query embeddings above which earlier feedback counts for a new ticket. e5 puts unrelated
-# support questions at 0.75-0.85 and paraphrases of one need above ~0.9.
-SIMILAR = 0.9
-# Score multipliers from one piece of feedback on a similar ticket (scaled by how similar it was).
-FEEDBACK_EFFECT = {"accepted": 1.5, "not_related": 0.2, "does_not_answer": 0.5, "outdated": 0.4}
 LOCALES = ("en", "ru", "uk")
-
-
-class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: str = Field(pattern="^(customer|agent)$", description="customer or agent")
-    text: str = Field(max_length=MAX_TEXT)
-    time: datetime | None = None
-
-
-class TicketIn(BaseModel):
-    """A ticket as the helpdesk sends it."""
-
-    model_config = ConfigDict(extra="ignore")
-    id: str | None = Field(default=None, max_length=255)
-    subject: str = Field(default="", max_length=1000)
-    messages: list[MessageIn] = Field(default_factory=list, max_length=MAX_MESSAGES)
-    locale: str | None = Field(default=None, pattern="^[a-z]{2}(-[a-z]{2,4})?$", description="the customer's language")
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    customer_name: str | None = Field(default=None, max_length=200)
-
-    def has_text(self) -> bool:
-        return bool(self.subject.strip() or any(m.text.strip() for m in self.messages))
-
-
-@dataclass
-class Passage:
-    text: str
-    section: str
-    anchor: str
-    url: str
-
-
-@dataclass
-class Suggestion:
-    id: str
-    title: str
-    url: str
-    locale: str
-    visibility: str
-    type: str
-    score: float
-    confidence: float
-    passages: list[Passage]
-    reason: dict  # which part of the ticket matched: source, query, matched words
-    feedback: str | None = None  # how agents' earlier feedback on similar tickets changed this one
-
-
-@dataclass
-class Question:
-    text: str
-    source: str
-    weight: float
-    confidence: float
-    suggestions: list[Suggestion]
-
-
-@dataclass
-class SuggestResponse:
-    """What POST /api/suggest returns (its response model too)."""
-
-    suggestion_id: str  # send it back with accept/reject feedback
-    locale: str  # the ticket's language; the draft is written in it
-    articles: list[Suggestion]  # public and internal articles, best first
-    questions: list[Question]  # each question of the latest customer message, with its answers
-    canned: list[Suggestion]  # canned replies that fit
-    draft: str  # a reply to send after a glance: greeting, passages with links, closing
-    draft_articles: list[str] = field(default_factory=list)
-
-    def as_api(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -117,62 +39,6 @@ class _Searched:
     hits: list[ArticleHit]
     confidence: float
     vectors: QueryVectors | None = None  # dense and sparse, to search other article types without embedding again
-
-
-class FeedbackMemory:
-    """Agents' verdicts with the query embeddings they were given for.
-
-    The log (shared by every web process) is the truth; each process keeps a copy of the vectors and
-    reads only the rows added since it last looked, so feedback given anywhere counts everywhere at once.
-    """
-
-    def __init__(self, log=None):
-        self.log = log
-        self._lock = threading.Lock()
-        self._vectors = np.zeros((0, 0), dtype=np.float32)
-        self._items: list[tuple[str, str]] = []  # (article_id, effect key)
-        self._last_id = 0
-
-    def _add(self, vector: np.ndarray, article_id: str, effect: str) -> None:
-        v = np.asarray(vector, dtype=np.float32)[None, :]
-        v = v / (np.linalg.norm(v) or 1.0)
-        self._vectors = v if not self._items else np.vstack([self._vectors, v])
-        self._items.append((article_id, effect))
-
-    def _refresh(self) -> None:
-        if self.log is None:
-            return
-        for f in self.log.feedback(after_id=self._last_id):
-            self._last_id = max(self._last_id, f.id)
-            if f.vector is not None:
-                self._add(f.vector, f.article_id, f.reason if f.verdict == "rejected" else "accepted")
-
-    def record(self, vector: np.ndarray, article_id: str, verdict: str, reason: str | None, query: str,
-               suggestion_id: str | None = None, user: str | None = None) -> None:
-        if self.log is not None:
-            self.log.log_feedback(article_id=article_id, verdict=verdict, reason=reason, query=query, vector=vector,
-                                  suggestion_id=suggestion_id, user=user)
-        else:
-            with self._lock:
-                self._add(vector, article_id, "accepted" if verdict == "accepted" else reason)
-
-    def effects(self, vector: np.ndarray) -> dict[str, tuple[float, list[str]]]:
-        """Per article: the score multiplier from feedback on similar queries, and the verdicts behind it."""
-        with self._lock:
-            self._refresh()
-            if not self._items:
-                return {}
-            vecs, items = self._vectors, list(self._items)
-        q = np.asarray(vector, dtype=np.float32)
-        sims = vecs @ (q / (np.linalg.norm(q) or 1.0))
-        out: dict[str, tuple[float, list[str]]] = {}
-        for i in np.flatnonzero(sims >= SIMILAR):
-            aid, effect = items[i]
-            strength = (sims[i] - SIMILAR) / (1 - SIMILAR) * 0.5 + 0.5  # 0.5 at the threshold, 1 for the same query
-            factor = 1 + (FEEDBACK_EFFECT[effect] - 1) * strength
-            mult, why = out.get(aid, (1.0, []))
-            out[aid] = (mult * factor, why + [effect])
-        return out
 
 
 class SuggestService:
@@ -213,7 +79,7 @@ class SuggestService:
             out.append(_Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors))
         return out
 
-    def _ranked(self, searched: list[_Searched], locale: str, limit: int) -> list[Suggestion]:
+    def _ranked(self, searched: list[_Searched], locale: str, limit: int) -> list[SuggestedArticle]:
         """The best `limit` articles over all the ticket's queries, one per translation group, the reader's
         language first; passages are cut only for those shown."""
         scores: dict[str, float] = {}
@@ -248,7 +114,7 @@ class SuggestService:
             out.append(self._suggestion(h, s, scores[aid] / total, notes.get(aid)))
         return out
 
-    def _suggestion(self, h: ArticleHit, s: _Searched, score: float, notes: list[str] | None) -> Suggestion:
+    def _suggestion(self, h: ArticleHit, s: _Searched, score: float, notes: list[str] | None) -> SuggestedArticle:
         lang = h.locale or None
         q_terms = analysis.highlight_terms(s.query, None)
         passages, seen = [], set()
@@ -263,7 +129,7 @@ class SuggestService:
             if len(passages) == 2:
                 break
         words = sorted(matched_terms(h.title + "\n" + " ".join(p.text for p in passages), q_terms, lang))
-        return Suggestion(
+        return SuggestedArticle(
             id=h.id, title=h.title, url=h.url, locale=h.locale, visibility=h.visibility,
             type=h.payload.get("type", "article"), score=round(score, 4), confidence=round(s.confidence, 4),
             passages=passages, reason={"source": s.source, "query": s.query, "matched": words},
@@ -296,7 +162,7 @@ class SuggestService:
                                           confidence=confidence, ticket_id=ticket.id, user=agent_name, locale=locale)
         return SuggestResponse(sid, locale, articles, questions, canned, draft, used)
 
-    def _canned(self, lead: _Searched, locale: str) -> list[Suggestion]:
+    def _canned(self, lead: _Searched, locale: str) -> list[SuggestedArticle]:
         query = lead.query
         hits = self.retriever.search(query, 6, visibilities=("public", "internal"), types=("template",),
                                      locales=[locale], vectors=lead.vectors)
@@ -309,7 +175,7 @@ class SuggestService:
                 out.append(self._suggestion(h, s, h.score, None))
         return out[:2]
 
-    def _draft(self, questions: list[Question], articles: list[Suggestion], locale: str,
+    def _draft(self, questions: list[Question], articles: list[SuggestedArticle], locale: str,
                customer_name: str | None, agent_name: str | None) -> tuple[str, list[str]]:
         """Only public articles go into a reply to a customer: internal ones are for the agent's eyes."""
         parts, used = [], []
@@ -329,7 +195,7 @@ class SuggestService:
                                        self.base_url + pick.passages[0].url))
         return compose(self.frames.get(locale), locale, parts, customer_name=customer_name, agent_name=agent_name), used
 
-    def deflect(self, subject: str, description: str, locale: str | None, limit: int = 3) -> tuple[list[Suggestion], bool]:
+    def deflect(self, subject: str, description: str, locale: str | None, limit: int = 3) -> tuple[list[SuggestedArticle], bool]:
         """Public articles for what a customer is writing to support, and whether they likely answer it."""
         queries = ticket_queries(subject, [Message("customer", description)])
         if not queries:

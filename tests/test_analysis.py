@@ -379,7 +379,7 @@ def test_normalize_is_idempotent(text):
 def test_concurrent_use_gives_the_same_results():
     texts = VECTOR_TEXTS * 20
     serial = [sparse_doc_vector(t, "uk") for t in texts]
-    analysis._token_terms.cache_clear()
+    analysis.token_terms.cache_clear()
     with ThreadPoolExecutor(max_workers=8) as pool:
         parallel = list(pool.map(lambda t: sparse_doc_vector(t, "uk"), texts))
     assert parallel == serial

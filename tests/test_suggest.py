@@ -11,7 +11,8 @@ import pytest
 from kb.db.events import EventLog
 from kb.db.tickets import TicketLog
 from suggest.evaluation import load_tickets, replay
-from suggest.service import SuggestService, TicketIn
+from suggest.models import TicketIn
+from suggest.service import SuggestService
 
 from support import REPO
 

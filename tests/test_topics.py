@@ -11,8 +11,9 @@ from kb.db.events import EventLog, SearchEvent
 from kb.indexer import Indexer
 from kb.store.edge import EdgeStore
 from reports import aggregate_searches, analyse
-from reports.evidence import DEFAULT_THRESHOLD, KnowledgeEvidence, split_units
-from reports.topics import _cluster
+from reports.calibration import DEFAULT_THRESHOLD
+from reports.evidence import KnowledgeEvidence, split_units
+from reports.topics import cluster_labels
 
 from support import write_article
 
@@ -58,8 +59,7 @@ def test_a_kb_too_small_to_calibrate_falls_back_to_the_documented_threshold(tmp_
     store = EdgeStore(tmp_path / "shard")
     Indexer(store, embedder, 64).run(tmp_path / "a")
     ev = KnowledgeEvidence.from_store(store, embedder)
-    ev.fit_space(embedder.embed_queries(["reset password", "refund"]))
-    cal = ev.calibrate_threshold()
+    cal = ev.fit_space(embedder.embed_queries(["reset password", "refund"])).calibrate_threshold()
     assert cal.threshold == DEFAULT_THRESHOLD and not cal.fitted
     assert ev.unit_texts == ["Reset password", "Open settings."]
     store.close()
@@ -70,7 +70,7 @@ def test_past_the_cap_a_sample_is_clustered_and_the_rest_joins_the_nearest_topic
     centres = np.eye(3, 16)
     X = np.concatenate([c + 0.05 * rng.standard_normal((40, 16)) for c in centres])
     X /= np.linalg.norm(X, axis=1, keepdims=True)
-    labels = _cluster(X, np.ones(len(X)), 0.3, max_cluster=30, seed=0)
+    labels = cluster_labels(X, np.ones(len(X)), 0.3, max_cluster=30, seed=0)
     truth = np.repeat(np.arange(3), 40)
     # Every point lands with its own group and no two groups share a label.
     assert all(len(set(labels[truth == g])) == 1 for g in range(3))
@@ -89,11 +89,11 @@ def test_wordings_in_two_languages_join_up_to_the_cross_language_distance():
     assert np.allclose([d[0, 1], d[0, 2], d[1, 2]], [0.3, 0.5, 0.5]) and d[3, :3].min() > 0.7
     langs = np.array(["en", "en", "ru", "ru"], dtype=object)
     w = np.ones(4)
-    plain = _cluster(X, w, 0.4, 100, 0)
+    plain = cluster_labels(X, w, 0.4, 100, 0)
     assert plain[0] == plain[1] != plain[2]
-    joined = _cluster(X, w, 0.4, 100, 0, langs, 0.55)
+    joined = cluster_labels(X, w, 0.4, 100, 0, langs, 0.55)
     assert joined[0] == joined[1] == joined[2] != joined[3]
-    assert len(set(_cluster(X, w, 0.4, 100, 0, langs, 0.45))) == 3  # 0.5 apart: farther than 0.45 allows
+    assert len(set(cluster_labels(X, w, 0.4, 100, 0, langs, 0.45))) == 3  # 0.5 apart: farther than 0.45 allows
 
 
 # --- the real model --------------------------------------------------------------------------------------

@@ -13,15 +13,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from kb.db.limits import HEX_ID_MAX, ID_MAX, REJECT_REASON_MAX
-
-from suggest.service import SuggestResponse, SuggestService, TicketIn
+from suggest.models import SuggestResponse, TicketIn
+from suggest.service import SuggestService
 from web.auth import AgentDep, current_session
 
 router = APIRouter()
 
+
 def invalid(*loc: str, msg: str) -> RequestValidationError:
     """A 422 in the same shape as FastAPI's own validation errors (web.app renders both)."""
     return RequestValidationError([{"loc": loc, "msg": msg, "type": "value_error"}])
+
 
 def _service(request: Request) -> SuggestService:
     svc = request.app.state.services.suggest
@@ -29,7 +31,9 @@ def _service(request: Request) -> SuggestService:
         raise HTTPException(503, "suggestions are not available in this deployment")
     return svc
 
+
 # -- API ------------------------------------------------------------------------------------------
+
 
 class SuggestionFeedbackIn(BaseModel):
     """An agent accepting or rejecting one suggested article."""
@@ -40,6 +44,7 @@ class SuggestionFeedbackIn(BaseModel):
     reason: Literal["not_related", "does_not_answer", "outdated"] | None = None
     query: str | None = Field(default=None, max_length=2000, description="needed when suggestion_id is unknown")
 
+
 @router.post("/api/suggest", response_model=SuggestResponse, tags=["agents"])
 async def api_suggest(ticket: TicketIn, request: Request, user: AgentDep) -> dict:
     """Suggested articles, passages, canned replies and a draft reply for a ticket (agents and admins)."""
@@ -48,6 +53,7 @@ async def api_suggest(ticket: TicketIn, request: Request, user: AgentDep) -> dic
     svc = _service(request)
     response = await run_in_threadpool(svc.suggest, ticket, agent_name=user.name)
     return response.as_api()
+
 
 @router.post("/api/suggest/feedback", status_code=204, tags=["agents"])
 async def api_suggest_feedback(body: SuggestionFeedbackIn, request: Request, user: AgentDep) -> Response:
@@ -61,6 +67,7 @@ async def api_suggest_feedback(body: SuggestionFeedbackIn, request: Request, use
     except LookupError as e:
         raise HTTPException(404, str(e)) from None
     return Response(status_code=204)
+
 
 @router.get("/api/agent/search", tags=["agents"])
 async def api_agent_search(request: Request, user: AgentDep,
@@ -76,13 +83,16 @@ async def api_agent_search(request: Request, user: AgentDep,
         row["visibility"] = r.visibility
     return out
 
+
 # -- the agent panel ------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def sample_tickets() -> tuple[TicketIn, ...]:
     """The demo tickets shipped with the package (suggest/sample_tickets.jsonl)."""
     text = resources.files("suggest").joinpath("sample_tickets.jsonl").read_text(encoding="utf-8")
     return tuple(TicketIn.model_validate_json(line) for line in text.splitlines() if line.strip())
+
 
 def _panel(request: Request, user, *, ticket: TicketIn | None, result=None, status_code: int = 200,
            message: str | None = None) -> HTMLResponse:
@@ -94,6 +104,7 @@ def _panel(request: Request, user, *, ticket: TicketIn | None, result=None, stat
                   reasons=[("not_related", "Not related"), ("does_not_answer", "Related but does not answer"),
                            ("outdated", "Outdated")], q="")
 
+
 @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
 async def agent_panel(request: Request, user: AgentDep,
                       ticket: Annotated[str | None, Query(max_length=ID_MAX)] = None) -> HTMLResponse:
@@ -102,6 +113,7 @@ async def agent_panel(request: Request, user: AgentDep,
         return _panel(request, user, ticket=None, status_code=404, message=f"no sample ticket {ticket!r}")
     result = await run_in_threadpool(_service(request).suggest, chosen, agent_name=user.name) if chosen else None
     return _panel(request, user, ticket=chosen, result=result)
+
 
 @router.post("/agent", response_class=HTMLResponse, include_in_schema=False)
 async def agent_paste(request: Request, user: AgentDep,
@@ -115,6 +127,7 @@ async def agent_paste(request: Request, user: AgentDep,
         return _panel(request, user, ticket=None, status_code=422, message="paste the ticket's subject or text")
     result = await run_in_threadpool(_service(request).suggest, ticket, agent_name=user.name)
     return _panel(request, user, ticket=ticket, result=result)
+
 
 @router.post("/agent/feedback", include_in_schema=False)
 async def agent_feedback(request: Request, user: AgentDep,

@@ -1,0 +1,54 @@
+"""Thresholds fitted on the knowledge base itself, with the evidence they were fitted on."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# Used only when the KB is too small to fit a threshold on (fewer than two articles or ten units):
+# the value the equal-error rule gives on CLINC150 (0.475–0.501 over seven held-out draws).
+DEFAULT_THRESHOLD = 0.49
+# Distance cut for topic clustering when there is too little data to fit it (what the rule gives on CLINC150).
+DEFAULT_CLUSTER_DISTANCE = 0.675
+CLUSTER_GRID = tuple(round(x, 3) for x in np.arange(0.05, 1.0001, 0.025))
+CALIBRATION_SAMPLE = 3000  # pseudo-labelled points used to fit the clustering cut (average linkage is O(n²))
+
+
+def equal_error(answered: np.ndarray, unanswered: np.ndarray,
+                 minimum: int = 10) -> tuple[float, float, float, float] | None:
+    """(threshold, answered mean, unanswered mean, equal error rate), or None with under `minimum` of either."""
+    if len(answered) < minimum or len(unanswered) < minimum:
+        return None
+    grid = np.linspace(-1.0, 1.0, 4001)
+    miss = np.searchsorted(np.sort(answered), grid, side="left") / len(answered)  # answered called unanswered
+    false = 1.0 - np.searchsorted(np.sort(unanswered), grid, side="left") / len(unanswered)  # the reverse
+    gap = np.abs(miss - false)
+    ties = np.flatnonzero(gap <= gap.min() + 1e-9)
+    i = int(ties[len(ties) // 2])  # separable data: the middle of the gap, not its edge
+    return float(grid[i]), float(answered.mean()), float(unanswered.mean()), float((miss[i] + false[i]) / 2)
+
+
+@dataclass
+class Calibration:
+    """The thresholds and the evidence they were fitted on (shown in the report, so nobody has to trust a constant)."""
+
+    threshold: float
+    cluster_distance: float
+    answered_mean: float = float("nan")  # LOO pseudo-queries with their article present
+    unanswered_mean: float = float("nan")  # the same with their article removed
+    equal_error_rate: float = float("nan")
+    pseudo_queries: str = ""  # "all lines" or "titles and headings": whichever separated better
+    units: int = 0
+    fitted: bool = False
+    cluster_fitted: bool = False
+    cluster_v_measure: float = float("nan")
+    # Two texts in different languages are one need up to this distance (translated titles of the KB's articles).
+    cross_language_distance: float = float("nan")
+    translated_titles: int = 0
+
+    def as_dict(self) -> dict:
+        """Plain JSON values: floats rounded, not-fitted ones (NaN) as None."""
+        return {k: (None if math.isnan(v) else round(float(v), 4)) if isinstance(v, float) else v
+                for k, v in self.__dict__.items()}
