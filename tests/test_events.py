@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -54,7 +55,10 @@ def round_trip(log: EventLog) -> None:
                          locale="en", results=[{"id": art, "score": 0.93, "rank": 1},
                                                {"id": "other", "score": 0.41, "rank": 2}],
                          answered=True, latency_ms=12.5, corrected=None, session="sess-1", ip=IP, category="account")
-    assert len(sid) == 32 and int(sid, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{32}", sid), sid
+    again = log.log_search(query="How do I Reset my password?", normalized="how do i reset my password", locale="en",
+                           results=[], answered=False, latency_ms=1.0)
+    assert again != sid  # every search has an id of its own: clicks and votes land on the right one
     assert not log.get_search(sid).clicked
     log.log_click(sid, art)
     log.log_vote(art, True, reason="clear steps", search_id=sid, session="sess-1", ip=IP)
