@@ -42,7 +42,7 @@ def _split_long(block: str, budget: int, count: TokenCounter) -> list[str]:
         if count(sentence) <= budget:
             pieces.append(sentence)
             continue
-        words, cur = sentence.split(), []
+        words, cur = sentence.split(), list[str]()
         for w in words:
             if cur and count(" ".join(cur + [w])) > budget:
                 pieces.append(" ".join(cur))

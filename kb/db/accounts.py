@@ -96,7 +96,7 @@ class Accounts:
             if conn.execute(select(users.c.id).where(users.c.name == name)).first():
                 raise AccountError(f"user {name!r} already exists")
             uid = conn.execute(insert(users).values(name=name, role=role, password=hash_password(password),
-                                                    created=utc_now())).inserted_primary_key[0]
+                                                    created=utc_now()).returning(users.c.id)).scalar_one()
         return User(uid, name, role)
 
     def set_password(self, name: str, password: str) -> None:

@@ -28,7 +28,7 @@ def open_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     database = parsed.database
     memory = not database or database == ":memory:" or "mode=memory" in url
-    if not memory:
+    if database and not memory:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S}}
     if memory:

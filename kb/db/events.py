@@ -177,7 +177,7 @@ class EventLog:
             "category": category, "at": at, "query_lang": query_lang,
         })
         with self._writer.begin() as conn:
-            pk = conn.execute(insert(searches).values(search)).inserted_primary_key[0]
+            pk = conn.execute(insert(searches).values(search).returning(searches.c.id)).scalar_one()
             if results_rows:
                 conn.execute(insert(search_results), [{"search_pk": pk, **r} for r in results_rows])
         return search["search_id"]
@@ -347,7 +347,7 @@ class EventLog:
         with self.engine.connect() as conn:
             return [(q, int(n)) for q, n in conn.execute(stmt)]
 
-    def popular_articles(self, limit: int = 10, days: int = 30) -> list[tuple[str, int]]:
+    def popular_articles(self, limit: int = 10, days: float = 30) -> list[tuple[str, int]]:
         """Most clicked article ids over the last days, with their click counts."""
         limit = integer("limit", limit, minimum=1)
         days = real("days", days, minimum=0.0)

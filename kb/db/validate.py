@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal, overload
 
 UTC = timezone.utc
 
@@ -25,6 +25,14 @@ def clean(value: str) -> str:
     return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
+@overload
+def text(name: str, value: Any, limit: int, *, optional: Literal[False] = False) -> str: ...
+
+
+@overload
+def text(name: str, value: Any, limit: int, *, optional: bool) -> str | None: ...
+
+
 def text(name: str, value: Any, limit: int, *, optional: bool = False) -> str | None:
     """Free text: a str (or None when optional), cleaned and truncated to limit characters."""
     if value is None and optional:
@@ -32,6 +40,14 @@ def text(name: str, value: Any, limit: int, *, optional: bool = False) -> str | 
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string, got {type(value).__name__}")
     return clean(value)[:limit]
+
+
+@overload
+def ident(name: str, value: Any, limit: int, *, optional: Literal[False] = False) -> str: ...
+
+
+@overload
+def ident(name: str, value: Any, limit: int, *, optional: bool) -> str | None: ...
 
 
 def ident(name: str, value: Any, limit: int, *, optional: bool = False) -> str | None:
@@ -65,6 +81,14 @@ def real(name: str, value: Any, *, minimum: float | None = None) -> float:
     return number
 
 
+@overload
+def integer(name: str, value: Any, *, minimum: int = 0, optional: Literal[False] = False) -> int: ...
+
+
+@overload
+def integer(name: str, value: Any, *, minimum: int = 0, optional: bool) -> int | None: ...
+
+
 def integer(name: str, value: Any, *, minimum: int = 0, optional: bool = False) -> int | None:
     """An integer >= minimum (numpy integers accepted), not a bool."""
     if value is None and optional:
@@ -74,6 +98,14 @@ def integer(name: str, value: Any, *, minimum: int = 0, optional: bool = False) 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r:.60}")
     return int(value)
+
+
+@overload
+def moment(name: str, value: Any, *, optional: Literal[False]) -> datetime: ...
+
+
+@overload
+def moment(name: str, value: Any, *, optional: bool = True) -> datetime | None: ...
 
 
 def moment(name: str, value: Any, *, optional: bool = True) -> datetime | None:

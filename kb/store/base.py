@@ -82,7 +82,7 @@ class SearchFilter:
 
     def conditions(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
         """(must match any of, must not match any of) pairs, always restricted to chunks."""
-        must = [("kind", ["chunk"])]
+        must: list[tuple[str, list]] = [("kind", ["chunk"])]
         for key, values in (("locale", self.locales), ("visibility", self.visibilities),
                             ("category", self.categories), ("article_id", self.article_ids),
                             ("type", self.types)):
@@ -92,7 +92,8 @@ class SearchFilter:
             must.append(("group_id", list(self.group_ids)))
         if self.title_points:
             must.append(("chunk_index", [TITLE_INDEX]))
-        must_not = [("article_id", list(self.exclude_article_ids))] if self.exclude_article_ids else []
+        must_not: list[tuple[str, list]] = (
+            [("article_id", list(self.exclude_article_ids))] if self.exclude_article_ids else [])
         if self.title_points is False:
             must_not.append(("chunk_index", [TITLE_INDEX]))
         return must, must_not

@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 import qdrant_edge as qe
 
@@ -183,11 +184,11 @@ class EdgeStore(VectorStore):
     def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         if not ids or self._shard is None:
             return {}
-        out = {}
+        out: dict[str, list[float]] = {}
         for r in self._shard.retrieve(list(ids), with_payload=False, with_vector=[DENSE]):
-            vec = (r.vector or {}).get(DENSE)
-            if vec is not None:
-                out[str(r.id)] = vec
+            vec = r.vector.get(DENSE) if isinstance(r.vector, dict) else None
+            if isinstance(vec, list):
+                out[str(r.id)] = cast(list[float], vec)  # DENSE is a single vector, never a multi-vector
         return out
 
     def scan_vectors(self, flt: SearchFilter, fields: Sequence[str], batch: int = 1024) -> Iterator[Record]:

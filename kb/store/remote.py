@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 from qdrant_client import QdrantClient, models
 
@@ -106,7 +107,9 @@ class QdrantStore(VectorStore):
         if not ids or self.dim is None:
             return {}
         recs = self.client.retrieve(self.collection, ids=list(ids), with_payload=False, with_vectors=[DENSE])
-        return {str(r.id): r.vector[DENSE] for r in recs if isinstance(r.vector, dict) and DENSE in r.vector}
+        # DENSE is a single vector, never a multi-vector.
+        return {str(r.id): cast(list[float], vec) for r in recs
+                if isinstance(r.vector, dict) and isinstance(vec := r.vector.get(DENSE), list)}
 
     def scan_vectors(self, flt: SearchFilter, fields: Sequence[str], batch: int = 1024) -> Iterator[Record]:
         if self.dim is None:
@@ -126,6 +129,7 @@ class QdrantStore(VectorStore):
     def query(self, vectors: QueryVectors, flt: SearchFilter, limit: int, mode: Side = "dense") -> list[Hit]:
         if self.dim is None:
             return []
+        query: list[float] | models.SparseVector
         if mode == "dense" and vectors.dense is not None:
             query, using = list(map(float, vectors.dense)), DENSE
         elif mode == "sparse" and vectors.sparse:
