@@ -12,11 +12,11 @@ from kb.settings import Settings
 
 if TYPE_CHECKING:
     from kb.db.accounts import Accounts
-    from kb.embedder import Embedder
     from kb.db.events import EventLog
+    from kb.db.tickets import TicketLog
+    from kb.embedder import Embedder
     from kb.indexer import Indexer
     from kb.store import VectorStore
-    from kb.db.tickets import TicketLog
     from search.catalog import Catalog
     from search.retrieval import Retriever
     from search.service import SearchService
@@ -99,8 +99,9 @@ class Runtime:
         is the customer search's (one calibration per process)."""
         from suggest.service import SuggestService
 
-        return SuggestService(self.retriever, self.tickets, base_url=self.settings.public_url,
-                              calibrations=self.search.calibrations)
+        return SuggestService(
+            self.retriever, self.tickets, base_url=self.settings.public_url, calibrations=self.search.calibrations
+        )
 
     def suggest_from_index(self) -> SuggestService:
         """Suggestions from the index alone: no database is opened, no earlier feedback applies."""
@@ -124,8 +125,9 @@ class Runtime:
 
 
 @contextmanager
-def open_runtime(settings: Settings, *, embedder: Embedder | None = None,
-                 store: VectorStore | None = None) -> Iterator[Runtime]:
+def open_runtime(
+    settings: Settings, *, embedder: Embedder | None = None, store: VectorStore | None = None
+) -> Iterator[Runtime]:
     """A Runtime for settings, closed on exit; pass an embedder or a store to use them instead of building them."""
     runtime = Runtime(settings, embedder=embedder, store=store)
     try:

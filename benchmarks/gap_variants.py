@@ -80,8 +80,12 @@ def main() -> None:
     titles = [intent_title(i) for i in intents]
     units = [(k, u) for k, i in enumerate(intents) for u in [titles[k]] + by[i][:8]]
     uq = embed_cached(args.cache, "units_q", [u for _, u in units], lambda x: model().embed_queries(x))
-    art = embed_cached(args.cache, "articles_p", [titles[k] + "\n" + "\n".join(f"- {u}" for u in by[i][:8])
-                                                  for k, i in enumerate(intents)], lambda x: model().embed_passages(x))
+    art = embed_cached(
+        args.cache,
+        "articles_p",
+        [titles[k] + "\n" + "\n".join(f"- {u}" for u in by[i][:8]) for k, i in enumerate(intents)],
+        lambda x: model().embed_passages(x),
+    )
     qv = embed_cached(args.cache, "stream_q", [t for t, _ in stream], lambda x: model().embed_queries(x))
     owner = np.array([k for k, _ in units])
     rows = []
@@ -92,8 +96,12 @@ def main() -> None:
         truth = np.array([i is None or i in held for _, i in stream])
         ku = keep[owner]
         kept = np.flatnonzero(keep)
-        ev = KnowledgeEvidence([ArticleInfo(intents[k], titles[k], intents[k]) for k in kept],
-                               [u for (_, u), ok in zip(units, ku) if ok], np.searchsorted(kept, owner[ku]), uq[ku])
+        ev = KnowledgeEvidence(
+            [ArticleInfo(intents[k], titles[k], intents[k]) for k in kept],
+            [u for (_, u), ok in zip(units, ku) if ok],
+            np.searchsorted(kept, owner[ku]),
+            uq[ku],
+        )
         space = ev.fit_space(qv)
         cal = space.calibrate_threshold()
         Q = space.centred(qv)
@@ -106,13 +114,29 @@ def main() -> None:
         hm = [k for k, j in enumerate(idx) if stream[j][1] in held]
         y = [stream[idx[k]][1] for k in hm]
         v, ari, pur = clustering(y, labels[hm])
-        best_cut = max((clustering(y, cluster_labels(Q[idx], np.ones(len(idx)), d, 8000, 0)[hm]) + (d,)
-                        for d in np.arange(0.6, 0.86, 0.05)), key=lambda r: r[0])
-        r = {"seed": seed, "article": ceiling((qv @ art[keep].T).max(1), truth),
-             "unit-max": ceiling((qv @ uq[ku].T).max(1), truth), "centred": ceiling(best, truth),
-             "centred@loo": prf(flag, truth)[2], "P": prf(flag, truth)[0], "R": prf(flag, truth)[1],
-             "threshold": cal.threshold, "cut": cal.cluster_distance, "V": v, "ARI": ari, "purity": pur,
-             "V@best-cut": best_cut[0], "best-cut": best_cut[3]}
+        best_cut = max(
+            (
+                clustering(y, cluster_labels(Q[idx], np.ones(len(idx)), d, 8000, 0)[hm]) + (d,)
+                for d in np.arange(0.6, 0.86, 0.05)
+            ),
+            key=lambda r: r[0],
+        )
+        r = {
+            "seed": seed,
+            "article": ceiling((qv @ art[keep].T).max(1), truth),
+            "unit-max": ceiling((qv @ uq[ku].T).max(1), truth),
+            "centred": ceiling(best, truth),
+            "centred@loo": prf(flag, truth)[2],
+            "P": prf(flag, truth)[0],
+            "R": prf(flag, truth)[1],
+            "threshold": cal.threshold,
+            "cut": cal.cluster_distance,
+            "V": v,
+            "ARI": ari,
+            "purity": pur,
+            "V@best-cut": best_cut[0],
+            "best-cut": best_cut[3],
+        }
         rows.append(r)
         print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()), flush=True)
     print("mean  " + "  ".join(f"{k} {np.mean([r[k] for r in rows]):.3f}" for k in rows[0] if k != "seed"))

@@ -67,7 +67,11 @@ NEEDS = [
     ("bill clients for tracked hours", "выставить счёт клиенту по часам", "виставити рахунок клієнту за години"),
     ("online whiteboard", "онлайн-доска для рисования", "онлайн-дошка для малювання"),
     ("video calls", "видеозвонки", "відеодзвінки"),
-    ("custom domain for the client portal", "свой домен для клиентского портала", "власний домен для клієнтського порталу"),
+    (
+        "custom domain for the client portal",
+        "свой домен для клиентского портала",
+        "власний домен для клієнтського порталу",
+    ),
     ("task templates", "шаблоны задач", "шаблони задач"),
     ("subtasks", "подзадачи", "підзадачі"),
     ("bulk edit tasks", "массовое редактирование задач", "масове редагування задач"),
@@ -91,8 +95,16 @@ NEEDS = [
     ("signature on documents in tasks", "электронная подпись документов в задачах", "підпис документів у задачах"),
 ]
 TEMPLATES = {
-    "en": ["{s}", "{s} in orbita", "is there {s}", "how to use {s}", "does orbita have {s}", "where is {s}",
-           "{s} not available", "enable {s}"],
+    "en": [
+        "{s}",
+        "{s} in orbita",
+        "is there {s}",
+        "how to use {s}",
+        "does orbita have {s}",
+        "where is {s}",
+        "{s} not available",
+        "enable {s}",
+    ],
     "ru": ["{s}", "{s} в orbita", "есть ли {s}", "как настроить {s}", "где найти {s}", "нужна {s}", "{s} не работает"],
     "uk": ["{s}", "{s} в orbita", "чи є {s}", "як налаштувати {s}", "де знайти {s}", "потрібна {s}"],
 }
@@ -141,8 +153,9 @@ class Traffic:
         self.q_weights = zipf_weights(len(self.questions))
         self.needs = []  # per need: wordings [(text, locale)], and a weekly growth factor
         for k, subjects in enumerate(NEEDS):
-            wordings = [(t.format(s=subj), loc) for subj, loc in zip(subjects, ("en", "ru", "uk"))
-                        for t in TEMPLATES[loc]]
+            wordings = [
+                (t.format(s=subj), loc) for subj, loc in zip(subjects, ("en", "ru", "uk")) for t in TEMPLATES[loc]
+            ]
             growth = (1.35, 1.0, 0.75)[k % 3]  # rising, steady, falling
             self.needs.append((wordings, growth))
         self.need_weights = zipf_weights(len(self.needs), 0.9)
@@ -214,9 +227,16 @@ class Traffic:
                 results = [{"id": article, "score": round(self.rng.uniform(0.55, 0.9), 3)}] if article else []
                 if answered and self.rng.random() < 0.5:
                     results.append({"id": "offline-mode", "score": 0.4})
-                yield {"query": text, "normalized": normalize(text), "locale": loc, "results": results,
-                       "answered": answered, "latency_ms": round(self.rng.uniform(8, 60), 1), "session": session,
-                       "at": at + timedelta(seconds=step * self.rng.randint(4, 70))}
+                yield {
+                    "query": text,
+                    "normalized": normalize(text),
+                    "locale": loc,
+                    "results": results,
+                    "answered": answered,
+                    "latency_ms": round(self.rng.uniform(8, 60), 1),
+                    "session": session,
+                    "at": at + timedelta(seconds=step * self.rng.randint(4, 70)),
+                }
                 prev = text
                 n += 1
 
@@ -249,9 +269,18 @@ def build_log(path: Path, size: int, start: datetime) -> tuple[float, int]:
         traffic.clicked = [i for i in traffic.clicked if i >= done + len(chunk)]
         if picked:
             with events.writer.begin() as conn:
-                conn.execute(insert(clicks), [{"search_pk": base + 1 + i - done, "article_id": chunk[i - done]["results"][0]["id"],
-                                               "rank": 1, "at": chunk[i - done]["at"] + timedelta(seconds=15)}
-                                              for i in picked])
+                conn.execute(
+                    insert(clicks),
+                    [
+                        {
+                            "search_pk": base + 1 + i - done,
+                            "article_id": chunk[i - done]["results"][0]["id"],
+                            "rank": 1,
+                            "at": chunk[i - done]["at"] + timedelta(seconds=15),
+                        }
+                        for i in picked
+                    ],
+                )
         done += len(chunk)
     tickets = TicketLog(events)
     rng = random.Random(11)
@@ -273,11 +302,11 @@ def rss_mb() -> float:
 
 
 def run_one(size: int, shard: Path, workdir: Path, profile: bool) -> dict:
-    from kb.embedder import load_embedder
     from kb.db.events import EventLog
+    from kb.db.tickets import TicketLog
+    from kb.embedder import load_embedder
     from kb.settings import Settings
     from kb.store.edge import EdgeStore
-    from kb.db.tickets import TicketLog
     from reports.gaps import GapReporter
     from search.retrieval import Retriever
 
@@ -309,14 +338,21 @@ def run_one(size: int, shard: Path, workdir: Path, profile: bool) -> dict:
     events.close()
     store.close()
     return {
-        "searches": report.totals.get("searches", 0), "distinct_queries": distinct,
-        "log_build_s": round(log_s, 1), "report_build_s": round(build_s, 1),
-        "rss_model_mb": round(rss_model), "peak_rss_before_report_mb": round(rss_log), "peak_rss_mb": round(rss_mb()),
-        "db_mb": round(db.stat().st_size / 2**20, 1), "topics": len(report.topics),
+        "searches": report.totals.get("searches", 0),
+        "distinct_queries": distinct,
+        "log_build_s": round(log_s, 1),
+        "report_build_s": round(build_s, 1),
+        "rss_model_mb": round(rss_model),
+        "peak_rss_before_report_mb": round(rss_log),
+        "peak_rss_mb": round(rss_mb()),
+        "db_mb": round(db.stat().st_size / 2**20, 1),
+        "topics": len(report.topics),
         "open": sum(t.status == "open" for t in report.topics),
-        "absent": sum(t.coverage == "absent" for t in report.topics), "totals": report.totals,
-        "top_topics": [f"{t.title} [{t.coverage}, {'/'.join(t.locales)}, {t.failures}, {t.trend}]"
-                       for t in report.topics[:5]],
+        "absent": sum(t.coverage == "absent" for t in report.topics),
+        "totals": report.totals,
+        "top_topics": [
+            f"{t.title} [{t.coverage}, {'/'.join(t.locales)}, {t.failures}, {t.trend}]" for t in report.topics[:5]
+        ],
     }
 
 
@@ -371,10 +407,13 @@ def main() -> None:
         if not args.keep:
             (workdir / f"events-{size}.db").unlink(missing_ok=True)
         if not args.json:
-            print(f"{size:>9,} searches: {r['distinct_queries']:,} distinct queries, log {r['log_build_s']} s "
-                  f"({r['db_mb']} MB), report {r['report_build_s']} s, peak RSS {r['peak_rss_before_report_mb']} MB "
-                  f"before the report, {r['peak_rss_mb']} MB after (model loaded: {r['rss_model_mb']} MB); "
-                  f"{r['topics']} topics ({r['absent']} absent)", flush=True)
+            print(
+                f"{size:>9,} searches: {r['distinct_queries']:,} distinct queries, log {r['log_build_s']} s "
+                f"({r['db_mb']} MB), report {r['report_build_s']} s, peak RSS {r['peak_rss_before_report_mb']} MB "
+                f"before the report, {r['peak_rss_mb']} MB after (model loaded: {r['rss_model_mb']} MB); "
+                f"{r['topics']} topics ({r['absent']} absent)",
+                flush=True,
+            )
             print(f"          totals {r['totals']}", flush=True)
             for line in r["top_topics"]:
                 print(f"          - {line}", flush=True)

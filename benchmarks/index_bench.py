@@ -88,9 +88,11 @@ def synthetic_kb(root: Path, n: int) -> None:
         title = " ".join(rng.choice(sents).split()[:8])
         path = root / locale / cat / f"a{i:05d}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"---\nid: a{i:05d}\ntitle: {json.dumps(title, ensure_ascii=False)}\nlocale: {locale}\n"
-                        f"category: {cat}\n---\nIntro: {rng.choice(sents)}\n\n" + "\n\n".join(sections) + "\n",
-                        encoding="utf-8")
+        path.write_text(
+            f"---\nid: a{i:05d}\ntitle: {json.dumps(title, ensure_ascii=False)}\nlocale: {locale}\n"
+            f"category: {cat}\n---\nIntro: {rng.choice(sents)}\n\n" + "\n\n".join(sections) + "\n",
+            encoding="utf-8",
+        )
 
 
 def main() -> None:
@@ -124,16 +126,21 @@ def main() -> None:
             report = Indexer(store, emb, settings.chunk_tokens).run(args.articles)
             full.append(report.chunks_embedded / (time.perf_counter() - t))
             store.close()
-    print(f"bare model.encode: {max(bare):.1f} chunks/s   kb index: {max(full):.1f} chunks/s   "
-          f"ratio {max(full) / max(bare):.3f}  (rounds: bare {[round(x, 1) for x in bare]}, index {[round(x, 1) for x in full]})")
+    print(
+        f"bare model.encode: {max(bare):.1f} chunks/s   kb index: {max(full):.1f} chunks/s   "
+        f"ratio {max(full) / max(bare):.3f}  "
+        f"(rounds: bare {[round(x, 1) for x in bare]}, index {[round(x, 1) for x in full]})"
+    )
 
     with tempfile.TemporaryDirectory() as d:
         store = EdgeStore(Path(d) / "shard")
         Indexer(store, emb, settings.chunk_tokens).run(args.articles)
         t = time.perf_counter()
         report = Indexer(store, emb, settings.chunk_tokens).run(args.articles)
-        print(f"no-op re-index, sample KB: {time.perf_counter() - t:.3f}s, {report.chunks_embedded} chunks embedded, "
-              f"{report.unchanged} unchanged")
+        print(
+            f"no-op re-index, sample KB: {time.perf_counter() - t:.3f}s, {report.chunks_embedded} chunks embedded, "
+            f"{report.unchanged} unchanged"
+        )
         store.close()
 
     if args.synthetic:
@@ -149,8 +156,10 @@ def main() -> None:
             print(f"  first build (hashing embedder): {first.chunks} chunks in {time.perf_counter() - t:.1f}s")
             t = time.perf_counter()
             report = Indexer(store, fake, settings.chunk_tokens).run(root)
-            print(f"  no-op re-index: {time.perf_counter() - t:.2f}s, {report.chunks_embedded} chunks embedded, "
-                  f"{report.unchanged} unchanged of {report.articles}")
+            print(
+                f"  no-op re-index: {time.perf_counter() - t:.2f}s, {report.chunks_embedded} chunks embedded, "
+                f"{report.unchanged} unchanged of {report.articles}"
+            )
             store.close()
 
 

@@ -50,29 +50,87 @@ START_TIMEOUT = 900  # seconds for `kb serve --no-index` to load the model and a
 # Questions customers of this help center ask: the articles' topics, worded as people type them.
 HELP_QUERIES = {
     "en": [
-        "how do I reset my password", "forgot password", "can't log in", "two-factor authentication lost phone",
-        "enable 2fa", "change my email address", "delete my account", "export workspace data to csv",
-        "transfer workspace ownership", "set up sso with okta", "scim provisioning azure ad", "invite teammates",
-        "remove a member from the workspace", "change billing plan", "download invoice", "refund request",
-        "update credit card", "cancel subscription", "vat number on invoice", "mobile app notifications not working",
-        "sync is not working on iphone", "offline mode android", "import tasks from trello", "import from jira",
-        "api rate limit", "create an api token", "webhooks not firing", "slack integration", "google calendar sync",
-        "recurring tasks", "time tracking report", "custom fields", "archive a project", "restore deleted project",
-        "guest access permissions", "dark mode", "keyboard shortcuts", "storage limit attachments",
-        "change language of the interface", "data retention policy gdpr",
+        "how do I reset my password",
+        "forgot password",
+        "can't log in",
+        "two-factor authentication lost phone",
+        "enable 2fa",
+        "change my email address",
+        "delete my account",
+        "export workspace data to csv",
+        "transfer workspace ownership",
+        "set up sso with okta",
+        "scim provisioning azure ad",
+        "invite teammates",
+        "remove a member from the workspace",
+        "change billing plan",
+        "download invoice",
+        "refund request",
+        "update credit card",
+        "cancel subscription",
+        "vat number on invoice",
+        "mobile app notifications not working",
+        "sync is not working on iphone",
+        "offline mode android",
+        "import tasks from trello",
+        "import from jira",
+        "api rate limit",
+        "create an api token",
+        "webhooks not firing",
+        "slack integration",
+        "google calendar sync",
+        "recurring tasks",
+        "time tracking report",
+        "custom fields",
+        "archive a project",
+        "restore deleted project",
+        "guest access permissions",
+        "dark mode",
+        "keyboard shortcuts",
+        "storage limit attachments",
+        "change language of the interface",
+        "data retention policy gdpr",
     ],
     "ru": [
-        "как сбросить пароль", "забыл пароль", "не могу войти в аккаунт", "потерял телефон с двухфакторной",
-        "как включить двухфакторную аутентификацию", "сменить адрес почты", "удалить аккаунт", "экспорт данных в csv",
-        "передать права владельца", "настроить sso", "скачать счет", "вернуть деньги за подписку",
-        "поменять тариф", "отменить подписку", "не приходят уведомления в приложении", "импорт задач из trello",
-        "интеграция со slack", "повторяющиеся задачи", "отчет по учету времени", "восстановить удаленный проект",
-        "гостевой доступ", "лимит хранилища", "ghjkm pf,sk",
+        "как сбросить пароль",
+        "забыл пароль",
+        "не могу войти в аккаунт",
+        "потерял телефон с двухфакторной",
+        "как включить двухфакторную аутентификацию",
+        "сменить адрес почты",
+        "удалить аккаунт",
+        "экспорт данных в csv",
+        "передать права владельца",
+        "настроить sso",
+        "скачать счет",
+        "вернуть деньги за подписку",
+        "поменять тариф",
+        "отменить подписку",
+        "не приходят уведомления в приложении",
+        "импорт задач из trello",
+        "интеграция со slack",
+        "повторяющиеся задачи",
+        "отчет по учету времени",
+        "восстановить удаленный проект",
+        "гостевой доступ",
+        "лимит хранилища",
+        "ghjkm pf,sk",
     ],
     "uk": [
-        "як скинути пароль", "забув пароль", "не можу увійти", "двофакторна автентифікація", "змінити електронну пошту",
-        "видалити обліковий запис", "експорт даних", "завантажити рахунок", "скасувати підписку",
-        "повернення коштів", "сповіщення не працюють", "імпорт задач", "відновити проєкт", "запросити колег",
+        "як скинути пароль",
+        "забув пароль",
+        "не можу увійти",
+        "двофакторна автентифікація",
+        "змінити електронну пошту",
+        "видалити обліковий запис",
+        "експорт даних",
+        "завантажити рахунок",
+        "скасувати підписку",
+        "повернення коштів",
+        "сповіщення не працюють",
+        "імпорт задач",
+        "відновити проєкт",
+        "запросити колег",
     ],
 }
 
@@ -121,9 +179,15 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-        self.env.update(KB_ARTICLES_DIR=str(self.articles), KB_DATA_DIR=str(self.tmp / "data"),
-                        KB_RATE_LIMIT_SEARCH="1000000", KB_RATE_LIMIT_FEEDBACK="1000000", KB_PORT=str(self.port),
-                        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        self.env.update(
+            KB_ARTICLES_DIR=str(self.articles),
+            KB_DATA_DIR=str(self.tmp / "data"),
+            KB_RATE_LIMIT_SEARCH="1000000",
+            KB_RATE_LIMIT_FEEDBACK="1000000",
+            KB_PORT=str(self.port),
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+        )
         if model:
             self.env["KB_MODEL"] = model
         self.proc: subprocess.Popen | None = None
@@ -131,8 +195,16 @@ class Server:
         self.index_report: dict = {}
 
     def _kb(self, *args: str, stdin: str | None = None, timeout: float = 3600) -> str:
-        r = subprocess.run([sys.executable, "-m", "kb.cli", *args], env=self.env, cwd=self.tmp, input=stdin,
-                           check=False, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(
+            [sys.executable, "-m", "kb.cli", *args],
+            env=self.env,
+            cwd=self.tmp,
+            input=stdin,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if r.returncode != 0:
             raise RuntimeError(f"kb {' '.join(args)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
         return r.stdout
@@ -145,9 +217,14 @@ class Server:
         self.token = self._kb("users", "token", "bench", "--label", "load-bench").strip()
         self.log = open(self.tmp / "serve.log", "w")  # noqa: SIM115 (closed in stop)
         # A session of its own: stop() ends the server with everything it started.
-        self.proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--no-index", "--port", str(self.port)],
-                                     env=self.env, cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=self.log,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kb.cli", "serve", "--no-index", "--port", str(self.port)],
+            env=self.env,
+            cwd=self.tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -220,10 +297,17 @@ async def _httpx_load(base: str, paths: list[str], concurrency: int, seconds: fl
 
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
         elapsed = time.perf_counter() - start
-    return {"requests": len(latencies) + sum(errors.values()), "ok": len(latencies), "seconds": round(elapsed, 2),
-            "rps": round(len(latencies) / elapsed, 1), "p50_ms": round(pct(latencies, 50), 1),
-            "p95_ms": round(pct(latencies, 95), 1), "p99_ms": round(pct(latencies, 99), 1),
-            "errors": sum(errors.values()), "error_kinds": dict(errors)}
+    return {
+        "requests": len(latencies) + sum(errors.values()),
+        "ok": len(latencies),
+        "seconds": round(elapsed, 2),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(pct(latencies, 50), 1),
+        "p95_ms": round(pct(latencies, 95), 1),
+        "p99_ms": round(pct(latencies, 99), 1),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+    }
 
 
 def httpx_load(base: str, paths: list[str], concurrency: int, seconds: float) -> dict:
@@ -258,20 +342,40 @@ def wrk_load(base: str, paths: list[str], concurrency: int, seconds: float, work
     script = workdir / "rotate.lua"
     script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths), encoding="utf-8")
     threads = max(1, min(concurrency, 2))
-    cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s", "--timeout", "60s",
-           "-s", str(script), base]
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(script),
+        base,
+    ]
     r = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=seconds + 120)
     line = next((x for x in r.stdout.splitlines() if x.startswith("KBJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-    s = json.loads(line[len("KBJSON "):])
+    s = json.loads(line[len("KBJSON ") :])
     elapsed = s["duration_us"] / 1e6
     kinds = {k: s[k] for k in ("status", "connect", "read", "write", "timeout") if s[k]}
     errors = sum(kinds.values())
     ok = s["requests"] - s["status"]  # wrk counts a non-2xx/3xx answer as a request and a status error
-    return {"requests": s["requests"], "ok": ok, "seconds": round(elapsed, 2), "rps": round(ok / elapsed, 1),
-            "p50_ms": round(s["p50_us"] / 1000, 1), "p95_ms": round(s["p95_us"] / 1000, 1),
-            "p99_ms": round(s["p99_us"] / 1000, 1), "errors": errors, "error_kinds": kinds}
+    return {
+        "requests": s["requests"],
+        "ok": ok,
+        "seconds": round(elapsed, 2),
+        "rps": round(ok / elapsed, 1),
+        "p50_ms": round(s["p50_us"] / 1000, 1),
+        "p95_ms": round(s["p95_us"] / 1000, 1),
+        "p99_ms": round(s["p99_us"] / 1000, 1),
+        "errors": errors,
+        "error_kinds": kinds,
+    }
 
 
 # -- re-indexing in a loop -------------------------------------------------------------------------------------------
@@ -295,13 +399,15 @@ class Reindexer:
         self.round += 1
         for f in self.files:
             tmp = f.with_name(f.name + ".tmp")  # not *.md: the indexer never sees it
-            tmp.write_text(self.originals[f].rstrip("\n") + f"\n\nReviewed in load-test round {self.round}.\n",
-                           encoding="utf-8")
+            tmp.write_text(
+                self.originals[f].rstrip("\n") + f"\n\nReviewed in load-test round {self.round}.\n", encoding="utf-8"
+            )
             tmp.replace(f)
 
     def _loop(self) -> None:
-        with httpx.Client(base_url=self.server.url, timeout=600,
-                          headers={"Authorization": f"Bearer {self.server.token}"}) as client:
+        with httpx.Client(
+            base_url=self.server.url, timeout=600, headers={"Authorization": f"Bearer {self.server.token}"}
+        ) as client:
             while not self._stop.is_set():
                 self._touch()
                 t0 = time.perf_counter()
@@ -317,9 +423,15 @@ class Reindexer:
                     time.sleep(0.5)
                     continue
                 rep = r.json()
-                self.runs.append({"wall_s": round(wall, 2), "server_s": rep.get("seconds"),
-                                  "updated": rep.get("updated"), "chunks_embedded": rep.get("chunks_embedded"),
-                                  "ended": time.perf_counter()})
+                self.runs.append(
+                    {
+                        "wall_s": round(wall, 2),
+                        "server_s": rep.get("seconds"),
+                        "updated": rep.get("updated"),
+                        "chunks_embedded": rep.get("chunks_embedded"),
+                        "ended": time.perf_counter(),
+                    }
+                )
 
     def start(self) -> None:
         self._stop.clear()
@@ -334,11 +446,16 @@ class Reindexer:
             self._thread.join(900)
         done = [r for r in self.runs if r["ended"] <= window_end]
         walls = [r["wall_s"] for r in done]
-        return {"completed": len(done), "finished_after_window": len(self.runs) - len(done),
-                "wall_s_p50": round(statistics.median(walls), 2) if walls else None,
-                "wall_s_max": max(walls) if walls else None,
-                "server_s": [r["server_s"] for r in done], "updated": [r["updated"] for r in done],
-                "chunks_embedded": [r["chunks_embedded"] for r in done], "errors": self.errors[:10]}
+        return {
+            "completed": len(done),
+            "finished_after_window": len(self.runs) - len(done),
+            "wall_s_p50": round(statistics.median(walls), 2) if walls else None,
+            "wall_s_max": max(walls) if walls else None,
+            "server_s": [r["server_s"] for r in done],
+            "updated": [r["updated"] for r in done],
+            "chunks_embedded": [r["chunks_embedded"] for r in done],
+            "errors": self.errors[:10],
+        }
 
     def restore(self) -> None:
         for f, text in self.originals.items():
@@ -354,8 +471,12 @@ def main() -> int:
     ap.add_argument("--concurrency", default="1,8,32", help="comma-separated numbers of concurrent clients")
     ap.add_argument("--articles", type=Path, default=ROOT / "articles", help="articles folder (copied first)")
     ap.add_argument("--model", default=None, help="KB_MODEL for the server (default: the shipped e5 model)")
-    ap.add_argument("--client", choices=("auto", "httpx", "wrk"), default="auto",
-                    help="load generator: wrk if installed (auto), or the asyncio httpx client")
+    ap.add_argument(
+        "--client",
+        choices=("auto", "httpx", "wrk"),
+        default="auto",
+        help="load generator: wrk if installed (auto), or the asyncio httpx client",
+    )
     ap.add_argument("--no-reindex", action="store_true", help="skip the with-re-index scenario")
     ap.add_argument("--warmup", type=int, default=20, help="sequential searches before measuring")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (its serve.log, the index)")
@@ -370,16 +491,21 @@ def main() -> int:
 
     qs = queries()
     paths = search_paths(qs)
-    say = (lambda *a: print(*a, file=sys.stderr, flush=True))
+
+    def say(*a) -> None:
+        print(*a, file=sys.stderr, flush=True)
+
     server = Server(args.articles, args.model, keep=args.keep)
     atexit.register(server.stop)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(1))  # runs atexit: the server goes too
     say(f"indexing {args.articles} into {server.tmp} and starting kb serve ...")
     server.start()
-    say(f"kb index: {server.index_report.get('articles')} articles, {server.index_report.get('chunks')} chunks, "
+    say(
+        f"kb index: {server.index_report.get('articles')} articles, {server.index_report.get('chunks')} chunks, "
         f"{server.index_report.get('wall_seconds')} s; serving on {server.url}; client {client}; "
-        f"{len(qs)} queries")
+        f"{len(qs)} queries"
+    )
 
     with httpx.Client(base_url=server.url, timeout=120) as c:
         warm_errors = sum(c.get(p).status_code != 200 for p in paths[: args.warmup])
@@ -411,25 +537,45 @@ def main() -> int:
     finally:
         reindexer.restore()
 
-    result = {"client": client, "seconds": args.seconds, "queries": len(qs), "model": args.model or "default (e5)",
-              "articles": server.index_report.get("articles"), "chunks": server.index_report.get("chunks"),
-              "cpus": os.cpu_count(), "loadavg_at_end": os.getloadavg(), "results": rows}
+    result = {
+        "client": client,
+        "seconds": args.seconds,
+        "queries": len(qs),
+        "model": args.model or "default (e5)",
+        "articles": server.index_report.get("articles"),
+        "chunks": server.index_report.get("chunks"),
+        "cpus": os.cpu_count(),
+        "loadavg_at_end": os.getloadavg(),
+        "results": rows,
+    }
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
-    print(f"{'scenario':<9}{'conc':>5}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'requests':>9}"
-          f"   re-indexes (wall p50 / max s)")
+    print(
+        f"{'scenario':<9}{'conc':>5}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'requests':>9}"
+        f"   re-indexes (wall p50 / max s)"
+    )
     for r in rows:
         ri = r.get("reindex")
-        extra = (f"   {ri['completed']} done ({ri['wall_s_p50']} / {ri['wall_s_max']})"
-                 + (f", +{ri['finished_after_window']} ended after the window" if ri["finished_after_window"] else "")
-                 + (f", {len(ri['errors'])} failed" if ri["errors"] else "")) if ri else ""
-        print(f"{r['scenario']:<9}{r['concurrency']:>5}{r['rps']:>8.1f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
-              f"{r['p99_ms']:>9.1f}{r['errors']:>8}{r['requests']:>9}{extra}")
+        extra = (
+            (
+                f"   {ri['completed']} done ({ri['wall_s_p50']} / {ri['wall_s_max']})"
+                + (f", +{ri['finished_after_window']} ended after the window" if ri["finished_after_window"] else "")
+                + (f", {len(ri['errors'])} failed" if ri["errors"] else "")
+            )
+            if ri
+            else ""
+        )
+        print(
+            f"{r['scenario']:<9}{r['concurrency']:>5}{r['rps']:>8.1f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
+            f"{r['p99_ms']:>9.1f}{r['errors']:>8}{r['requests']:>9}{extra}"
+        )
         if r["error_kinds"]:
             print(f"{'':<14}errors: {r['error_kinds']}")
-    print(f"({result['articles']} articles, {result['chunks']} chunks, {len(qs)} queries, client {client}, "
-          f"{os.cpu_count()} CPUs, load average at end {result['loadavg_at_end'][0]:.1f})")
+    print(
+        f"({result['articles']} articles, {result['chunks']} chunks, {len(qs)} queries, client {client}, "
+        f"{os.cpu_count()} CPUs, load average at end {result['loadavg_at_end'][0]:.1f})"
+    )
     return 0
 
 

@@ -71,42 +71,135 @@ _CYRILLIC_RE = re.compile(r"[\u0400-\u04FF]")
 # Noise text, per language
 
 EN = {
-    "greetings": ["Hi,", "Hello,", "Hi team,", "Hello support team,", "Dear Support,", "Dear support team,",
-                  "Good morning,", "Good afternoon!", "Hey there!", "Hi {agent_first},", "Hello {agent_first},",
-                  "Greetings,"],
+    "greetings": [
+        "Hi,",
+        "Hello,",
+        "Hi team,",
+        "Hello support team,",
+        "Dear Support,",
+        "Dear support team,",
+        "Good morning,",
+        "Good afternoon!",
+        "Hey there!",
+        "Hi {agent_first},",
+        "Hello {agent_first},",
+        "Greetings,",
+    ],
     "prefix_greetings": ["Hi,", "Hello,", "Hi team,", "Hi there,", "Good morning,", "Hey,"],
-    "signoffs": ["Best regards,", "Kind regards,", "Regards,", "Thanks,", "Thank you,", "Many thanks,", "Cheers,",
-                 "Thanks in advance!", "Thanks in advance,", "Best,", "All the best,", "Sincerely,",
-                 "Thank you for your help,"],
+    "signoffs": [
+        "Best regards,",
+        "Kind regards,",
+        "Regards,",
+        "Thanks,",
+        "Thank you,",
+        "Many thanks,",
+        "Cheers,",
+        "Thanks in advance!",
+        "Thanks in advance,",
+        "Best,",
+        "All the best,",
+        "Sincerely,",
+        "Thank you for your help,",
+    ],
     "oneline_signoffs": ["Thanks, {first}", "Cheers, {first}", "Regards, {first}", "Best, {first}"],
-    "first_names": ["Anna", "John", "Priya", "Tom", "Maria", "Kenji", "Laura", "David", "Sophie", "Lukas", "Nina",
-                    "Carlos", "Emily", "Ahmed", "Grace", "Oliver"],
-    "last_names": ["Becker", "Smith", "Nair", "Walsh", "Garcia", "Sato", "Chen", "Okoye", "Laurent", "Brandt",
-                   "Kowalski", "Mendes", "Clarke", "Haddad", "Nguyen", "Turner"],
-    "titles": ["Office Manager", "Head of Operations", "Senior Software Engineer", "Marketing Lead", "Accountant",
-               "IT Administrator", "Project Manager", "Customer Success Manager", "CTO", "Freelance Designer"],
-    "companies": ["Acme Ltd", "Northwind Traders", "Globex Corporation", "Brightside Media GmbH",
-                  "Bluebird Consulting LLC", "Helios Labs Inc.", "Riverbank Accounting", "Kite & Co.",
-                  "Pixelhaus Studio", "Summit Logistics B.V."],
-    "phones": ["+1 (555) 01{a}-{b}{c}42", "+44 20 7946 0{a}{b}{c}", "+49 30 5550 {a}{b}{c}1", "+61 2 5550 {a}{b}{c}7",
-               "Tel: +1 555 010 {a}{b}{c}4", "M: +44 7700 900{a}{b}{c}", "Phone: +353 1 555 {a}{b}{c}0"],
+    "first_names": [
+        "Anna",
+        "John",
+        "Priya",
+        "Tom",
+        "Maria",
+        "Kenji",
+        "Laura",
+        "David",
+        "Sophie",
+        "Lukas",
+        "Nina",
+        "Carlos",
+        "Emily",
+        "Ahmed",
+        "Grace",
+        "Oliver",
+    ],
+    "last_names": [
+        "Becker",
+        "Smith",
+        "Nair",
+        "Walsh",
+        "Garcia",
+        "Sato",
+        "Chen",
+        "Okoye",
+        "Laurent",
+        "Brandt",
+        "Kowalski",
+        "Mendes",
+        "Clarke",
+        "Haddad",
+        "Nguyen",
+        "Turner",
+    ],
+    "titles": [
+        "Office Manager",
+        "Head of Operations",
+        "Senior Software Engineer",
+        "Marketing Lead",
+        "Accountant",
+        "IT Administrator",
+        "Project Manager",
+        "Customer Success Manager",
+        "CTO",
+        "Freelance Designer",
+    ],
+    "companies": [
+        "Acme Ltd",
+        "Northwind Traders",
+        "Globex Corporation",
+        "Brightside Media GmbH",
+        "Bluebird Consulting LLC",
+        "Helios Labs Inc.",
+        "Riverbank Accounting",
+        "Kite & Co.",
+        "Pixelhaus Studio",
+        "Summit Logistics B.V.",
+    ],
+    "phones": [
+        "+1 (555) 01{a}-{b}{c}42",
+        "+44 20 7946 0{a}{b}{c}",
+        "+49 30 5550 {a}{b}{c}1",
+        "+61 2 5550 {a}{b}{c}7",
+        "Tel: +1 555 010 {a}{b}{c}4",
+        "M: +44 7700 900{a}{b}{c}",
+        "Phone: +353 1 555 {a}{b}{c}0",
+    ],
     "sites": ["www.{domain}", "https://{domain}", "{domain}"],
-    "footers": ["Sent from my iPhone", "Sent from my iPad", "Sent from my Galaxy", "Get Outlook for iOS",
-                "Get Outlook for Android", "Sent from Mail for Windows"],
-    "smalltalk": ["Thanks for the quick help last time!", "By the way, love the new dark mode.",
-                  "Hope you're having a good week.", "Your team was super helpful with my last ticket.",
-                  "We've been using your product for two years now and really like it.",
-                  "Sorry for the long email.", "I'm writing from my phone, so sorry for any typos.",
-                  "Happy Friday, by the way!", "Keep up the great work.",
-                  "Apologies if this has been asked before."],
+    "footers": [
+        "Sent from my iPhone",
+        "Sent from my iPad",
+        "Sent from my Galaxy",
+        "Get Outlook for iOS",
+        "Get Outlook for Android",
+        "Sent from Mail for Windows",
+    ],
+    "smalltalk": [
+        "Thanks for the quick help last time!",
+        "By the way, love the new dark mode.",
+        "Hope you're having a good week.",
+        "Your team was super helpful with my last ticket.",
+        "We've been using your product for two years now and really like it.",
+        "Sorry for the long email.",
+        "I'm writing from my phone, so sorry for any typos.",
+        "Happy Friday, by the way!",
+        "Keep up the great work.",
+        "Apologies if this has been asked before.",
+    ],
     "agent_names": ["Support", "Help Desk", "Customer Support", "Support Team"],
     "agent_first": ["Sarah", "Mike", "Olena", "James", "Chloe", "Daniel"],
     "agent_intros": ["Thanks for getting in touch.", "Thank you for contacting us.", "Thanks for reaching out."],
     "agent_bodies": [
-        "You asked: \"{other}\"\n\nWe've passed this on to our specialists and will get back to you shortly.",
-        "Regarding your question \"{other}\" - could you please send us a screenshot so we can take a closer look?",
-        "About \"{other}\": this should work again after you sign out and back in. Let us know if it doesn't.",
-        "We've looked into your question (\"{other}\") and updated the settings on our side.",
+        'You asked: "{other}"\n\nWe\'ve passed this on to our specialists and will get back to you shortly.',
+        'Regarding your question "{other}" - could you please send us a screenshot so we can take a closer look?',
+        'About "{other}": this should work again after you sign out and back in. Let us know if it doesn\'t.',
+        'We\'ve looked into your question ("{other}") and updated the settings on our side.',
     ],
     "agent_bodies_nested": [
         "We've passed your question on to our specialists and will get back to you shortly.",
@@ -117,34 +210,99 @@ EN = {
 }
 
 RU = {
-    "greetings": ["Здравствуйте!", "Здравствуйте,", "Добрый день!", "Добрый день,", "Добрый день, коллеги!",
-                  "Привет!", "Доброе утро!", "Добрый вечер!", "Здравствуйте, {agent_first}!",
-                  "Добрый день, {agent_first}!", "Уважаемая поддержка,", "Приветствую!", "Доброго времени суток!"],
-    "prefix_greetings": ["Здравствуйте!", "Добрый день!", "Привет!", "Здравствуйте,", "Добрый день,",
-                         "Доброе утро,"],
-    "signoffs": ["С уважением,", "С уважением", "Спасибо,", "Заранее спасибо!", "Заранее спасибо,",
-                 "Спасибо за помощь!", "Благодарю,", "Всего доброго,", "С наилучшими пожеланиями,",
-                 "Спасибо большое,", "Хорошего дня!"],
+    "greetings": [
+        "Здравствуйте!",
+        "Здравствуйте,",
+        "Добрый день!",
+        "Добрый день,",
+        "Добрый день, коллеги!",
+        "Привет!",
+        "Доброе утро!",
+        "Добрый вечер!",
+        "Здравствуйте, {agent_first}!",
+        "Добрый день, {agent_first}!",
+        "Уважаемая поддержка,",
+        "Приветствую!",
+        "Доброго времени суток!",
+    ],
+    "prefix_greetings": ["Здравствуйте!", "Добрый день!", "Привет!", "Здравствуйте,", "Добрый день,", "Доброе утро,"],
+    "signoffs": [
+        "С уважением,",
+        "С уважением",
+        "Спасибо,",
+        "Заранее спасибо!",
+        "Заранее спасибо,",
+        "Спасибо за помощь!",
+        "Благодарю,",
+        "Всего доброго,",
+        "С наилучшими пожеланиями,",
+        "Спасибо большое,",
+        "Хорошего дня!",
+    ],
     "oneline_signoffs": ["Спасибо, {first}", "С уважением, {first}", "Заранее спасибо, {first}"],
-    "first_names": ["Ольга", "Иван", "Алексей", "Мария", "Дмитрий", "Екатерина", "Сергей", "Анна", "Павел",
-                    "Наталья", "Михаил", "Юлия"],
+    "first_names": [
+        "Ольга",
+        "Иван",
+        "Алексей",
+        "Мария",
+        "Дмитрий",
+        "Екатерина",
+        "Сергей",
+        "Анна",
+        "Павел",
+        "Наталья",
+        "Михаил",
+        "Юлия",
+    ],
     "last_names_m": ["Петров", "Смирнов", "Кузнецов", "Соколов", "Волков", "Новиков", "Морозов", "Лебедев"],
     "female": {"Ольга", "Мария", "Екатерина", "Анна", "Наталья", "Юлия"},
-    "titles": ["менеджер по продажам", "главный бухгалтер", "руководитель отдела ИТ", "инженер-программист",
-               "офис-менеджер", "директор по маркетингу", "системный администратор", "ведущий аналитик"],
-    "companies": ["ООО «Ромашка»", "ООО «ТехноСфера»", "АО «Горизонт»", "ИП Кузнецов А. В.", "ООО «Вектор»",
-                  "ЗАО «Северный ветер»", "ООО «Альфа-Сервис»", "ООО «ДатаЛайн»"],
-    "phones": ["+7 (495) {a}{b}{c}-45-67", "+7 912 {a}{b}{c}-67-89", "тел.: +7 (812) 555-{a}{b}-{c}0",
-               "моб.: +7 903 {a}{b}{c}-12-34", "8 (800) 555-{a}{b}-{c}5", "тел. +7 (343) 2{a}{b}-{c}1-00"],
+    "titles": [
+        "менеджер по продажам",
+        "главный бухгалтер",
+        "руководитель отдела ИТ",
+        "инженер-программист",
+        "офис-менеджер",
+        "директор по маркетингу",
+        "системный администратор",
+        "ведущий аналитик",
+    ],
+    "companies": [
+        "ООО «Ромашка»",
+        "ООО «ТехноСфера»",
+        "АО «Горизонт»",
+        "ИП Кузнецов А. В.",
+        "ООО «Вектор»",
+        "ЗАО «Северный ветер»",
+        "ООО «Альфа-Сервис»",
+        "ООО «ДатаЛайн»",
+    ],
+    "phones": [
+        "+7 (495) {a}{b}{c}-45-67",
+        "+7 912 {a}{b}{c}-67-89",
+        "тел.: +7 (812) 555-{a}{b}-{c}0",
+        "моб.: +7 903 {a}{b}{c}-12-34",
+        "8 (800) 555-{a}{b}-{c}5",
+        "тел. +7 (343) 2{a}{b}-{c}1-00",
+    ],
     "sites": ["www.{domain}", "https://{domain}", "{domain}"],
-    "footers": ["Отправлено с iPhone", "Отправлено с моего iPhone", "Отправлено из мобильной Почты Mail.ru",
-                "Отправлено с моего Galaxy", "Get Outlook for Android"],
-    "smalltalk": ["Спасибо за быструю помощь в прошлый раз!", "Кстати, новая тёмная тема просто отличная.",
-                  "Надеюсь, у вас хорошая неделя.", "Извините за длинное письмо.",
-                  "Пишу с телефона, так что извините за опечатки.",
-                  "Мы пользуемся вашим сервисом уже два года и очень довольны.",
-                  "Ваши коллеги очень помогли мне с прошлым обращением.", "Хорошей вам пятницы!",
-                  "Извините, если об этом уже спрашивали."],
+    "footers": [
+        "Отправлено с iPhone",
+        "Отправлено с моего iPhone",
+        "Отправлено из мобильной Почты Mail.ru",
+        "Отправлено с моего Galaxy",
+        "Get Outlook for Android",
+    ],
+    "smalltalk": [
+        "Спасибо за быструю помощь в прошлый раз!",
+        "Кстати, новая тёмная тема просто отличная.",
+        "Надеюсь, у вас хорошая неделя.",
+        "Извините за длинное письмо.",
+        "Пишу с телефона, так что извините за опечатки.",
+        "Мы пользуемся вашим сервисом уже два года и очень довольны.",
+        "Ваши коллеги очень помогли мне с прошлым обращением.",
+        "Хорошей вам пятницы!",
+        "Извините, если об этом уже спрашивали.",
+    ],
     "agent_names": ["Поддержка", "Служба поддержки", "Support", "Техподдержка"],
     "agent_first": ["Анна", "Мария", "Олег", "Екатерина", "Максим", "Ирина"],
     "agent_intros": ["Спасибо за обращение.", "Спасибо, что написали нам.", "Благодарим за обращение."],
@@ -164,18 +322,78 @@ RU = {
 
 _EN_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 _EN_DAYS_FULL = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_EN_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December"]
+_EN_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _RU_DAYS = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
 _RU_DAYS_FULL = ["понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"]
-_RU_MONTHS_SHORT = ["янв.", "февр.", "мар.", "апр.", "мая", "июн.", "июл.", "авг.", "сент.", "окт.", "нояб.",
-                    "дек."]
-_RU_MONTHS_GEN = ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
-                  "ноября", "декабря"]
+_RU_MONTHS_SHORT = ["янв.", "февр.", "мар.", "апр.", "мая", "июн.", "июл.", "авг.", "сент.", "окт.", "нояб.", "дек."]
+_RU_MONTHS_GEN = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+]
 
-_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r",
-                      "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"]))
+_TRANSLIT = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        [
+            "a",
+            "b",
+            "v",
+            "g",
+            "d",
+            "e",
+            "e",
+            "zh",
+            "z",
+            "i",
+            "y",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "",
+            "y",
+            "",
+            "e",
+            "yu",
+            "ya",
+        ],
+    )
+)
 
 
 def _latin(s: str) -> str:
@@ -238,8 +456,12 @@ class _Person:
         self.company = rng.choice(lang["companies"])
         digits = {k: rng.randint(0, 9) for k in "abc"}
         self.phone = rng.choice(lang["phones"]).format(**digits)
-        slug = re.sub(r"[^a-z0-9]+", "-", _latin(re.sub(r"«|»|\b(ООО|АО|ЗАО|ИП|Ltd|LLC|Inc|GmbH|B\.V)\b", "",
-                                                        self.company))).strip("-") or "example"
+        slug = (
+            re.sub(
+                r"[^a-z0-9]+", "-", _latin(re.sub(r"«|»|\b(ООО|АО|ЗАО|ИП|Ltd|LLC|Inc|GmbH|B\.V)\b", "", self.company))
+            ).strip("-")
+            or "example"
+        )
         self.site = rng.choice(lang["sites"]).format(domain=f"{slug}.com")
 
 
@@ -262,8 +484,10 @@ def _signature(rng: random.Random, lang: dict, who: _Person) -> tuple[str, list[
     if rng.random() < 0.3:
         block.append(who.site)
     delim = rng.choice(["-- ", "-- ", "--"])
-    form = rng.choices(["signoff_block", "signoff_name", "oneline", "signoff_delim", "delim", "block_only"],
-                       weights=[35, 15, 10, 12, 18, 10])[0]
+    form = rng.choices(
+        ["signoff_block", "signoff_name", "oneline", "signoff_delim", "delim", "block_only"],
+        weights=[35, 15, 10, 12, 18, 10],
+    )[0]
     signoff = rng.choice(lang["signoffs"])
     if form == "signoff_block":
         return form, [signoff, *block]
@@ -294,8 +518,9 @@ def _quote_header(rng: random.Random, ru: bool, when: datetime, agent: str, addr
         sent = f"{_EN_DAYS_FULL[d.weekday()]}, {_EN_MONTHS[d.month - 1]} {d.day}, {d.year} {clock}"
         lead = "________________________________" if form == "outlook" else "-----Original Message-----"
         return form, f"{lead}\nFrom: {agent} <{addr}>\nSent: {sent}\nTo: {{customer}}\nSubject: RE: {{subject}}"
-    form = rng.choice(["ru_gmail_verb", "ru_gmail_verb", "ru_apple", "ru_gmail_noverb", "ru_yandex", "ru_outlook",
-                       "ru_original"])
+    form = rng.choice(
+        ["ru_gmail_verb", "ru_gmail_verb", "ru_apple", "ru_gmail_noverb", "ru_yandex", "ru_outlook", "ru_original"]
+    )
     short = f"{d.day} {_RU_MONTHS_SHORT[d.month - 1]} {d.year} г."
     if form == "ru_gmail_verb":
         return form, f"В {_RU_DAYS[d.weekday()]}, {short} в {hm}, {agent} <{addr}> пишет:"
@@ -304,23 +529,26 @@ def _quote_header(rng: random.Random, ru: bool, when: datetime, agent: str, addr
     if form == "ru_gmail_noverb":
         return form, f"{_RU_DAYS[d.weekday()]}, {short} в {hm}, {agent} <{addr}>:"
     if form == "ru_yandex":
-        return form, f"{d.strftime('%d.%m.%Y')}, {hm}, \"{agent}\" <{addr}>:"
+        return form, f'{d.strftime("%d.%m.%Y")}, {hm}, "{agent}" <{addr}>:'
     sent = f"{_RU_DAYS_FULL[d.weekday()]}, {d.day} {_RU_MONTHS_GEN[d.month - 1]} {d.year} г. {hm}"
     lead = "________________________________" if form == "ru_outlook" else "-------- Исходное сообщение --------"
     return form, f"{lead}\nОт: {agent} <{addr}>\nОтправлено: {sent}\nКому: {{customer}}\nТема: RE: {{subject}}"
 
 
-def _agent_reply(rng: random.Random, lang: dict, who: _Person, agent_first: str, team: str, other: str,
-                 nested_header: str | None) -> str:
+def _agent_reply(
+    rng: random.Random, lang: dict, who: _Person, agent_first: str, team: str, other: str, nested_header: str | None
+) -> str:
     """The support agent's earlier reply about the unrelated question; nested_header quotes it as '>> '."""
     intro = rng.choice(lang["agent_intros"])
-    greet = (f"Здравствуйте, {who.first}!" if lang is RU else f"Hi {who.first},")
+    greet = f"Здравствуйте, {who.first}!" if lang is RU else f"Hi {who.first},"
     if nested_header is None:
         body = rng.choice(lang["agent_bodies"]).format(other=other)
         return f"{greet}\n\n{intro} {body}\n\n{rng.choice(lang['agent_signoffs'])}\n{agent_first}\n{team}"
     body = rng.choice(lang["agent_bodies_nested"])
-    return (f"{greet}\n\n{intro} {body}\n\n{rng.choice(lang['agent_signoffs'])}\n{agent_first}\n{team}\n\n"
-            f"{nested_header}\n> {other}")
+    return (
+        f"{greet}\n\n{intro} {body}\n\n{rng.choice(lang['agent_signoffs'])}\n{agent_first}\n{team}\n\n"
+        f"{nested_header}\n> {other}"
+    )
 
 
 def _quote(text: str) -> str:
@@ -340,8 +568,7 @@ def noisy_ticket(qid: str, query: str, expected: list[str], other: str, seed: in
     agent_first = rng.choice(lang["agent_first"])
     team = rng.choice(lang["agent_names"])
     addr = rng.choice(["help@example.com", "support@example.com", "support@helpdesk.example"])
-    sent = datetime(2026, 11, 2, 8, 0, tzinfo=UTC) + timedelta(days=rng.randint(0, 26),
-                                                                        minutes=rng.randint(0, 11 * 60))
+    sent = datetime(2026, 11, 2, 8, 0, tzinfo=UTC) + timedelta(days=rng.randint(0, 26), minutes=rng.randint(0, 11 * 60))
     replied = sent - timedelta(hours=rng.randint(2, 70), minutes=rng.randint(0, 59))
 
     # The customer's own words: [greeting] [small talk] query [small talk]
@@ -382,13 +609,17 @@ def noisy_ticket(qid: str, query: str, expected: list[str], other: str, seed: in
         mode = rng.choice(["agent_message", "quote_block", "both"])
         nested = None
         if rng.random() < 0.4:
-            _, nested = _quote_header(random.Random(f"{seed}/{qid}/nested"), ru, replied - timedelta(hours=5),
-                                      who.full, who.email)
+            _, nested = _quote_header(
+                random.Random(f"{seed}/{qid}/nested"), ru, replied - timedelta(hours=5), who.full, who.email
+            )
             if "\n" in nested:  # Outlook-style blocks read badly inside a quote: use a one-line header
-                nested = (f"{replied.day} {_RU_MONTHS_SHORT[replied.month - 1]} {replied.year} г., {who.full} "
-                          f"<{who.email}> написал(а):" if ru else
-                          f"On {replied.day} {_EN_MONTHS[replied.month - 1][:3]} {replied.year}, {who.full} "
-                          f"<{who.email}> wrote:")
+                nested = (
+                    f"{replied.day} {_RU_MONTHS_SHORT[replied.month - 1]} {replied.year} г., {who.full} "
+                    f"<{who.email}> написал(а):"
+                    if ru
+                    else f"On {replied.day} {_EN_MONTHS[replied.month - 1][:3]} {replied.year}, {who.full} "
+                    f"<{who.email}> wrote:"
+                )
         reply = _agent_reply(rng, lang, who, agent_first, team, other, nested)
         if mode in ("agent_message", "both"):
             messages.append({"role": "agent", "text": reply, "time": _iso(replied)})
@@ -396,7 +627,8 @@ def noisy_ticket(qid: str, query: str, expected: list[str], other: str, seed: in
         if mode in ("quote_block", "both"):
             form, header = _quote_header(rng, ru, replied, team, addr)
             header = header.replace("{customer}", f"{who.full} <{who.email}>").replace(
-                "{subject}", other if len(other) <= 60 else other[:57].rstrip() + "...")
+                "{subject}", other if len(other) <= 60 else other[:57].rstrip() + "..."
+            )
             if form in ("outlook", "original", "ru_outlook", "ru_original"):
                 block = [header, "", reply]
             elif form == "apple":
@@ -412,15 +644,25 @@ def noisy_ticket(qid: str, query: str, expected: list[str], other: str, seed: in
 
     text = "\n".join(lines)
     messages.append({"role": "customer", "text": text, "time": _iso(sent)})
-    return {"id": qid, "subject": "", "locale": "ru" if ru else "en",
-            "tags": [f"noise-{k}" for k in NOISE_KINDS if k in kinds] + forms,
-            "messages": messages, "expected": list(expected)}
+    return {
+        "id": qid,
+        "subject": "",
+        "locale": "ru" if ru else "en",
+        "tags": [f"noise-{k}" for k in NOISE_KINDS if k in kinds] + forms,
+        "messages": messages,
+        "expected": list(expected),
+    }
 
 
 def bare_ticket(qid: str, query: str, expected: list[str], ru: bool) -> dict:
-    return {"id": qid, "subject": "", "locale": "ru" if ru else "en", "tags": [],
-            "messages": [{"role": "customer", "text": query, "time": "2026-11-20T09:00:00Z"}],
-            "expected": list(expected)}
+    return {
+        "id": qid,
+        "subject": "",
+        "locale": "ru" if ru else "en",
+        "tags": [],
+        "messages": [{"role": "customer", "text": query, "time": "2026-11-20T09:00:00Z"}],
+        "expected": list(expected),
+    }
 
 
 def pick_other(rng: random.Random, qid: str, ids: list[str], relevant: dict[str, list[str]]) -> str:
@@ -459,8 +701,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.limit is not None and args.limit < 1:
         ap.error("--limit must be at least 1")
     n, ru = build(args.dataset, args.out_dir, seed=args.seed, limit=args.limit)
-    print(f"{n} tickets ({'ru' if ru else 'en'} noise) -> {args.out_dir / 'bare.jsonl'}, "
-          f"{args.out_dir / 'noisy.jsonl'}", file=sys.stderr)
+    print(
+        f"{n} tickets ({'ru' if ru else 'en'} noise) -> {args.out_dir / 'bare.jsonl'}, {args.out_dir / 'noisy.jsonl'}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -129,13 +129,25 @@ def main() -> None:
                 service.search(q, log=False)
                 inproc.append((time.perf_counter() - t) * 1000)
             store.close()
-            print(f"{report.chunks:>7} chunks (built in {build:.0f}s): bare embedding p50 {pct(bare, 50):.1f} p95 "
-                  f"{pct(bare, 95):.1f} ms | in-process search p50 {pct(inproc, 50):.1f} p95 {pct(inproc, 95):.1f} ms")
+            print(
+                f"{report.chunks:>7} chunks (built in {build:.0f}s): bare embedding p50 {pct(bare, 50):.1f} p95 "
+                f"{pct(bare, 95):.1f} ms | in-process search p50 {pct(inproc, 50):.1f} p95 {pct(inproc, 95):.1f} ms"
+            )
             port = free_port()
-            env = {**os.environ, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(root), "KB_PORT": str(port),
-                   "KB_ENV": "development"}
-            server = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--no-index"], env=env, cwd=ROOT,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            env = {
+                **os.environ,
+                "KB_DATA_DIR": str(data),
+                "KB_ARTICLES_DIR": str(root),
+                "KB_PORT": str(port),
+                "KB_ENV": "development",
+            }
+            server = subprocess.Popen(
+                [sys.executable, "-m", "kb.cli", "serve", "--no-index"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             try:
                 import httpx
 
@@ -151,9 +163,15 @@ def main() -> None:
                 for clients in [int(c) for c in args.clients.split(",")]:
                     lat, rps = http_run(port, queries, clients, args.seconds)
                     goal = 1.5 * pct(bare, 95) + 10
-                    print(f"        HTTP {clients:>2} client(s): p50 {pct(lat, 50):.1f} p95 {pct(lat, 95):.1f} ms, "
-                          f"{rps:.1f} req/s" + (f"  (goal p95 <= {goal:.1f} ms: {'met' if pct(lat, 95) <= goal else 'NOT met'})"
-                                                 if clients == 1 else ""))
+                    print(
+                        f"        HTTP {clients:>2} client(s): p50 {pct(lat, 50):.1f} p95 {pct(lat, 95):.1f} ms, "
+                        f"{rps:.1f} req/s"
+                        + (
+                            f"  (goal p95 <= {goal:.1f} ms: {'met' if pct(lat, 95) <= goal else 'NOT met'})"
+                            if clients == 1
+                            else ""
+                        )
+                    )
             finally:
                 server.terminate()
                 server.wait(timeout=30)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -22,11 +22,12 @@ def gaps(
 
     if fmt not in ("text", "json", "csv", "md"):
         fail(f"unknown format {fmt!r}: use text, json, csv or md")
-    until = datetime.now(timezone.utc)
+    until = datetime.now(UTC)
     try:
         with open_runtime(settings_for()) as rt:
-            report = GapReporter(rt.events, rt.retriever, rt.tickets).build(until - timedelta(days=days), until,
-                                                                            limit=limit)
+            report = GapReporter(rt.events, rt.retriever, rt.tickets).build(
+                until - timedelta(days=days), until, limit=limit
+            )
     except StoreError as e:
         fail(str(e))
     if fmt == "json":

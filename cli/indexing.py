@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,7 @@ from kb.store import StoreError
 
 
 def index(
-    articles: Annotated[Optional[Path], typer.Option(help="articles folder (default: KB_ARTICLES_DIR)")] = None,
+    articles: Annotated[Path | None, typer.Option(help="articles folder (default: KB_ARTICLES_DIR)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
     rebuild: Annotated[bool, typer.Option(help="drop the index and build it from scratch")] = False,
 ) -> None:
@@ -25,8 +25,9 @@ def index(
         fail(f"articles folder {settings.articles_dir} does not exist (set KB_ARTICLES_DIR or --articles)")
     try:
         with open_runtime(settings) as rt:
-            report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(settings.articles_dir,
-                                                                                 rebuild=rebuild, optimize=True)
+            report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(
+                settings.articles_dir, rebuild=rebuild, optimize=True
+            )
             from search.calibration import ensure
 
             ensure(rt.store, rt.embedder)  # the answered decision, fitted on what was just indexed
@@ -38,8 +39,11 @@ def index(
     for p in report.errors + report.warnings:
         loc = p["path"] + (f":{p['line']}" if p["line"] else "")
         fld = f"field '{p['field']}': " if p["field"] else ""
-        typer.secho(f"{loc}: {p['severity']}: {fld}{p['message']}", err=True,
-                    fg=typer.colors.RED if p["severity"] == "error" else typer.colors.YELLOW)
+        typer.secho(
+            f"{loc}: {p['severity']}: {fld}{p['message']}",
+            err=True,
+            fg=typer.colors.RED if p["severity"] == "error" else typer.colors.YELLOW,
+        )
     typer.echo(
         f"{report.articles} articles ({', '.join(report.locales)}) in {len(report.categories)} categories, "
         f"{report.chunks} chunks: {report.added} added, {report.updated} updated, {report.removed} removed, "
@@ -49,9 +53,11 @@ def index(
 
 
 def serve(
-    no_index: Annotated[bool, typer.Option("--no-index", help="serve the index as it is, without updating it first")] = False,
-    host: Annotated[Optional[str], typer.Option(help="default: KB_HOST")] = None,
-    port: Annotated[Optional[int], typer.Option(help="default: KB_PORT")] = None,
+    no_index: Annotated[
+        bool, typer.Option("--no-index", help="serve the index as it is, without updating it first")
+    ] = False,
+    host: Annotated[str | None, typer.Option(help="default: KB_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default: KB_PORT")] = None,
 ) -> None:
     """Update the index from the articles folder, then serve the help center and the API."""
     settings = settings_for()
@@ -63,8 +69,10 @@ def serve(
                 report = rt.indexer(progress=sys.stderr.isatty()).run(settings.articles_dir, optimize=True)
         except StoreError as e:
             fail(str(e))
-        typer.echo(f"index: {report.articles} articles, {report.chunks_embedded} chunks embedded, "
-                   f"{len(report.errors)} errors", err=True)
+        typer.echo(
+            f"index: {report.articles} articles, {report.chunks_embedded} chunks embedded, {len(report.errors)} errors",
+            err=True,
+        )
     from web.app import run
 
     typer.echo(f"serving on http://{settings.host}:{settings.port}", err=True)

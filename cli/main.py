@@ -10,13 +10,16 @@ import typer
 
 from cli import evaluation, gaps, indexing, searching, suggesting, users
 
-app = typer.Typer(help="Knowledge base and search for customer support.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Knowledge base and search for customer support.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log what happens")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     # Models come from pinned packages; never let a library reach for a hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -15,7 +15,9 @@ from kb.store import StoreError
 
 def suggest(
     ticket: Annotated[Path, typer.Option("--ticket", help="a ticket as JSON: subject, messages, locale, tags")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON (the default prints a summary)")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the API's JSON (the default prints a summary)")
+    ] = False,
     agent: Annotated[str, typer.Option(help="the agent's name for the reply's closing")] = "",
 ) -> None:
     """Suggest articles, passages and a draft reply for a ticket, as POST /api/suggest does."""
@@ -28,7 +30,10 @@ def suggest(
     except OSError as e:
         fail(f"cannot read {ticket}: {e.strerror}")
     except ValidationError as e:
-        fail(f"{ticket}: " + "; ".join(f"{'.'.join(map(str, err['loc'])) or 'ticket'}: {err['msg']}" for err in e.errors()))
+        fail(
+            f"{ticket}: "
+            + "; ".join(f"{'.'.join(map(str, err['loc'])) or 'ticket'}: {err['msg']}" for err in e.errors())
+        )
     if not data.has_text():
         fail(f"{ticket}: the ticket has no subject and no message text")
     try:

@@ -36,8 +36,13 @@ class Problem:
         return f"{where}: {self.severity}: {what}{self.message}"
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "line": self.line, "field": self.field,
-                "severity": self.severity, "message": self.message}
+        return {
+            "path": self.path,
+            "line": self.line,
+            "field": self.field,
+            "severity": self.severity,
+            "message": self.message,
+        }
 
 
 class ArticleLoadError(Exception):
@@ -89,7 +94,9 @@ class FrontMatter(BaseModel):
     @classmethod
     def _id_shape(cls, v: str | None) -> str | None:
         if v is not None and (not ID_RE.match(v) or len(v) > 200):
-            raise ValueError("must be lowercase letters, digits, '.', '_', '-' (and '/' between parts), at most 200 characters")
+            raise ValueError(
+                "must be lowercase letters, digits, '.', '_', '-' (and '/' between parts), at most 200 characters"
+            )
         return v
 
     @field_validator("locale")
@@ -137,12 +144,15 @@ def _first_heading(body: str) -> str | None:
     return m.group(1) if m else None
 
 
-def parse_article(raw: bytes, rel_path: str, *, default_locale: str | None = None,
-                  default_category: str | None = None) -> tuple[Article, list[Problem]]:
+def parse_article(
+    raw: bytes, rel_path: str, *, default_locale: str | None = None, default_category: str | None = None
+) -> tuple[Article, list[Problem]]:
     """Parse one file's bytes into an Article; raises ArticleLoadError, returns warnings."""
     path = rel_path
     if len(raw) > MAX_FILE_BYTES:
-        raise ArticleLoadError([Problem(path, f"file is {len(raw):,} bytes, larger than the {MAX_FILE_BYTES:,} allowed")])
+        raise ArticleLoadError(
+            [Problem(path, f"file is {len(raw):,} bytes, larger than the {MAX_FILE_BYTES:,} allowed")]
+        )
     if b"\x00" in raw:
         raise ArticleLoadError([Problem(path, "file is binary (contains NUL bytes), not Markdown")])
     try:
@@ -168,7 +178,9 @@ def parse_article(raw: bytes, rel_path: str, *, default_locale: str | None = Non
         # The block handed to YAML starts at the end of the opening '---' line, so YAML's
         # 0-based line L is the file's line L + 1.
         line = mark.line + 1 if mark else 1
-        raise ArticleLoadError([Problem(path, f"front matter is not valid YAML: {e.problem or e}", line=line)]) from None
+        raise ArticleLoadError(
+            [Problem(path, f"front matter is not valid YAML: {e.problem or e}", line=line)]
+        ) from None
     except (yaml.YAMLError, ValueError) as e:
         raise ArticleLoadError([Problem(path, f"front matter is not valid YAML: {e}", line=1)]) from None
     if not isinstance(meta, dict):
@@ -208,8 +220,16 @@ def parse_article(raw: bytes, rel_path: str, *, default_locale: str | None = Non
 
     title = fm.title or _first_heading(body)
     if not title:
-        raise ArticleLoadError([Problem(path, "no title: set 'title' in the front matter or start the body with '# Title'",
-                                        line=key_lines.get("title", 1), field="title")])
+        raise ArticleLoadError(
+            [
+                Problem(
+                    path,
+                    "no title: set 'title' in the front matter or start the body with '# Title'",
+                    line=key_lines.get("title", 1),
+                    field="title",
+                )
+            ]
+        )
     locale = fm.locale or default_locale
     if not locale:
         from kb.analysis import detect_language  # imported late: loading the analyzer's models costs time
@@ -232,8 +252,16 @@ def parse_article(raw: bytes, rel_path: str, *, default_locale: str | None = Non
         body_line=body_line,
     )
     if not ID_RE.match(article.id):
-        raise ArticleLoadError([Problem(path, f"the file name gives the id {article.id!r}, which is not a valid id: set 'id'",
-                                        line=1, field="id")])
+        raise ArticleLoadError(
+            [
+                Problem(
+                    path,
+                    f"the file name gives the id {article.id!r}, which is not a valid id: set 'id'",
+                    line=1,
+                    field="id",
+                )
+            ]
+        )
     return article, warnings
 
 
@@ -307,7 +335,9 @@ def check_duplicates(articles: list[Article]) -> tuple[list[Article], list[Probl
     problems: list[Problem] = []
     for a in articles:
         if a.id in seen:
-            problems.append(Problem(a.path, f"duplicate id {a.id!r}: already used by {seen[a.id].path} (skipped)", field="id"))
+            problems.append(
+                Problem(a.path, f"duplicate id {a.id!r}: already used by {seen[a.id].path} (skipped)", field="id")
+            )
             continue
         seen[a.id] = a
         kept.append(a)

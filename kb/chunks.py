@@ -81,8 +81,9 @@ def _pack(blocks: list[str], budget: int, count: TokenCounter) -> list[str]:
     return texts
 
 
-def chunk_article(article: Article, max_tokens: int, count: TokenCounter,
-                  sections: list[Section] | None = None) -> list[Chunk]:
+def chunk_article(
+    article: Article, max_tokens: int, count: TokenCounter, sections: list[Section] | None = None
+) -> list[Chunk]:
     """Chunks of one article, in reading order; `count` gives the model's token count of a passage."""
     chunks: list[Chunk] = []
     for sec in sections if sections is not None else split_sections(article.body):
@@ -90,15 +91,17 @@ def chunk_article(article: Article, max_tokens: int, count: TokenCounter,
         # Tokens left for the body once the header (and the prompt and special tokens) are in.
         budget = max(16, max_tokens - count(head) - 2)
         for text in _pack(sec.blocks, budget, count):
-            chunks.append(Chunk(
-                article_id=article.id,
-                index=len(chunks),
-                anchor=sec.anchor,
-                section=sec.heading,
-                heading_path=tuple(sec.heading_path),
-                text=text,
-                embed_text=f"{head}\n{text}",
-            ))
+            chunks.append(
+                Chunk(
+                    article_id=article.id,
+                    index=len(chunks),
+                    anchor=sec.anchor,
+                    section=sec.heading,
+                    heading_path=tuple(sec.heading_path),
+                    text=text,
+                    embed_text=f"{head}\n{text}",
+                )
+            )
     if not chunks:
         # A body of headings only still deserves to be findable by its title.
         chunks.append(Chunk(article.id, 0, "", "", (), article.title, article.title))

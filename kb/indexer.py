@@ -76,7 +76,11 @@ def _load_state(store: VectorStore) -> tuple[dict[str, StoredArticle], dict[str,
         a = articles.setdefault(p.get("article_id", ""), StoredArticle(p.get("article_id", "")))
         gen = int(p.get("generation", 0))
         if not a.generations or gen > max(a.generations):
-            a.path, a.source_hash, a.article_hash = p.get("path", ""), p.get("source_hash", ""), p.get("article_hash", "")
+            a.path, a.source_hash, a.article_hash = (
+                p.get("path", ""),
+                p.get("source_hash", ""),
+                p.get("article_hash", ""),
+            )
             a.locale, a.category = p.get("locale", ""), p.get("category", "")
         a.generations.add(gen)
         a.point_ids.append(rec.id)
@@ -88,9 +92,16 @@ def _load_state(store: VectorStore) -> tuple[dict[str, StoredArticle], dict[str,
 def article_payload(a: Article) -> dict:
     """Article-level fields copied onto every chunk, so a hit needs no second lookup."""
     return {
-        "article_id": a.id, "group_id": a.group_id, "title": a.title, "locale": a.locale,
-        "category": a.category, "tags": list(a.tags), "visibility": a.visibility, "type": a.type,
-        "translation_of": a.translation_of, "updated": a.updated.isoformat() if a.updated else None,
+        "article_id": a.id,
+        "group_id": a.group_id,
+        "title": a.title,
+        "locale": a.locale,
+        "category": a.category,
+        "tags": list(a.tags),
+        "visibility": a.visibility,
+        "type": a.type,
+        "translation_of": a.translation_of,
+        "updated": a.updated.isoformat() if a.updated else None,
         "path": a.path,
     }
 
@@ -116,8 +127,14 @@ def article_hash(a: Article, chunks: list[Chunk]) -> str:
 class Indexer:
     """Brings the store in line with the articles folder, embedding only text it has never seen."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder, chunk_tokens: int = 256, progress: bool = False,
-                 on_article_written: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        chunk_tokens: int = 256,
+        progress: bool = False,
+        on_article_written: Callable[[str], None] | None = None,
+    ):
         self.store = store
         self.embedder = embedder
         self.chunk_tokens = min(chunk_tokens, embedder.max_tokens)
@@ -126,8 +143,13 @@ class Indexer:
         self.on_article_written = on_article_written
 
     def _config(self) -> dict:
-        return {"model": self.embedder.name, "dim": self.embedder.dim, "chunk_tokens": self.chunk_tokens,
-                "analyzer": analysis.ANALYZER_VERSION, "schema": SCHEMA_VERSION}
+        return {
+            "model": self.embedder.name,
+            "dim": self.embedder.dim,
+            "chunk_tokens": self.chunk_tokens,
+            "analyzer": analysis.ANALYZER_VERSION,
+            "schema": SCHEMA_VERSION,
+        }
 
     def run(self, root: Path, rebuild: bool = False, optimize: bool = False) -> IndexReport:
         """Index the folder; `optimize` builds the store's search indexes afterwards when anything changed
@@ -168,7 +190,9 @@ class Indexer:
         changed: list[Article] = []
         for a in parsed:
             if a.id in claimed:
-                problems.append(Problem(a.path, f"duplicate id {a.id!r}: already used by {claimed[a.id]} (skipped)", field="id"))
+                problems.append(
+                    Problem(a.path, f"duplicate id {a.id!r}: already used by {claimed[a.id]} (skipped)", field="id")
+                )
                 continue
             claimed[a.id] = a.path
             changed.append(a)
@@ -229,22 +253,32 @@ class Indexer:
             article, warnings = load_file(src)
         except ArticleLoadError as e:
             if old is not None:
-                problems.extend(Problem(p.path, p.message + " (the previously indexed version stays searchable)",
-                                        p.line, p.field, p.severity) for p in e.problems)
+                problems.extend(
+                    Problem(
+                        p.path,
+                        p.message + " (the previously indexed version stays searchable)",
+                        p.line,
+                        p.field,
+                        p.severity,
+                    )
+                    for p in e.problems
+                )
             else:
                 problems.extend(e.problems)
             return None
         problems.extend(warnings)
         return article
 
-    def _vectors(self, chunks: list[Chunk], point_by_hash: dict[str, str], report: IndexReport) -> dict[str, list[float]]:
+    def _vectors(
+        self, chunks: list[Chunk], point_by_hash: dict[str, str], report: IndexReport
+    ) -> dict[str, list[float]]:
         """Dense vector per chunk hash: from the store where that text was embedded before, else from the model."""
         needed = {c.hash: c.embed_text for c in chunks}
         reuse = {h: point_by_hash[h] for h in needed if h in point_by_hash}
         vectors: dict[str, list[float]] = {}
         ids = list(reuse.values())
         for start in range(0, len(ids), 1024):
-            got = self.store.dense_vectors(ids[start:start + 1024])
+            got = self.store.dense_vectors(ids[start : start + 1024])
             for h, pid in reuse.items():
                 if pid in got:
                     vectors[h] = got[pid]
@@ -254,7 +288,7 @@ class Indexer:
             step = 256
             with tqdm(total=len(todo), unit="chunk", desc="embedding", disable=not self.progress) as bar:
                 for start in range(0, len(todo), step):
-                    batch = todo[start:start + step]
+                    batch = todo[start : start + step]
                     embs = self.embedder.embed_passages([needed[h] for h in batch])
                     for h, e in zip(batch, embs):
                         vectors[h] = e.tolist()
@@ -262,20 +296,34 @@ class Indexer:
         report.chunks_embedded = len(todo)
         return vectors
 
-    def _points(self, a: Article, chunks: list[Chunk], ahash: str, generation: int,
-                vectors: dict[str, list[float]]) -> list[ChunkPoint]:
+    def _points(
+        self, a: Article, chunks: list[Chunk], ahash: str, generation: int, vectors: dict[str, list[float]]
+    ) -> list[ChunkPoint]:
         base = article_payload(a)
         points = []
         for c in chunks:
             is_title = c.index == TITLE_INDEX
             # The title point is dense-only: the title's words are already in every chunk's sparse vector.
             sparse = SparseVec([], []) if is_title else SparseVec(*analysis.sparse_doc_vector(c.embed_text, a.locale))
-            payload = {**base, "kind": "chunk", "source_hash": a.source_hash, "article_hash": ahash,
-                       "generation": generation, "chunk_index": c.index, "chunk_count": len(chunks) - 1,
-                       "anchor": c.anchor, "section": c.section, "heading_path": list(c.heading_path),
-                       "text": c.text, "chunk_hash": c.hash}
+            payload = {
+                **base,
+                "kind": "chunk",
+                "source_hash": a.source_hash,
+                "article_hash": ahash,
+                "generation": generation,
+                "chunk_index": c.index,
+                "chunk_count": len(chunks) - 1,
+                "anchor": c.anchor,
+                "section": c.section,
+                "heading_path": list(c.heading_path),
+                "text": c.text,
+                "chunk_hash": c.hash,
+            }
             if is_title:
                 payload["body"] = a.body  # one copy per article, for article pages on any backend
-            points.append(ChunkPoint(str(uuid.uuid5(_POINT_NS, f"{a.id}\x00{ahash}\x00{c.index}")),
-                                     vectors[c.hash], sparse, payload))
+            points.append(
+                ChunkPoint(
+                    str(uuid.uuid5(_POINT_NS, f"{a.id}\x00{ahash}\x00{c.index}")), vectors[c.hash], sparse, payload
+                )
+            )
         return points

@@ -17,9 +17,27 @@ def _default_cache_dir() -> Path:
 
 
 DEMO_PASSWORD = "orbita-demo"
-PLACEHOLDERS = {"change-me", "changeme", "change_me", "secret", "password", "passw0rd", "demo", "dev", "test",
-                "example", "placeholder", "postgres", "admin", "qwerty", "123456", "12345678", "xxx", "todo",
-                DEMO_PASSWORD}
+PLACEHOLDERS = {
+    "change-me",
+    "changeme",
+    "change_me",
+    "secret",
+    "password",
+    "passw0rd",
+    "demo",
+    "dev",
+    "test",
+    "example",
+    "placeholder",
+    "postgres",
+    "admin",
+    "qwerty",
+    "123456",
+    "12345678",
+    "xxx",
+    "todo",
+    DEMO_PASSWORD,
+}
 
 
 class SettingsError(ValueError):
@@ -62,13 +80,17 @@ class Settings(BaseSettings):
     qdrant_shards: int | None = Field(default=None, ge=1, le=1024)
     qdrant_replicas: int | None = Field(default=None, ge=1, le=16)
 
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL of the event log; default SQLite in data_dir")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the event log; default SQLite in data_dir"
+    )
     # Visitors' IP addresses are stored only as an HMAC with this secret (unset: not stored at all).
     ip_salt: SecretStr | None = None
 
     host: str = "127.0.0.1"
     port: int = 8000
-    public_url: str = Field(default="http://127.0.0.1:8000", description="the help center's address, for links in replies")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="the help center's address, for links in replies"
+    )
 
     # Development only: create the demo logins `agent` and `admin` (password DEMO_PASSWORD) when no user exists.
     demo_accounts: bool = True

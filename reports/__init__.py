@@ -3,4 +3,12 @@
 from reports.queries import QueryStat, aggregate_searches
 from reports.topics import ArticleRef, GapAnalysis, UncoveredTopic, analyse, detect_and_cluster
 
-__all__ = ["ArticleRef", "GapAnalysis", "QueryStat", "UncoveredTopic", "aggregate_searches", "analyse", "detect_and_cluster"]
+__all__ = [
+    "ArticleRef",
+    "GapAnalysis",
+    "QueryStat",
+    "UncoveredTopic",
+    "aggregate_searches",
+    "analyse",
+    "detect_and_cluster",
+]

@@ -16,8 +16,9 @@ CLUSTER_GRID = tuple(round(x, 3) for x in np.arange(0.05, 1.0001, 0.025))
 CALIBRATION_SAMPLE = 3000  # pseudo-labelled points used to fit the clustering cut (average linkage is O(n²))
 
 
-def equal_error(answered: np.ndarray, unanswered: np.ndarray,
-                 minimum: int = 10) -> tuple[float, float, float, float] | None:
+def equal_error(
+    answered: np.ndarray, unanswered: np.ndarray, minimum: int = 10
+) -> tuple[float, float, float, float] | None:
     """(threshold, answered mean, unanswered mean, equal error rate), or None with under `minimum` of either."""
     if len(answered) < minimum or len(unanswered) < minimum:
         return None
@@ -50,5 +51,7 @@ class Calibration:
 
     def as_dict(self) -> dict:
         """Plain JSON values: floats rounded, not-fitted ones (NaN) as None."""
-        return {k: (None if math.isnan(v) else round(float(v), 4)) if isinstance(v, float) else v
-                for k, v in self.__dict__.items()}
+        return {
+            k: (None if math.isnan(v) else round(float(v), 4)) if isinstance(v, float) else v
+            for k, v in self.__dict__.items()
+        }

@@ -18,7 +18,12 @@ from kb.embedder import Embedder
 from kb.store import SearchFilter, VectorStore
 from kb.store.base import TITLE_INDEX
 from reports.calibration import (
-    CALIBRATION_SAMPLE, CLUSTER_GRID, DEFAULT_CLUSTER_DISTANCE, DEFAULT_THRESHOLD, Calibration, equal_error,
+    CALIBRATION_SAMPLE,
+    CLUSTER_GRID,
+    DEFAULT_CLUSTER_DISTANCE,
+    DEFAULT_THRESHOLD,
+    Calibration,
+    equal_error,
 )
 
 MAX_UNITS_PER_ARTICLE = 64  # a long article is still described well by 64 of its lines
@@ -71,12 +76,15 @@ class KnowledgeEvidence:
     unit_heading: np.ndarray = field(default=None)  # type: ignore[assignment]  # a title or section heading?
 
     @classmethod
-    def from_store(cls, store: VectorStore, embedder: Embedder,
-                   visibilities: Sequence[str] | None = None) -> KnowledgeEvidence:
+    def from_store(
+        cls, store: VectorStore, embedder: Embedder, visibilities: Sequence[str] | None = None
+    ) -> KnowledgeEvidence:
         """Every indexed article's newest generation, split into units and embedded with the query prompt."""
-        recs = store.records(SearchFilter(visibilities=list(visibilities) if visibilities else None),
-                             ["article_id", "group_id", "generation", "chunk_index", "title", "text", "locale"],
-                             limit=10_000_000)
+        recs = store.records(
+            SearchFilter(visibilities=list(visibilities) if visibilities else None),
+            ["article_id", "group_id", "generation", "chunk_index", "title", "text", "locale"],
+            limit=10_000_000,
+        )
         newest: dict[str, int] = {}
         for r in recs:
             aid, gen = r.payload.get("article_id"), int(r.payload.get("generation", 0))
@@ -114,8 +122,14 @@ class KnowledgeEvidence:
             langs.extend([locale] * len(kept) if locale in SUPPORTED else languages(kept).tolist())
             articles.append(infos[aid])
         vectors = embedder.embed_queries(texts) if texts else np.zeros((0, embedder.dim), np.float32)
-        return cls(articles, texts, np.asarray(owner, dtype=np.int64), np.asarray(vectors, dtype=np.float32),
-                   np.array(langs, dtype=object), np.array(heading, dtype=bool))
+        return cls(
+            articles,
+            texts,
+            np.asarray(owner, dtype=np.int64),
+            np.asarray(vectors, dtype=np.float32),
+            np.array(langs, dtype=object),
+            np.array(heading, dtype=bool),
+        )
 
     # -- the centred space ------------------------------------------------------------------------
 
@@ -223,8 +237,9 @@ class CentredEvidence:
         if not fits:
             return Calibration(DEFAULT_THRESHOLD, DEFAULT_CLUSTER_DISTANCE, units=len(ev.unit_texts))
         threshold, answered, unanswered, eer, name = min(fits, key=lambda f: f[3])
-        return Calibration(threshold, DEFAULT_CLUSTER_DISTANCE, answered, unanswered, eer, name,
-                           len(ev.unit_texts), True)
+        return Calibration(
+            threshold, DEFAULT_CLUSTER_DISTANCE, answered, unanswered, eer, name, len(ev.unit_texts), True
+        )
 
     def calibrate_cross_language(self, cal: Calibration) -> Calibration:
         """How far apart one need can be in two languages: fitted on the KB's titles and their translations.
@@ -258,8 +273,9 @@ class CentredEvidence:
             cal.translated_titles = len(translations)
         return cal
 
-    def calibrate_cluster_distance(self, cal: Calibration, answered_vectors: np.ndarray,
-                                   answered_article: np.ndarray, seed: int = 0) -> Calibration:
+    def calibrate_cluster_distance(
+        self, cal: Calibration, answered_vectors: np.ndarray, answered_article: np.ndarray, seed: int = 0
+    ) -> Calibration:
         """The cut at which average-linkage clustering best recovers articles as topics.
 
         The points are the KB's units labelled by their article plus the searches the KB answers labelled by
@@ -274,8 +290,11 @@ class CentredEvidence:
         groups = {g: i for i, g in enumerate(sorted({a.group for a in ev.articles}))}
         art_group = np.array([groups[a.group] for a in ev.articles], dtype=np.int64)
         X = np.concatenate([self.units, answered_vectors]) if len(answered_vectors) else self.units
-        y = np.concatenate([art_group[ev.unit_article], art_group[answered_article]]) if len(answered_vectors) \
+        y = (
+            np.concatenate([art_group[ev.unit_article], art_group[answered_article]])
+            if len(answered_vectors)
             else art_group[ev.unit_article]
+        )
         if len(X) > CALIBRATION_SAMPLE:
             pick = np.random.default_rng(seed).choice(len(X), CALIBRATION_SAMPLE, replace=False)
             X, y = X[pick], y[pick]

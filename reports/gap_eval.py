@@ -17,8 +17,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kb.embedder import Embedder, load_embedder
 from kb.db.events import EventLog
+from kb.embedder import Embedder, load_embedder
 from kb.indexer import Indexer
 from kb.settings import Settings
 from kb.store.edge import EdgeStore
@@ -58,8 +58,11 @@ def write_articles(data: dict, root: Path, held_out: set[str]) -> int:
             continue
         body = "\n".join(f"- {t}" for t in texts[:UTTERANCES_PER_ARTICLE])
         (root / f"{article_id(intent)}.md").write_text(
-            f"---\nid: {json.dumps(article_id(intent))}\ntitle: {json.dumps(intent_title(intent))}\nlocale: en\ncategory: eval\n---\n"
-            f"{body}\n", encoding="utf-8")
+            f"---\nid: {json.dumps(article_id(intent))}\ntitle: {json.dumps(intent_title(intent))}\n"
+            "locale: en\ncategory: eval\n---\n"
+            f"{body}\n",
+            encoding="utf-8",
+        )
         n += 1
     return n
 
@@ -79,13 +82,19 @@ def _clustering(labels: list[str], clusters: list[str]) -> dict:
         return {"v_measure": 0.0, "ari": 0.0, "purity": 0.0, "homogeneity": 0.0, "completeness": 0.0, "searches": 0}
     h, c, v = homogeneity_completeness_v_measure(labels, clusters)
     m = contingency_matrix(labels, clusters)
-    return {"v_measure": round(float(v), 4), "ari": round(float(adjusted_rand_score(labels, clusters)), 4),
-            "purity": round(float(m.max(axis=0).sum() / m.sum()), 4), "homogeneity": round(float(h), 4),
-            "completeness": round(float(c), 4), "searches": len(labels)}
+    return {
+        "v_measure": round(float(v), 4),
+        "ari": round(float(adjusted_rand_score(labels, clusters)), 4),
+        "purity": round(float(m.max(axis=0).sum() / m.sum()), 4),
+        "homogeneity": round(float(h), 4),
+        "completeness": round(float(c), 4),
+        "searches": len(labels),
+    }
 
 
-def evaluate(data_dir: Path, settings: Settings, progress: bool = False, *, seed: int = SEED,
-             embedder: Embedder | None = None) -> dict:
+def evaluate(
+    data_dir: Path, settings: Settings, progress: bool = False, *, seed: int = SEED, embedder: Embedder | None = None
+) -> dict:
     """Run the protocol on DATA_DIR/data_full.json; returns the metrics, counts and what was found."""
     t0 = time.perf_counter()
     data = json.loads((Path(data_dir) / "data_full.json").read_text(encoding="utf-8"))
@@ -105,8 +114,9 @@ def evaluate(data_dir: Path, settings: Settings, progress: bool = False, *, seed
             if report.errors:
                 raise ValueError(f"{len(report.errors)} articles failed to load, first: {report.errors[0]}")
             index_seconds = time.perf_counter() - t
-            service = SearchService(store, Retriever(store, embedder), events=events,
-                                    speller=SpellCorrector.from_store(store))
+            service = SearchService(
+                store, Retriever(store, embedder), events=events, speller=SpellCorrector.from_store(store)
+            )
             t = time.perf_counter()
             for text, _ in tqdm(stream, desc="searching", unit="search", disable=not progress):
                 service.search(text, limit=10)
@@ -129,35 +139,67 @@ def evaluate(data_dir: Path, settings: Settings, progress: bool = False, *, seed
     sp, sr, sf = _prf(search_time, truth)
     both = _prf([a and b for a, b in zip(flags, search_time)], truth)
     either = _prf([a or b for a, b in zip(flags, search_time)], truth)
-    held = [(intent, topic_of[e.normalized]) for (_, intent), e, fl in zip(stream, logged, flags)
-            if fl and intent in held_out]
+    held = [
+        (intent, topic_of[e.normalized])
+        for (_, intent), e, fl in zip(stream, logged, flags)
+        if fl and intent in held_out
+    ]
     main = _clustering([h[0] for h in held], [h[1] for h in held])
-    every = [((intent or f"oos:{k}"), topic_of[e.normalized])
-             for k, ((_, intent), e, fl) in enumerate(zip(stream, logged, flags)) if fl]
+    every = [
+        ((intent or f"oos:{k}"), topic_of[e.normalized])
+        for k, ((_, intent), e, fl) in enumerate(zip(stream, logged, flags))
+        if fl
+    ]
     # A held-out intent is found when some topic is mostly that intent and holds at least a third of its searches.
     per_topic: dict[str, Counter] = defaultdict(Counter)
     for intent, tid in every:
         per_topic[tid][intent] += 1
     totals = Counter(i for _, i in stream if i in held_out)
-    found = sorted({lab for c in per_topic.values() for lab, n in c.most_common(1)
-                    if lab in held_out and n * 2 > sum(c.values()) and n * 3 >= totals[lab]})
+    found = sorted(
+        {
+            lab
+            for c in per_topic.values()
+            for lab, n in c.most_common(1)
+            if lab in held_out and n * 2 > sum(c.values()) and n * 3 >= totals[lab]
+        }
+    )
     return {
-        "dataset": Path(data_dir).name, "seed": seed,
-        "precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4),
-        "v_measure": main["v_measure"], "ari": main["ari"], "purity": main["purity"],
-        "homogeneity": main["homogeneity"], "completeness": main["completeness"],
+        "dataset": Path(data_dir).name,
+        "seed": seed,
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(f, 4),
+        "v_measure": main["v_measure"],
+        "ari": main["ari"],
+        "purity": main["purity"],
+        "homogeneity": main["homogeneity"],
+        "completeness": main["completeness"],
         "clustering_all_flagged": _clustering([e[0] for e in every], [e[1] for e in every]),
         "search_time_answered_flag": {"precision": round(sp, 4), "recall": round(sr, 4), "f1": round(sf, 4)},
         "report_and_search_time": dict(zip(("precision", "recall", "f1"), (round(x, 4) for x in both))),
         "report_or_search_time": dict(zip(("precision", "recall", "f1"), (round(x, 4) for x in either))),
-        "searches": len(stream), "unanswered_searches": sum(truth), "flagged_searches": sum(flags),
-        "distinct_queries": len(stats), "articles": n_articles, "intents": len(intents),
-        "held_out_intents": sorted(held_out), "held_out_found": found,
-        "topics": len(result.topics), "topics_with_3_or_more": sum(t.size >= 3 for t in result.topics),
-        "top_topics": [{"title": t.title, "size": t.size, "coverage": t.coverage,
-                        "nearest": t.nearest_articles[0].id if t.nearest_articles else None}
-                       for t in result.topics[:15]],
+        "searches": len(stream),
+        "unanswered_searches": sum(truth),
+        "flagged_searches": sum(flags),
+        "distinct_queries": len(stats),
+        "articles": n_articles,
+        "intents": len(intents),
+        "held_out_intents": sorted(held_out),
+        "held_out_found": found,
+        "topics": len(result.topics),
+        "topics_with_3_or_more": sum(t.size >= 3 for t in result.topics),
+        "top_topics": [
+            {
+                "title": t.title,
+                "size": t.size,
+                "coverage": t.coverage,
+                "nearest": t.nearest_articles[0].id if t.nearest_articles else None,
+            }
+            for t in result.topics[:15]
+        ],
         "calibration": result.calibration.as_dict(),
-        "index_seconds": round(index_seconds, 1), "search_seconds": round(search_seconds, 1),
-        "report_seconds": round(report_seconds, 1), "seconds": round(time.perf_counter() - t0, 1),
+        "index_seconds": round(index_seconds, 1),
+        "search_seconds": round(search_seconds, 1),
+        "report_seconds": round(report_seconds, 1),
+        "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -62,12 +62,21 @@ class GapReport:
         c = self.calibration
         if not c:
             return ""
-        how = (f"fitted on the knowledge base's {c['pseudo_queries']} (equal error rate {c['equal_error_rate']:.0%})"
-               if c.get("fitted") else "the default: too few articles to fit one on")
-        cross = (f", across languages within {c['cross_language_distance']:.2f} (fitted on "
-                 f"{c['translated_titles']} translated titles)" if c.get("translated_titles") else "")
-        return (f"A query counts as uncovered below a similarity of {c['threshold']:.2f} to the nearest article, "
-                f"{how}; wordings form one topic within a distance of {c['cluster_distance']:.2f}{cross}.")
+        how = (
+            f"fitted on the knowledge base's {c['pseudo_queries']} (equal error rate {c['equal_error_rate']:.0%})"
+            if c.get("fitted")
+            else "the default: too few articles to fit one on"
+        )
+        cross = (
+            f", across languages within {c['cross_language_distance']:.2f} (fitted on "
+            f"{c['translated_titles']} translated titles)"
+            if c.get("translated_titles")
+            else ""
+        )
+        return (
+            f"A query counts as uncovered below a similarity of {c['threshold']:.2f} to the nearest article, "
+            f"{how}; wordings form one topic within a distance of {c['cluster_distance']:.2f}{cross}."
+        )
 
     def to_json(self) -> str:
         from reports.gap_export import to_json

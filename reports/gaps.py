@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -46,15 +46,16 @@ class GapReporter:
         self.retriever = retriever
         self.visibilities = list(visibilities)
 
-    def build(self, since: datetime | None = None, until: datetime | None = None, *, days: int = 56,
-              limit: int = 50) -> GapReport:
+    def build(
+        self, since: datetime | None = None, until: datetime | None = None, *, days: int = 56, limit: int = 50
+    ) -> GapReport:
         import time
 
         from reports.evidence import KnowledgeEvidence, languages
         from reports.topics import MAX_CLUSTER, analyse, cluster_labels
 
         t0 = time.perf_counter()
-        until = until or datetime.now(timezone.utc)
+        until = until or datetime.now(UTC)
         since = since or until - timedelta(days=days)
         per, totals = collect(self.events, self.tickets, since, until)
         mondays = weeks(since.date(), until.date())
@@ -68,8 +69,14 @@ class GapReporter:
             evidence = KnowledgeEvidence.from_store(store, embedder, self.visibilities)
             # analyse checks the MAX_REPORT_QUERIES most searched (the same order): only those become QueryStats.
             top = heapq.nsmallest(MAX_REPORT_QUERIES, per.values(), key=lambda q: (-q.events, q.normalized))
-            analysis = analyse([_stat(q) for q in top], store=store, embedder=embedder,
-                               visibilities=self.visibilities, evidence=evidence, max_queries=MAX_REPORT_QUERIES)
+            analysis = analyse(
+                [_stat(q) for q in top],
+                store=store,
+                embedder=embedder,
+                visibilities=self.visibilities,
+                evidence=evidence,
+                max_queries=MAX_REPORT_QUERIES,
+            )
             calibration = analysis.calibration.as_dict()
             for t in analysis.topics:
                 members = [per[q.normalized] for q in t.queries]
@@ -88,44 +95,79 @@ class GapReporter:
                 topics.append(self._topic(t.id, title, kept, nearest, t.coverage, mondays, uncovered=True))
             # Failing by the log, covered by the KB today: an article exists but fails, or it was written since.
             # Only checked queries: those past MAX_REPORT_QUERIES were not compared with the KB (totals count them).
-            covered = sorted((q for q in failing(per)
-                              if q.normalized in analysis.scores and q.normalized not in analysis.unanswered),
-                             key=lambda q: (-q.failures, q.normalized))[:MAX_REPORT_QUERIES]
+            covered = sorted(
+                (
+                    q
+                    for q in failing(per)
+                    if q.normalized in analysis.scores and q.normalized not in analysis.unanswered
+                ),
+                key=lambda q: (-q.failures, q.normalized),
+            )[:MAX_REPORT_QUERIES]
             if covered:
                 texts = [q.text for q in covered]
                 langs = languages(texts)
                 space = analysis.space
                 vectors = space.centred(np.asarray(embedder.embed_queries(texts), np.float32), langs)
                 cal = analysis.calibration
-                labels = cluster_labels(vectors, np.asarray([q.failures for q in covered], np.float64),
-                                        cal.cluster_distance, MAX_CLUSTER, 0, langs, cal.cross_language_distance)
+                labels = cluster_labels(
+                    vectors,
+                    np.asarray([q.failures for q in covered], np.float64),
+                    cal.cluster_distance,
+                    MAX_CLUSTER,
+                    0,
+                    langs,
+                    cal.cross_language_distance,
+                )
                 for label in np.unique(labels):
                     idx = np.flatnonzero(labels == label)
                     members = [covered[i] for i in idx]
                     centre = vectors[idx].mean(0)
                     sims = space.similarities(centre[None, :] / (np.linalg.norm(centre) or 1.0))[0]
-                    near = [Nearest(space.articles[j].id, space.articles[j].title,
-                                    f"/articles/{space.articles[j].id}", round(float(sims[j]), 4))
-                            for j in np.argsort(-sims)[:3]]
+                    near = [
+                        Nearest(
+                            space.articles[j].id,
+                            space.articles[j].title,
+                            f"/articles/{space.articles[j].id}",
+                            round(float(sims[j]), 4),
+                        )
+                        for j in np.argsort(-sims)[:3]
+                    ]
                     central = members[int(np.argmax(vectors[idx] @ centre))]
                     tid = f"c{len(topics) + 1}"
                     members_of[tid] = members
-                    topics.append(self._topic(tid, suggest_title(central.text), members, near, "weak", mondays,
-                                              uncovered=False))
+                    topics.append(
+                        self._topic(tid, suggest_title(central.text), members, near, "weak", mondays, uncovered=False)
+                    )
             self._dates(topics)
             for t in topics:
                 self._resolve(t, members_of[t.id], t.id in uncovered)
         topics = [t for t in topics if t.failures > 0]
         topics.sort(key=lambda t: (t.status != "open", -t.impact, t.title))
         return GapReport(
-            generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), since=since.date().isoformat(),
-            until=until.date().isoformat(), weeks=[m.isoformat() for m in mondays], totals=totals,
-            topics=topics[:limit], unhelpful_articles=[a for a in self.events.dashboard.article_votes(since, until)
-                                                       if a["not_helpful"] > a["helpful"]],
-            seconds=round(time.perf_counter() - t0, 2), calibration=calibration)
+            generated=datetime.now(UTC).isoformat(timespec="seconds"),
+            since=since.date().isoformat(),
+            until=until.date().isoformat(),
+            weeks=[m.isoformat() for m in mondays],
+            totals=totals,
+            topics=topics[:limit],
+            unhelpful_articles=[
+                a for a in self.events.dashboard.article_votes(since, until) if a["not_helpful"] > a["helpful"]
+            ],
+            seconds=round(time.perf_counter() - t0, 2),
+            calibration=calibration,
+        )
 
-    def _topic(self, tid: str, title: str, members: list[QuerySignals], nearest: list[Nearest], coverage: str,
-               mondays: list[date], *, uncovered: bool) -> GapTopic:
+    def _topic(
+        self,
+        tid: str,
+        title: str,
+        members: list[QuerySignals],
+        nearest: list[Nearest],
+        coverage: str,
+        mondays: list[date],
+        *,
+        uncovered: bool,
+    ) -> GapTopic:
         def failed(q: QuerySignals) -> int:
             return failed_count(q, uncovered)
 
@@ -134,18 +176,30 @@ class GapReporter:
         events = sum(q.events for q in members)
         failures = sum(failed(q) for q in members)
         locales = sum((q.locales for q in members), Counter())
-        signals = {k: sum(getattr(q, k) for q in members)
-                   for k in ("unanswered", "no_click", "reformulated", "rejected", "deflection_failed")}
+        signals = {
+            k: sum(getattr(q, k) for q in members)
+            for k in ("unanswered", "no_click", "reformulated", "rejected", "deflection_failed")
+        }
         weekly_failures = weekly([(d, n) for q in members for d, n in failed_by_day(q, uncovered)], mondays)
         trend = trend_of(weekly_failures)
         growth = {"rising": 1.5, "new": 1.25, "steady": 1.0, "falling": 0.75}[trend]
         return GapTopic(
-            id=tid, title=title, status="open", coverage=coverage, impact=round(failures * growth, 2),
-            searches=searches, failures=failures, failure_rate=round(failures / events, 4) if events else 0.0,
-            distinct_queries=len(members), trend=trend, weekly_failures=weekly_failures,
+            id=tid,
+            title=title,
+            status="open",
+            coverage=coverage,
+            impact=round(failures * growth, 2),
+            searches=searches,
+            failures=failures,
+            failure_rate=round(failures / events, 4) if events else 0.0,
+            distinct_queries=len(members),
+            trend=trend,
+            weekly_failures=weekly_failures,
             locales=dict(locales.most_common()),
             queries=[{"text": q.text, "count": q.events, "failures": failed(q)} for q in members[:8]],
-            signals=signals, nearest=nearest)
+            signals=signals,
+            nearest=nearest,
+        )
 
     def _dates(self, topics: list[GapTopic]) -> None:
         """The `updated` date of every nearest article (when it was published or last changed)."""
@@ -154,8 +208,11 @@ class GapReporter:
         ids = sorted({n.id for t in topics for n in t.nearest})
         if not ids:
             return
-        recs = self.retriever.store.records(SearchFilter(article_ids=ids, visibilities=self.visibilities,
-                                                         title_points=True), ["article_id", "updated"], limit=len(ids) * 4)
+        recs = self.retriever.store.records(
+            SearchFilter(article_ids=ids, visibilities=self.visibilities, title_points=True),
+            ["article_id", "updated"],
+            limit=len(ids) * 4,
+        )
         dates = {r.payload["article_id"]: r.payload.get("updated") for r in recs}
         for t in topics:
             for n in t.nearest:
@@ -169,8 +226,12 @@ class GapReporter:
         if not (published and first and first.date() < published):
             return
         before, after, after_events = rate_around(members, published, uncovered)
-        if after_events >= RESOLVED_MIN_EVENTS and before > 0 and after <= RESOLVED_SHARE * before \
-                and after <= RESOLVED_MAX_RATE:
+        if (
+            after_events >= RESOLVED_MIN_EVENTS
+            and before > 0
+            and after <= RESOLVED_SHARE * before
+            and after <= RESOLVED_MAX_RATE
+        ):
             topic.status, topic.resolved_by = "resolved", art
             topic.failure_rate_before, topic.failure_rate_after = round(before, 4), round(after, 4)
             topic.impact = round(topic.impact * 0.1, 2)
@@ -204,8 +265,15 @@ def _stat(q: QuerySignals):
     """The log's view of one query, in the form reports/topics.py checks against the knowledge base."""
     from reports.queries import QueryStat
 
-    stat = QueryStat(text=q.text, normalized=q.normalized, count=q.events, first_seen=q.first, last_seen=q.last,
-                     answered=q.searches - q.unanswered, clicked=q.searches - q.unanswered - q.no_click)
+    stat = QueryStat(
+        text=q.text,
+        normalized=q.normalized,
+        count=q.events,
+        first_seen=q.first,
+        last_seen=q.last,
+        answered=q.searches - q.unanswered,
+        clicked=q.searches - q.unanswered - q.no_click,
+    )
     stat.locales.update(q.locales)
     return stat
 

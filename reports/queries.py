@@ -1,4 +1,5 @@
-"""Logged searches folded into one QueryStat per normalized query text, streamed (a 1M-search log never sits in memory)."""
+"""Logged searches folded into one QueryStat per normalized query text, streamed (a 1M-search log never sits in
+memory)."""
 
 from __future__ import annotations
 

@@ -72,8 +72,9 @@ class QuerySignals:
             self.failures_by_day[day] += 1
 
 
-def collect(events, tickets=None, since: datetime | None = None, until: datetime | None = None,
-            audience: str = "customer") -> tuple[dict[str, QuerySignals], dict[str, int]]:
+def collect(
+    events, tickets=None, since: datetime | None = None, until: datetime | None = None, audience: str = "customer"
+) -> tuple[dict[str, QuerySignals], dict[str, int]]:
     """Per normalized query, its signals over since <= at < until; and the totals of each signal."""
     per: dict[str, QuerySignals] = {}
     totals = Counter()
@@ -106,8 +107,12 @@ def collect(events, tickets=None, since: datetime | None = None, until: datetime
             prev = last_by_session.get(e.session)
             # Instant search logs what is typed as it is typed: a query that extends (or trims) the previous
             # one is the same attempt going on, not a new wording after a failure.
-            if prev and not (e.normalized.startswith(prev[1]) or prev[1].startswith(e.normalized)) \
-                    and (e.at - prev[0]).total_seconds() <= REFORMULATION_SECONDS and not prev[2]:
+            if (
+                prev
+                and not (e.normalized.startswith(prev[1]) or prev[1].startswith(e.normalized))
+                and (e.at - prev[0]).total_seconds() <= REFORMULATION_SECONDS
+                and not prev[2]
+            ):
                 p = per[prev[1]]
                 p.reformulated += 1
                 if prev[3]:  # answered, not clicked, and asked again otherwise: a failure from now on

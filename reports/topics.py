@@ -61,12 +61,19 @@ class UncoveredTopic:
 
     def as_dict(self) -> dict:
         return {
-            "id": self.id, "title": self.title, "size": self.size, "distinct": self.distinct,
-            "locales": dict(self.locales), "coverage": self.coverage, "answered_share": round(self.answered_share, 3),
+            "id": self.id,
+            "title": self.title,
+            "size": self.size,
+            "distinct": self.distinct,
+            "locales": dict(self.locales),
+            "coverage": self.coverage,
+            "answered_share": round(self.answered_share, 3),
             "first_seen": self.first_seen.isoformat() if self.first_seen else None,
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
             "queries": [{"text": q.text, "normalized": q.normalized, "count": q.count} for q in self.queries],
-            "nearest_articles": [{"id": a.id, "title": a.title, "score": round(a.score, 4)} for a in self.nearest_articles],
+            "nearest_articles": [
+                {"id": a.id, "title": a.title, "score": round(a.score, 4)} for a in self.nearest_articles
+            ],
         }
 
 
@@ -88,12 +95,19 @@ def _clean_title(text: str) -> str:
 
 
 def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    parts = [embedder.embed_queries(texts[i:i + EMBED_BATCH]) for i in range(0, len(texts), EMBED_BATCH)]
+    parts = [embedder.embed_queries(texts[i : i + EMBED_BATCH]) for i in range(0, len(texts), EMBED_BATCH)]
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), np.float32)
 
 
-def cluster_labels(vectors: np.ndarray, weights: np.ndarray, distance: float, max_cluster: int, seed: int,
-             langs: np.ndarray | None = None, cross_distance: float | None = None) -> np.ndarray:
+def cluster_labels(
+    vectors: np.ndarray,
+    weights: np.ndarray,
+    distance: float,
+    max_cluster: int,
+    seed: int,
+    langs: np.ndarray | None = None,
+    cross_distance: float | None = None,
+) -> np.ndarray:
     """Cluster labels for centred vectors: agglomerative on up to max_cluster, nearest centroid for the rest.
 
     Average linkage on cosine distance, cut at `distance`; two texts in different languages (`langs`) count as
@@ -121,15 +135,22 @@ def cluster_labels(vectors: np.ndarray, weights: np.ndarray, distance: float, ma
         np.add.at(sums, sub, vectors[sample])
         cents = normalise_rows(sums).astype(np.float32)
         for i in range(0, len(rest), 4096):
-            part = rest[i:i + 4096]
+            part = rest[i : i + 4096]
             sims = vectors[part] @ cents.T
             best = sims.argmax(1)
             ok = 1.0 - sims[np.arange(len(part)), best] <= distance
             labels[part[ok]] = best[ok]
         left = np.flatnonzero(labels < 0)
         if len(left):
-            labels[left] = k + cluster_labels(vectors[left], weights[left], distance, max_cluster, seed + 1,
-                                        None if langs is None else langs[left], cross_distance)
+            labels[left] = k + cluster_labels(
+                vectors[left],
+                weights[left],
+                distance,
+                max_cluster,
+                seed + 1,
+                None if langs is None else langs[left],
+                cross_distance,
+            )
     return labels
 
 
@@ -144,21 +165,29 @@ def _average_linkage(vectors: np.ndarray, distance: float, langs: np.ndarray | N
     condensed = np.empty(n * (n - 1) // 2, np.float64)  # what linkage takes: row i holds pairs (i, j > i)
     pos = 0
     for start in range(0, n - 1, 256):  # blocks of rows: a full n × n matrix would double the memory
-        block = 1.0 - v[start:start + 256] @ v.T
+        block = 1.0 - v[start : start + 256] @ v.T
         for r, i in enumerate(range(start, min(start + 256, n - 1))):
-            row = block[r, i + 1:]
+            row = block[r, i + 1 :]
             if scale != 1.0:
-                row = np.where(langs[i + 1:] != langs[i], row * scale, row)
-            condensed[pos:pos + len(row)] = row
+                row = np.where(langs[i + 1 :] != langs[i], row * scale, row)
+            condensed[pos : pos + len(row)] = row
             pos += len(row)
     np.clip(condensed, 0.0, 2.0, out=condensed)
     return fcluster(linkage(condensed, method="average"), distance, criterion="distance").astype(np.int64) - 1
 
 
-def analyse(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
-            visibilities: list[str] | None = None, max_queries: int = MAX_ANALYSED_QUERIES,
-            max_cluster: int = MAX_CLUSTER, seed: int = 0, use_search_time: bool = True,
-            evidence: KnowledgeEvidence | None = None) -> GapAnalysis:
+def analyse(
+    queries: list[QueryStat],
+    *,
+    store: VectorStore,
+    embedder: Embedder,
+    visibilities: list[str] | None = None,
+    max_queries: int = MAX_ANALYSED_QUERIES,
+    max_cluster: int = MAX_CLUSTER,
+    seed: int = 0,
+    use_search_time: bool = True,
+    evidence: KnowledgeEvidence | None = None,
+) -> GapAnalysis:
     """Detect the unanswered queries among `queries` and cluster them into topics.
 
     `use_search_time`: a query counts as unanswered only when the search-time decision also called most of
@@ -191,19 +220,35 @@ def analyse(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
     scores = {q.normalized: float(s) for q, s in zip(checked, best)}
     idx = np.where(flagged)[0]
     weights = np.array([checked[i].count for i in idx], np.float64)
-    labels = cluster_labels(Q[idx], weights, cal.cluster_distance, max_cluster, seed, langs[idx],
-                      cal.cross_language_distance)
+    labels = cluster_labels(
+        Q[idx], weights, cal.cluster_distance, max_cluster, seed, langs[idx], cal.cross_language_distance
+    )
     topics = []
     for c in np.unique(labels):
         members = idx[labels == c]
         topics.append(_topic(members, checked, raw, Q, space, cal, scores))
     topics.sort(key=lambda t: (-t.size, -t.distinct, t.id))
-    return GapAnalysis(topics, scores, {checked[i].normalized for i in idx}, cal, len(checked), skipped, space,
-                       round(time.perf_counter() - t0, 2))
+    return GapAnalysis(
+        topics,
+        scores,
+        {checked[i].normalized for i in idx},
+        cal,
+        len(checked),
+        skipped,
+        space,
+        round(time.perf_counter() - t0, 2),
+    )
 
 
-def _topic(members: np.ndarray, checked: list[QueryStat], raw: np.ndarray, Q: np.ndarray, ev: CentredEvidence,
-           cal: Calibration, scores: dict[str, float]) -> UncoveredTopic:
+def _topic(
+    members: np.ndarray,
+    checked: list[QueryStat],
+    raw: np.ndarray,
+    Q: np.ndarray,
+    ev: CentredEvidence,
+    cal: Calibration,
+    scores: dict[str, float],
+) -> UncoveredTopic:
     cen_c = normalise_rows(Q[members].mean(0, keepdims=True))[0]
     central = Q[members] @ cen_c
     stats = [checked[i] for i in members]
@@ -225,21 +270,26 @@ def _topic(members: np.ndarray, checked: list[QueryStat], raw: np.ndarray, Q: np
     lasts = [s.last_seen for s in stats if s.last_seen]
     return UncoveredTopic(
         id=hashlib.sha1(title_q.normalized.encode("utf-8")).hexdigest()[:12],
-        title=_clean_title(title_q.text), queries=stats, size=size, distinct=len(stats), locales=locales,
+        title=_clean_title(title_q.text),
+        queries=stats,
+        size=size,
+        distinct=len(stats),
+        locales=locales,
         centroid=[float(x) for x in normalise_rows(raw[members].mean(0, keepdims=True))[0]],
         nearest_articles=refs,
         coverage="weak" if refs and refs[0].score >= cal.threshold else "absent",
         answered_share=sum(s.answered for s in stats) / size if size else 0.0,
-        first_seen=min(firsts) if firsts else None, last_seen=max(lasts) if lasts else None,
+        first_seen=min(firsts) if firsts else None,
+        last_seen=max(lasts) if lasts else None,
         scores={s.normalized: scores[s.normalized] for s in stats},
     )
 
 
-def detect_and_cluster(queries: list[QueryStat], *, store: VectorStore, embedder: Embedder,
-                       **options) -> list[UncoveredTopic]:
+def detect_and_cluster(
+    queries: list[QueryStat], *, store: VectorStore, embedder: Embedder, **options
+) -> list[UncoveredTopic]:
     """The topics of unanswered queries, biggest first (see `analyse` for the options and the details)."""
     return analyse(queries, store=store, embedder=embedder, **options).topics
-
 
 
 __all__ = ["cluster_labels", "ArticleRef", "GapAnalysis", "UncoveredTopic", "analyse", "detect_and_cluster"]

@@ -16,7 +16,7 @@ _NAME_SLOT = re.compile(r"[ \t,]*\{customer_name\}")
 
 # The lines around each answer, per language; the greeting and closing come from the reply-frame articles.
 PHRASES = {
-    "en": {"more": "More details: {title} ({url})", "question": "About \"{question}\":"},
+    "en": {"more": "More details: {title} ({url})", "question": 'About "{question}":'},
     "ru": {"more": "Подробнее: {title} ({url})", "question": "По вопросу «{question}»:"},
     "uk": {"more": "Детальніше: {title} ({url})", "question": "Щодо питання «{question}»:"},
 }
@@ -53,13 +53,17 @@ class Frames:
         self._loaded = 0.0
 
     def _load(self) -> dict[str, Frame]:
-        recs = self.store.records(SearchFilter(types=["template"], visibilities=["internal", "public"],
-                                               title_points=True), ["article_id", "locale", "tags", "body", "generation"],
-                                  limit=10_000)
+        recs = self.store.records(
+            SearchFilter(types=["template"], visibilities=["internal", "public"], title_points=True),
+            ["article_id", "locale", "tags", "body", "generation"],
+            limit=10_000,
+        )
         newest: dict[str, dict] = {}
         for r in recs:
             p = r.payload
-            if FRAME_TAG in (p.get("tags") or []) and p.get("generation", 0) >= newest.get(p["locale"], {}).get("generation", -1):
+            if FRAME_TAG in (p.get("tags") or []) and p.get("generation", 0) >= newest.get(p["locale"], {}).get(
+                "generation", -1
+            ):
                 newest[p["locale"]] = p
         frames = {}
         for locale, p in newest.items():
@@ -78,11 +82,16 @@ class Frames:
         self._cache = None
 
 
-def compose(frame: Frame, locale: str, parts: list[DraftPart], *, customer_name: str | None, agent_name: str | None) -> str:
+def compose(
+    frame: Frame, locale: str, parts: list[DraftPart], *, customer_name: str | None, agent_name: str | None
+) -> str:
     """The reply text: greeting, one block per answered question (passage + link), closing."""
     phrases = PHRASES.get(locale, PHRASES["en"])
-    greeting = frame.greeting.replace("{customer_name}", customer_name) if customer_name else \
-        _NAME_SLOT.sub("", frame.greeting)
+    greeting = (
+        frame.greeting.replace("{customer_name}", customer_name)
+        if customer_name
+        else _NAME_SLOT.sub("", frame.greeting)
+    )
     closing = frame.closing.replace("{agent_name}", agent_name or "").rstrip()
     blocks = [greeting]
     for part in parts:

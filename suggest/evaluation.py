@@ -55,13 +55,17 @@ def load_tickets(path: Path) -> list[tuple[TicketIn, list[str]]]:
 
 
 def _groups(store: VectorStore) -> dict[str, str]:
-    recs = store.records(SearchFilter(title_points=True, visibilities=["public", "internal", "draft"], types=None),
-                         ["article_id", "group_id"], limit=1_000_000)
+    recs = store.records(
+        SearchFilter(title_points=True, visibilities=["public", "internal", "draft"], types=None),
+        ["article_id", "group_id"],
+        limit=1_000_000,
+    )
     return {r.payload["article_id"]: r.payload.get("group_id") or r.payload["article_id"] for r in recs}
 
 
-def replay(service: SuggestService, tickets: list[tuple[TicketIn, list[str]]], name: str,
-           id_map: dict[str, str] | None = None) -> SuggestReport:
+def replay(
+    service: SuggestService, tickets: list[tuple[TicketIn, list[str]]], name: str, id_map: dict[str, str] | None = None
+) -> SuggestReport:
     groups = _groups(service.store)
     p1 = p3 = mrr = 0.0
     latencies = []
@@ -78,12 +82,26 @@ def replay(service: SuggestService, tickets: list[tuple[TicketIn, list[str]]], n
         p3 += sum(hits[:3]) / 3
         mrr += next((1 / (i + 1) for i, h in enumerate(hits[:10]) if h), 0.0)
     n = len(tickets)
-    return SuggestReport(name, n, round(p1 / n, 4), round(p3 / n, 4), round(mrr / n, 4),
-                         round(percentile(latencies, 50), 1), round(percentile(latencies, 95), 1))
+    return SuggestReport(
+        name,
+        n,
+        round(p1 / n, 4),
+        round(p3 / n, 4),
+        round(mrr / n, 4),
+        round(percentile(latencies, 50), 1),
+        round(percentile(latencies, 95), 1),
+    )
 
 
-def evaluate(tickets_path: Path, *, store: VectorStore | None = None, embedder=None, corpus: Path | None = None,
-             chunk_tokens: int = 256, progress: bool = False) -> SuggestReport:
+def evaluate(
+    tickets_path: Path,
+    *,
+    store: VectorStore | None = None,
+    embedder=None,
+    corpus: Path | None = None,
+    chunk_tokens: int = 256,
+    progress: bool = False,
+) -> SuggestReport:
     """Replay over the given index, or over a throwaway KB built from a BEIR folder's corpus."""
     tickets = load_tickets(tickets_path)
     if corpus is None:

@@ -41,11 +41,26 @@ class FeedbackMemory:
             if f.vector is not None:
                 self._add(f.vector, f.article_id, f.reason if f.verdict == "rejected" else "accepted")
 
-    def record(self, vector: np.ndarray, article_id: str, verdict: str, reason: str | None, query: str,
-               suggestion_id: str | None = None, user: str | None = None) -> None:
+    def record(
+        self,
+        vector: np.ndarray,
+        article_id: str,
+        verdict: str,
+        reason: str | None,
+        query: str,
+        suggestion_id: str | None = None,
+        user: str | None = None,
+    ) -> None:
         if self.log is not None:
-            self.log.log_feedback(article_id=article_id, verdict=verdict, reason=reason, query=query, vector=vector,
-                                  suggestion_id=suggestion_id, user=user)
+            self.log.log_feedback(
+                article_id=article_id,
+                verdict=verdict,
+                reason=reason,
+                query=query,
+                vector=vector,
+                suggestion_id=suggestion_id,
+                user=user,
+            )
         else:
             with self._lock:
                 self._add(vector, article_id, "accepted" if verdict == "accepted" else reason)

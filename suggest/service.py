@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from kb import analysis
+from kb.store import QueryVectors
 from search.answered import ANSWERED_THRESHOLD, AnsweredModel, evidence
 from search.calibration import CalibrationCache
-from search.query import analyse
 from search.layout import fix_layout
-from kb.store import QueryVectors
+from search.query import analyse
 from search.retrieval import ArticleHit, Retriever
 from search.snippets import matched_terms, passage
 from suggest.draft import CANNED_TAG, DraftPart, Frames, compose
@@ -44,8 +44,14 @@ class _Searched:
 class SuggestService:
     """Turns a ticket into ranked articles, passages, canned replies and a draft reply."""
 
-    def __init__(self, retriever: Retriever, ticket_log=None, answered: AnsweredModel | None = None,
-                 base_url: str = "", calibrations: CalibrationCache | None = None):
+    def __init__(
+        self,
+        retriever: Retriever,
+        ticket_log=None,
+        answered: AnsweredModel | None = None,
+        base_url: str = "",
+        calibrations: CalibrationCache | None = None,
+    ):
         """`answered` replaces the KB's fitted decision (tests); `calibrations` shares the search service's."""
         self.retriever = retriever
         self.store = retriever.store
@@ -76,7 +82,9 @@ class SuggestService:
         for text, (_, source, weight), vectors in zip(texts, queries, self.retriever.vectors_many(texts)):
             hits = self.retriever.search(text, PER_QUERY, visibilities=visibilities, vectors=vectors)
             prob = self._confidence(text, vectors, hits)
-            out.append(_Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors))
+            out.append(
+                _Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors)
+            )
         return out
 
     def _ranked(self, searched: list[_Searched], locale: str, limit: int) -> list[SuggestedArticle]:
@@ -124,26 +132,44 @@ class SuggestService:
                 continue
             seen.add(key)
             anchor = chunk.get("anchor", "")
-            passages.append(Passage(passage(chunk["text"], q_terms, lang), chunk.get("section", ""), anchor,
-                                    f"/articles/{h.id}" + (f"#{anchor}" if anchor else "")))
+            passages.append(
+                Passage(
+                    passage(chunk["text"], q_terms, lang),
+                    chunk.get("section", ""),
+                    anchor,
+                    f"/articles/{h.id}" + (f"#{anchor}" if anchor else ""),
+                )
+            )
             if len(passages) == 2:
                 break
         words = sorted(matched_terms(h.title + "\n" + " ".join(p.text for p in passages), q_terms, lang))
         return SuggestedArticle(
-            id=h.id, title=h.title, url=h.url, locale=h.locale, visibility=h.visibility,
-            type=h.payload.get("type", "article"), score=round(score, 4), confidence=round(s.confidence, 4),
-            passages=passages, reason={"source": s.source, "query": s.query, "matched": words},
-            feedback=", ".join(notes) if notes else None)
+            id=h.id,
+            title=h.title,
+            url=h.url,
+            locale=h.locale,
+            visibility=h.visibility,
+            type=h.payload.get("type", "article"),
+            score=round(score, 4),
+            confidence=round(s.confidence, 4),
+            passages=passages,
+            reason={"source": s.source, "query": s.query, "matched": words},
+            feedback=", ".join(notes) if notes else None,
+        )
 
     # -- the whole ticket -----------------------------------------------------------------------
 
-    def suggest(self, ticket: TicketIn, *, agent_name: str | None = None, log: bool = True,
-                limit: int = SHOWN) -> SuggestResponse:
+    def suggest(
+        self, ticket: TicketIn, *, agent_name: str | None = None, log: bool = True, limit: int = SHOWN
+    ) -> SuggestResponse:
         messages = [Message(m.role, m.text, m.time) for m in ticket.messages]
         queries = ticket_queries(ticket.subject, messages)
         customer = [m.text for m in ticket.messages if m.role == "customer"]
-        locale = ticket.locale if ticket.locale in LOCALES else \
-            analysis.detect_language(customer[-1] if customer else ticket.subject)
+        locale = (
+            ticket.locale
+            if ticket.locale in LOCALES
+            else analysis.detect_language(customer[-1] if customer else ticket.subject)
+        )
         visibilities = ("public", "internal")
         searched = self._search_all([(q.text, q.source, q.weight) for q in queries], visibilities)
         articles = self._ranked(searched, locale, limit) if searched else []
@@ -158,14 +184,22 @@ class SuggestService:
         sid = ""
         if log and self.log is not None and searched:
             lead = max(searched, key=lambda s: s.weight * max(s.confidence, 0.05))
-            sid = self.log.log_suggestion(query=lead.query, vector=lead.vector, articles=[a.id for a in articles],
-                                          confidence=confidence, ticket_id=ticket.id, user=agent_name, locale=locale)
+            sid = self.log.log_suggestion(
+                query=lead.query,
+                vector=lead.vector,
+                articles=[a.id for a in articles],
+                confidence=confidence,
+                ticket_id=ticket.id,
+                user=agent_name,
+                locale=locale,
+            )
         return SuggestResponse(sid, locale, articles, questions, canned, draft, used)
 
     def _canned(self, lead: _Searched, locale: str) -> list[SuggestedArticle]:
         query = lead.query
-        hits = self.retriever.search(query, 6, visibilities=("public", "internal"), types=("template",),
-                                     locales=[locale], vectors=lead.vectors)
+        hits = self.retriever.search(
+            query, 6, visibilities=("public", "internal"), types=("template",), locales=[locale], vectors=lead.vectors
+        )
         s = _Searched(query, lead.source, 1.0, lead.vector, [], 0.0)
         out = []
         for h in hits:
@@ -175,14 +209,22 @@ class SuggestService:
                 out.append(self._suggestion(h, s, h.score, None))
         return out[:2]
 
-    def _draft(self, questions: list[Question], articles: list[SuggestedArticle], locale: str,
-               customer_name: str | None, agent_name: str | None) -> tuple[str, list[str]]:
+    def _draft(
+        self,
+        questions: list[Question],
+        articles: list[SuggestedArticle],
+        locale: str,
+        customer_name: str | None,
+        agent_name: str | None,
+    ) -> tuple[str, list[str]]:
         """Only public articles go into a reply to a customer: internal ones are for the agent's eyes."""
         parts, used = [], []
         for q in questions:
             if q.confidence < ANSWERED_THRESHOLD:
                 continue
-            pick = next((s for s in q.suggestions if s.visibility == "public" and s.passages and s.id not in used), None)
+            pick = next(
+                (s for s in q.suggestions if s.visibility == "public" and s.passages and s.id not in used), None
+            )
             if pick is None:
                 continue
             used.append(pick.id)
@@ -191,11 +233,16 @@ class SuggestService:
             pick = next((a for a in articles if a.visibility == "public" and a.passages), None)
             if pick is not None and pick.confidence >= ANSWERED_THRESHOLD:
                 used.append(pick.id)
-                parts.append(DraftPart(pick.reason["query"], pick.passages[0].text, pick.title,
-                                       self.base_url + pick.passages[0].url))
+                parts.append(
+                    DraftPart(
+                        pick.reason["query"], pick.passages[0].text, pick.title, self.base_url + pick.passages[0].url
+                    )
+                )
         return compose(self.frames.get(locale), locale, parts, customer_name=customer_name, agent_name=agent_name), used
 
-    def deflect(self, subject: str, description: str, locale: str | None, limit: int = 3) -> tuple[list[SuggestedArticle], bool]:
+    def deflect(
+        self, subject: str, description: str, locale: str | None, limit: int = 3
+    ) -> tuple[list[SuggestedArticle], bool]:
         """Public articles for what a customer is writing to support, and whether they likely answer it."""
         queries = ticket_queries(subject, [Message("customer", description)])
         if not queries:
@@ -207,8 +254,15 @@ class SuggestService:
 
     # -- feedback -------------------------------------------------------------------------------
 
-    def feedback(self, suggestion_id: str, article_id: str, verdict: str, reason: str | None = None,
-                 user: str | None = None, query: str | None = None) -> None:
+    def feedback(
+        self,
+        suggestion_id: str,
+        article_id: str,
+        verdict: str,
+        reason: str | None = None,
+        user: str | None = None,
+        query: str | None = None,
+    ) -> None:
         """Record an agent's verdict; later similar tickets rank that article up (accepted) or down (rejected)."""
         known = self.log.suggestion_query(suggestion_id) if self.log is not None and suggestion_id else None
         if known is None:
@@ -218,4 +272,3 @@ class SuggestService:
         else:
             query, vector = known
         self.memory.record(vector, article_id, verdict, reason, query, suggestion_id=suggestion_id or None, user=user)
-

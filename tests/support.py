@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,8 +47,9 @@ class CountingEmbedder:
         return len(text.split()) + 2
 
 
-def write_article(root: Path, rel: str, *, id: str | None = None, title: str = "Title", body: str = "Body text.",
-                  **fields) -> Path:
+def write_article(
+    root: Path, rel: str, *, id: str | None = None, title: str = "Title", body: str = "Body text.", **fields
+) -> Path:
     """Write one article file with front matter built from keyword fields."""
     lines = ["---"]
     if id:
@@ -73,38 +73,101 @@ HIDDEN_TITLES = (INTERNAL[1], DRAFT[1])
 def build_kb(root: Path) -> Path:
     """A small help center: en/ru/uk public articles, an internal and a draft one, an article with XSS attempts."""
     a = root / "articles"
-    write_article(a, "en/account/reset-password.md", id="reset-password", title="How to reset your password",
-                  locale="en", category="account", tags="[password, login]", updated="2025-11-02",
-                  body=("If you forgot your password, you can reset it from the sign-in page.\n\n"
-                        "## Reset by email\n\nClick **Forgot password** and follow the link we email you. "
-                        "The password reset link is valid for one hour.\n\n"
-                        "### Didn't get the email\n\nCheck the spam folder.\n\n"
-                        "## Reset from the app\n\nOpen Settings → Security → Change password.\n\n"
-                        "See also [two-factor authentication](two-factor.md) and "
-                        "[the refund playbook](../policies/refund-approval-internal.md).\n"))
-    write_article(a, "ru/account/reset-password.md", id="reset-password-ru", title="Как сбросить пароль",
-                  locale="ru", category="account", translation_of="reset-password",
-                  body="Если вы забыли пароль, сбросьте его на странице входа.\n\n## Сброс по почте\n\nНажмите «Забыли пароль».\n")
-    write_article(a, "en/account/two-factor.md", id="two-factor", title="Set up two-factor authentication",
-                  locale="en", category="account",
-                  body="Protect your account and password with a second step.\n\n## Authenticator app\n\nScan the QR code.\n")
-    write_article(a, "en/billing/invoices.md", id="invoices", title="Download invoices and VAT receipts",
-                  locale="en", category="billing",
-                  body=("Invoices are in Billing → Invoices.\n\n| Plan | Price |\n|:--|--:|\n| Team | 8 |\n| Business | 15 |\n\n"
-                        "```\ncurl https://api.orbita.example/invoices\n```\n"))
-    write_article(a, "uk/billing/oplata.md", id="oplata-uk", title="Як оплатити підписку",
-                  locale="uk", category="billing", body="Оплатити підписку можна карткою або рахунком.\n")
-    write_article(a, "en/policies/refund-approval-internal.md", id=INTERNAL[0], title=INTERNAL[1],
-                  locale="en", category="policies", visibility="internal",
-                  body="Agents approve password reset refunds up to 100 EUR. Reset password invoices refund.\n")
-    write_article(a, "en/billing/pricing-draft.md", id=DRAFT[0], title=DRAFT[1], locale="en", category="billing",
-                  visibility="draft", body="Draft: new password reset pricing for invoices, not public yet.\n")
-    write_article(a, "en/troubleshooting/xss.md", id="xss-test", title="Script tags in notes",
-                  locale="en", category="troubleshooting",
-                  body=("Notes may contain <script>alert(1)</script> text.\n\n"
-                        "<img src=x onerror=alert(1)>\n\n"
-                        "A [x](javascript:alert(1)) link and <a href=\"javascript:alert(2)\">raw link</a>.\n\n"
-                        "<div onclick=\"alert(3)\" style=\"color:red\">clickable</div>\n"))
+    write_article(
+        a,
+        "en/account/reset-password.md",
+        id="reset-password",
+        title="How to reset your password",
+        locale="en",
+        category="account",
+        tags="[password, login]",
+        updated="2025-11-02",
+        body=(
+            "If you forgot your password, you can reset it from the sign-in page.\n\n"
+            "## Reset by email\n\nClick **Forgot password** and follow the link we email you. "
+            "The password reset link is valid for one hour.\n\n"
+            "### Didn't get the email\n\nCheck the spam folder.\n\n"
+            "## Reset from the app\n\nOpen Settings → Security → Change password.\n\n"
+            "See also [two-factor authentication](two-factor.md) and "
+            "[the refund playbook](../policies/refund-approval-internal.md).\n"
+        ),
+    )
+    write_article(
+        a,
+        "ru/account/reset-password.md",
+        id="reset-password-ru",
+        title="Как сбросить пароль",
+        locale="ru",
+        category="account",
+        translation_of="reset-password",
+        body=(
+            "Если вы забыли пароль, сбросьте его на странице входа.\n\n## Сброс по почте\n\nНажмите «Забыли пароль».\n"
+        ),
+    )
+    write_article(
+        a,
+        "en/account/two-factor.md",
+        id="two-factor",
+        title="Set up two-factor authentication",
+        locale="en",
+        category="account",
+        body="Protect your account and password with a second step.\n\n## Authenticator app\n\nScan the QR code.\n",
+    )
+    write_article(
+        a,
+        "en/billing/invoices.md",
+        id="invoices",
+        title="Download invoices and VAT receipts",
+        locale="en",
+        category="billing",
+        body=(
+            "Invoices are in Billing → Invoices.\n\n| Plan | Price |\n|:--|--:|\n| Team | 8 |\n| Business | 15 |\n\n"
+            "```\ncurl https://api.orbita.example/invoices\n```\n"
+        ),
+    )
+    write_article(
+        a,
+        "uk/billing/oplata.md",
+        id="oplata-uk",
+        title="Як оплатити підписку",
+        locale="uk",
+        category="billing",
+        body="Оплатити підписку можна карткою або рахунком.\n",
+    )
+    write_article(
+        a,
+        "en/policies/refund-approval-internal.md",
+        id=INTERNAL[0],
+        title=INTERNAL[1],
+        locale="en",
+        category="policies",
+        visibility="internal",
+        body="Agents approve password reset refunds up to 100 EUR. Reset password invoices refund.\n",
+    )
+    write_article(
+        a,
+        "en/billing/pricing-draft.md",
+        id=DRAFT[0],
+        title=DRAFT[1],
+        locale="en",
+        category="billing",
+        visibility="draft",
+        body="Draft: new password reset pricing for invoices, not public yet.\n",
+    )
+    write_article(
+        a,
+        "en/troubleshooting/xss.md",
+        id="xss-test",
+        title="Script tags in notes",
+        locale="en",
+        category="troubleshooting",
+        body=(
+            "Notes may contain <script>alert(1)</script> text.\n\n"
+            "<img src=x onerror=alert(1)>\n\n"
+            'A [x](javascript:alert(1)) link and <a href="javascript:alert(2)">raw link</a>.\n\n'
+            '<div onclick="alert(3)" style="color:red">clickable</div>\n'
+        ),
+    )
     return a
 
 
@@ -114,8 +177,14 @@ def index_kb(root: Path):
     from kb.settings import Settings
 
     articles = build_kb(root)
-    settings = Settings(articles_dir=articles, data_dir=root / "data", cache_dir=root / "cache", env="test",
-                        model="test/bag-of-words", database_url=f"sqlite:///{root / 'data' / 'events.sqlite3'}")
+    settings = Settings(
+        articles_dir=articles,
+        data_dir=root / "data",
+        cache_dir=root / "cache",
+        env="test",
+        model="test/bag-of-words",
+        database_url=f"sqlite:///{root / 'data' / 'events.sqlite3'}",
+    )
     with open_runtime(settings, embedder=CountingEmbedder()) as rt:
         report = rt.indexer().run(articles)
     assert not report.errors, report.errors
@@ -137,5 +206,6 @@ def login(client: TestClient, name: str, password: str, next_url: str = "/agent"
     """Log in through the form, as a person does (CSRF token from the page)."""
     page = client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"username": name, "password": password, "csrf": csrf, "next": next_url},
-                       follow_redirects=False)
+    return client.post(
+        "/login", data={"username": name, "password": password, "csrf": csrf, "next": next_url}, follow_redirects=False
+    )

@@ -248,7 +248,7 @@ def test_detect_language_ambiguous_cyrillic_is_ru_or_uk():
 
 def test_term_id_is_stable_across_processes():
     words = ["пароль", "password", "пам'ять", "401"]
-    code = "from kb.analysis import term_id; print(*[term_id(w) for w in %r])" % (words,)
+    code = f"from kb.analysis import term_id; print(*[term_id(w) for w in {words!r}])"
     here = [term_id(w) for w in words]
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

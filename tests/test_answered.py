@@ -33,8 +33,9 @@ def test_the_background_z_score_is_the_cosine_against_the_kbs_own_spread():
 def test_rarer_terms_weigh_more_and_terms_the_kb_never_uses_do_not_count():
     from kb.analysis import term_id
 
-    bg = Background({}, LanguageBackground.fit(np.eye(4)), articles=100,
-                    df={term_id("password"): 2, term_id("how"): 90})
+    bg = Background(
+        {}, LanguageBackground.fit(np.eye(4)), articles=100, df={term_id("password"): 2, term_id("how"): 90}
+    )
     assert bg.idf("password") > bg.idf("how")
     assert bg.coverage({"password", "how", "zzyzx"}, {"password"}) > 0.9
     assert bg.coverage({"password", "how"}, {"how"}) < 0.1
@@ -53,8 +54,14 @@ class SpyEmbedder(CountingEmbedder):
 
 def test_a_query_typed_in_the_wrong_layout_is_embedded_as_corrected(store, tmp_path):
     embedder = SpyEmbedder()
-    write_article(tmp_path / "a", "ru/login.md", id="login-ru", title="Не могу войти в аккаунт", locale="ru",
-                  body="Если не получается войти, сбросьте пароль.")
+    write_article(
+        tmp_path / "a",
+        "ru/login.md",
+        id="login-ru",
+        title="Не могу войти в аккаунт",
+        locale="ru",
+        body="Если не получается войти, сбросьте пароль.",
+    )
     Indexer(store, embedder, chunk_tokens=64).run(tmp_path / "a")
     service = SearchService(store, Retriever(store, embedder))
     service.calibrations.get()  # the fit embeds pseudo-queries of its own
@@ -68,8 +75,13 @@ def test_a_query_typed_in_the_wrong_layout_is_embedded_as_corrected(store, tmp_p
 def test_the_fit_is_kept_in_the_store_and_only_redone_when_the_index_changed(store, embedder, tmp_path):
     root = tmp_path / "a"
     for i, topic in enumerate(["reset password", "export csv", "invoices vat", "slack channel", "mobile push"]):
-        write_article(root, f"en/t{i}.md", id=f"t{i}", title=f"How to {topic}",
-                      body=f"## Steps for {topic}\nOpen settings and choose {topic}. Then save the {topic} form.")
+        write_article(
+            root,
+            f"en/t{i}.md",
+            id=f"t{i}",
+            title=f"How to {topic}",
+            body=f"## Steps for {topic}\nOpen settings and choose {topic}. Then save the {topic} form.",
+        )
     Indexer(store, embedder, chunk_tokens=64).run(root)
     first = calibration.ensure(store, embedder)
     assert first is not None and first.stats["pseudo_queries"]["title"] == 5

@@ -30,22 +30,31 @@ Intro.
 def test_good_article_parses_with_every_field():
     a, warnings = parse_article(GOOD, "en/account/reset-password.md")
     assert (a.id, a.title, a.locale, a.category, a.visibility) == (
-        "reset-password", "How to reset your password", "en", "account", "public")
+        "reset-password",
+        "How to reset your password",
+        "en",
+        "account",
+        "public",
+    )
     assert a.tags == ("login", "security") and str(a.updated) == "2026-11-01"
     assert a.body_line == 10 and warnings == []
 
 
-@pytest.mark.parametrize("raw, line, field, words", [
-    (b"---\ntitle: T\nvisibility: secret\n---\nBody", 3, "visibility", "unknown value 'secret'"),
-    (b"---\ntitle: T\nupdated: someday\n---\nBody", 3, "updated", "date"),
-    (b"---\ntitle: T\nid: Bad Id!\n---\nBody", 3, "id", "lowercase"),
-    (b"---\ntitle: T\ntype: faq\n---\nBody", 3, "type", "unknown value 'faq'"),
-    (b"---\ntitle: [unclosed\n---\nBody", 2, None, "not valid YAML"),
-    (b"---\ntitle: T\n  bad: indent\n---\nBody", 3, None, "not valid YAML"),
-    (b"---\ntitle: T\n---\n   \n\n", 4, None, "body is empty"),
-    (b"---\nlocale: en\n---\nno heading here", 1, "title", "no title"),
-    (b"---\n- a\n- b\n---\nBody", 2, None, "mapping"),
-], ids=["visibility", "date", "id", "type", "yaml-unclosed", "yaml-indent", "empty-body", "no-title", "list-fm"])
+@pytest.mark.parametrize(
+    "raw, line, field, words",
+    [
+        (b"---\ntitle: T\nvisibility: secret\n---\nBody", 3, "visibility", "unknown value 'secret'"),
+        (b"---\ntitle: T\nupdated: someday\n---\nBody", 3, "updated", "date"),
+        (b"---\ntitle: T\nid: Bad Id!\n---\nBody", 3, "id", "lowercase"),
+        (b"---\ntitle: T\ntype: faq\n---\nBody", 3, "type", "unknown value 'faq'"),
+        (b"---\ntitle: [unclosed\n---\nBody", 2, None, "not valid YAML"),
+        (b"---\ntitle: T\n  bad: indent\n---\nBody", 3, None, "not valid YAML"),
+        (b"---\ntitle: T\n---\n   \n\n", 4, None, "body is empty"),
+        (b"---\nlocale: en\n---\nno heading here", 1, "title", "no title"),
+        (b"---\n- a\n- b\n---\nBody", 2, None, "mapping"),
+    ],
+    ids=["visibility", "date", "id", "type", "yaml-unclosed", "yaml-indent", "empty-body", "no-title", "list-fm"],
+)
 def test_bad_front_matter_names_line_and_field(raw, line, field, words):
     with pytest.raises(ArticleLoadError) as e:
         parse_article(raw, "en/x.md")
@@ -55,11 +64,14 @@ def test_bad_front_matter_names_line_and_field(raw, line, field, words):
     assert str(p).startswith(f"en/x.md:{line}: error")
 
 
-@pytest.mark.parametrize("raw, words", [
-    (b"\x00\x01binary", "binary"),
-    (b"---\ntitle: \xff\xfe\n---\nx", "UTF-8"),
-    (b"x" * 1_000_001, "larger than"),
-])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        (b"\x00\x01binary", "binary"),
+        (b"---\ntitle: \xff\xfe\n---\nx", "UTF-8"),
+        (b"x" * 1_000_001, "larger than"),
+    ],
+)
 def test_binary_and_huge_files_are_refused(raw, words):
     with pytest.raises(ArticleLoadError, match=words):
         parse_article(raw, "en/x.md")
@@ -72,8 +84,12 @@ def test_unknown_field_is_a_warning_not_an_error():
 
 
 def test_defaults_come_from_path_and_first_heading():
-    a, _ = parse_article("# Как сбросить пароль\nОткройте настройки.".encode(), "ru/account/sbros.md",
-                         default_locale="ru", default_category="account")
+    a, _ = parse_article(
+        "# Как сбросить пароль\nОткройте настройки.".encode(),
+        "ru/account/sbros.md",
+        default_locale="ru",
+        default_category="account",
+    )
     assert (a.id, a.title, a.locale, a.category) == ("ru/account/sbros", "Как сбросить пароль", "ru", "account")
 
 
@@ -102,10 +118,17 @@ def test_symlink_outside_the_folder_is_not_read(tmp_path):
 
 
 def test_sections_have_heading_paths_anchors_and_plain_text():
-    body = "Intro with [a link](x.md).\n\n## Steps\n1. Open **Settings**.\n\n### Під-крок\n| a | b |\n|---|---|\n| 1 | 2 |\n\n## Steps\nagain"
+    body = (
+        "Intro with [a link](x.md).\n\n## Steps\n1. Open **Settings**.\n\n"
+        "### Під-крок\n| a | b |\n|---|---|\n| 1 | 2 |\n\n## Steps\nagain"
+    )
     secs = split_sections(body)
     assert [(s.heading_path, s.anchor) for s in secs] == [
-        ([], ""), (["Steps"], "steps"), (["Steps", "Під-крок"], "під-крок"), (["Steps"], "steps-1")]
+        ([], ""),
+        (["Steps"], "steps"),
+        (["Steps", "Під-крок"], "під-крок"),
+        (["Steps"], "steps-1"),
+    ]
     assert secs[0].text == "Intro with a link." and secs[1].text == "Open Settings."
     assert secs[2].blocks == ["a | b", "1 | 2"]
 

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from kb.db.accounts import AccountError, Accounts
 from kb.db.events import EventLog
 from kb.settings import DEMO_PASSWORD, Settings, SettingsError
+
 from support import index_kb, login, serve_app
 
 TICKET = {"subject": "Password reset", "messages": [{"role": "customer", "text": "How do I reset my password?"}]}
@@ -64,8 +65,11 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client):
 
 def test_login_form_needs_its_csrf_token(client):
     client.get("/login")
-    r = client.post("/login", data={"username": "alice", "password": "correct horse battery", "csrf": "forged"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "alice", "password": "correct horse battery", "csrf": "forged"},
+        follow_redirects=False,
+    )
     assert r.status_code == 403
     assert "kb_auth" not in r.cookies
 
@@ -108,12 +112,20 @@ def test_bearer_tokens_work_without_csrf_and_can_be_revoked(client):
 
 def test_agents_see_internal_articles_customers_do_not(client):
     token = client.app.state.services.accounts.create_token("alice")
-    ticket = {"subject": "refund approval", "messages": [{"role": "customer", "text": "Refund approval playbook for agents"}]}
+    ticket = {
+        "subject": "refund approval",
+        "messages": [{"role": "customer", "text": "Refund approval playbook for agents"}],
+    }
     r = client.post("/api/suggest", json=ticket, headers={"Authorization": f"Bearer {token}"})
     assert "refund-approval-internal" in [a["id"] for a in r.json()["articles"]]
     # ...but the draft reply that goes to a customer never links or quotes it.
-    assert "refund-approval-internal" not in r.json()["draft"] and "refund-approval-internal" not in r.json()["draft_articles"]
-    d = client.post("/api/deflect", json={"subject": "refund approval", "description": "Refund approval playbook for agents"})
+    assert (
+        "refund-approval-internal" not in r.json()["draft"]
+        and "refund-approval-internal" not in r.json()["draft_articles"]
+    )
+    d = client.post(
+        "/api/deflect", json={"subject": "refund approval", "description": "Refund approval playbook for agents"}
+    )
     assert d.status_code == 200
     assert "refund-approval-internal" not in d.text and "Refund approval playbook" not in d.text
 
@@ -125,7 +137,9 @@ def test_bad_tickets_get_clear_errors(client):
     assert r.status_code == 422 and "no subject and no message" in r.json()["message"]
     r = client.post("/api/suggest", json={"messages": [{"role": "robot", "text": "hi"}]}, headers=auth)
     assert r.status_code == 422 and "messages.0.role" in r.json()["message"]
-    r = client.post("/api/suggest/feedback", json={"suggestion_id": "", "article_id": "x", "verdict": "rejected"}, headers=auth)
+    r = client.post(
+        "/api/suggest/feedback", json={"suggestion_id": "", "article_id": "x", "verdict": "rejected"}, headers=auth
+    )
     assert r.status_code == 422 and r.json()["message"].startswith("reason: a rejection needs")
 
 
@@ -145,11 +159,17 @@ def test_accounts_refuse_bad_names_roles_and_short_passwords(tmp_path):
 
 def test_placeholder_secrets_are_refused_outside_development(tmp_path):
     Settings(env="development", ip_salt="change-me").check_secrets()  # fine while developing
-    for bad in ({"ip_salt": "change-me"}, {"ip_salt": "short"}, {"qdrant_api_key": "secret"},
-                {"database_url": "postgresql+psycopg://kb:postgres@db/kb"}):
+    for bad in (
+        {"ip_salt": "change-me"},
+        {"ip_salt": "short"},
+        {"qdrant_api_key": "secret"},
+        {"database_url": "postgresql+psycopg://kb:postgres@db/kb"},
+    ):
         with pytest.raises(SettingsError, match="KB_"):
             Settings(env="production", **bad).check_secrets()
-    Settings(env="production", ip_salt="x7Qp2Lw9Vb3Nc8Rt5Yz1", database_url="postgresql+psycopg://kb:Hq83nd92kLq0@db/kb").check_secrets()
+    Settings(
+        env="production", ip_salt="x7Qp2Lw9Vb3Nc8Rt5Yz1", database_url="postgresql+psycopg://kb:Hq83nd92kLq0@db/kb"
+    ).check_secrets()
 
 
 def test_production_refuses_demo_logins_with_the_demo_password(tmp_path, settings):
@@ -176,8 +196,12 @@ def test_public_search_is_rate_limited_per_client(client, settings):
         assert r.headers["retry-after"] == "60" and "too many requests" in r.json()["detail"]
         # Logged-in agents are not limited.
         token = services.accounts.create_token("alice")
-        assert client.get("/api/search", params={"q": "password"},
-                          headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert (
+            client.get(
+                "/api/search", params={"q": "password"}, headers={"Authorization": f"Bearer {token}"}
+            ).status_code
+            == 200
+        )
     finally:
         services.limiter = kept
 
@@ -185,7 +209,9 @@ def test_public_search_is_rate_limited_per_client(client, settings):
 def test_agent_search_covers_internal_articles_and_needs_a_login(client):
     assert client.get("/api/agent/search", params={"q": "refund approval playbook"}).status_code == 401
     token = client.app.state.services.accounts.create_token("alice")
-    r = client.get("/api/agent/search", params={"q": "refund approval playbook"}, headers={"Authorization": f"Bearer {token}"})
+    r = client.get(
+        "/api/agent/search", params={"q": "refund approval playbook"}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 200
     first = r.json()["results"][0]
     assert first["id"] == "refund-approval-internal" and first["visibility"] == "internal"

@@ -15,8 +15,14 @@ from support import CountingEmbedder, index_kb
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 XSS_QUERY = '<img src=x onerror="window.__xss=1;alert(9)"><script>window.__xss=2</script> password'
 
 
@@ -39,8 +45,9 @@ def server(tmp_path_factory):
     settings = index_kb(tmp_path_factory.mktemp("browserkb"))
     with open_runtime(settings, embedder=CountingEmbedder()) as rt:
         port = _free_port()
-        srv = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port,
-                                            log_level="warning"))
+        srv = uvicorn.Server(
+            uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning")
+        )
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 30

@@ -13,15 +13,30 @@ from kb.store.edge import EdgeStore
 from support import write_article
 
 pytestmark = pytest.mark.slow
-REQUIRED_KEYS = {"articles", "locales", "categories", "added", "updated", "removed", "unchanged",
-                 "chunks_embedded", "errors", "seconds"}
+REQUIRED_KEYS = {
+    "articles",
+    "locales",
+    "categories",
+    "added",
+    "updated",
+    "removed",
+    "unchanged",
+    "chunks_embedded",
+    "errors",
+    "seconds",
+}
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     root = tmp_path / "articles"
-    write_article(root, "en/account/reset.md", id="reset-password", title="Reset your password",
-                  body="Open Settings → Security and click Reset password.")
+    write_article(
+        root,
+        "en/account/reset.md",
+        id="reset-password",
+        title="Reset your password",
+        body="Open Settings → Security and click Reset password.",
+    )
     write_article(root, "en/billing/refund.md", id="refund", title="Refunds", body="Refunds within 14 days of payment.")
     write_article(root, "en/billing/broken.md", id="broken", title="Broken", visibility="secret")
     monkeypatch.setenv("KB_ARTICLES_DIR", str(root))

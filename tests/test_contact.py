@@ -16,13 +16,22 @@ def client(tmp_path_factory):
 
 
 def test_typing_into_the_form_suggests_public_articles_and_updates_one_attempt(client):
-    first = client.post("/api/deflect", json={"subject": "password", "description": "I forgot my password", "locale": "en"})
+    first = client.post(
+        "/api/deflect", json={"subject": "password", "description": "I forgot my password", "locale": "en"}
+    )
     assert first.status_code == 200
     body = first.json()
     assert body["articles"][0]["id"] in ("reset-password", "reset-password-ru")
     did = body["deflection_id"]
-    more = client.post("/api/deflect", json={"subject": "password", "description": "I forgot my password, how to reset it",
-                                             "locale": "en", "deflection_id": did}).json()
+    more = client.post(
+        "/api/deflect",
+        json={
+            "subject": "password",
+            "description": "I forgot my password, how to reset it",
+            "locale": "en",
+            "deflection_id": did,
+        },
+    ).json()
     assert more["deflection_id"] == did  # typing on is the same attempt, not a new one
     stats = client.app.state.services.tickets.deflection_stats()
     assert stats["attempts"] == 1 and stats["submitted"] == 0
@@ -31,9 +40,18 @@ def test_typing_into_the_form_suggests_public_articles_and_updates_one_attempt(c
 def test_sending_the_form_after_suggestions_is_a_failed_deflection(client):
     tickets = client.app.state.services.tickets
     before = tickets.deflection_stats()
-    did = client.post("/api/deflect", json={"subject": "invoices", "description": "where are my invoices"}).json()["deflection_id"]
-    r = client.post("/contact", data={"email": "ann@example.com", "subject": "invoices",
-                                      "description": "where are my invoices", "deflection_id": did})
+    did = client.post("/api/deflect", json={"subject": "invoices", "description": "where are my invoices"}).json()[
+        "deflection_id"
+    ]
+    r = client.post(
+        "/contact",
+        data={
+            "email": "ann@example.com",
+            "subject": "invoices",
+            "description": "where are my invoices",
+            "deflection_id": did,
+        },
+    )
     assert r.status_code == 200 and "ann@example.com" in r.text
     after = tickets.deflection_stats()
     assert after["attempts"] == before["attempts"] + 1 and after["submitted"] == before["submitted"] + 1
@@ -63,6 +81,8 @@ def test_internal_and_draft_articles_are_never_suggested_to_customers(client):
 
 
 def test_html_in_the_form_is_escaped(client):
-    r = client.post("/contact", data={"subject": "<script>alert(1)</script>", "description": "<img src=x onerror=alert(1)>",
-                                      "preview": "1"})
+    r = client.post(
+        "/contact",
+        data={"subject": "<script>alert(1)</script>", "description": "<img src=x onerror=alert(1)>", "preview": "1"},
+    )
     assert "<script>alert(1)</script>" not in r.text and "<img src=x" not in r.text

@@ -9,13 +9,16 @@ import pytest
 from search.evaluation import evaluate, load_beir, ndcg_at_10, percentile
 
 
-@pytest.mark.parametrize("ranked, relevant, expected", [
-    (["a", "b"], {"a"}, 1.0),
-    (["b", "a"], {"a"}, 0.6309),
-    (["x", "y"], {"a"}, 0.0),
-    (["a", "b"], {"a", "b"}, 1.0),
-    (["b", "x", "a"], {"a", "b"}, 0.9197),
-])
+@pytest.mark.parametrize(
+    "ranked, relevant, expected",
+    [
+        (["a", "b"], {"a"}, 1.0),
+        (["b", "a"], {"a"}, 0.6309),
+        (["x", "y"], {"a"}, 0.0),
+        (["a", "b"], {"a", "b"}, 1.0),
+        (["b", "x", "a"], {"a", "b"}, 0.9197),
+    ],
+)
 def test_ndcg(ranked, relevant, expected):
     assert ndcg_at_10(ranked, relevant) == pytest.approx(expected, abs=1e-4)
 
@@ -26,12 +29,18 @@ def test_percentile_picks_the_nearest_rank():
 
 @pytest.fixture
 def tiny(tmp_path):
-    docs = [("d1", "Reset password", "Open settings and reset the password."),
-            ("d2", "Refunds", "Money back within fourteen days."),
-            ("d3", "Slack", "Connect Slack channels to projects.")]
+    docs = [
+        ("d1", "Reset password", "Open settings and reset the password."),
+        ("d2", "Refunds", "Money back within fourteen days."),
+        ("d3", "Slack", "Connect Slack channels to projects."),
+    ]
     (tmp_path / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": i, "title": t, "text": x}) for i, t, x in docs))
-    (tmp_path / "queries.jsonl").write_text("\n".join(json.dumps({"_id": q, "text": t}) for q, t in
-                                                      [("q1", "reset password"), ("q2", "money back refunds"), ("q3", "unjudged")]))
+    (tmp_path / "queries.jsonl").write_text(
+        "\n".join(
+            json.dumps({"_id": q, "text": t})
+            for q, t in [("q1", "reset password"), ("q2", "money back refunds"), ("q3", "unjudged")]
+        )
+    )
     (tmp_path / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
     return tmp_path
 

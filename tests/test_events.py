@@ -10,17 +10,19 @@ import sqlite3
 import tempfile
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from kb.settings import Settings
 from kb.db import EventLog, SearchEvent, database_url
+from kb.settings import Settings
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SALT = "test-salt"
 IP = "203.0.113.7"
 
@@ -29,11 +31,27 @@ def res(*ids: str) -> list[dict]:
     return [{"id": a, "score": 1.0 - i / 10, "rank": i + 1} for i, a in enumerate(ids)]
 
 
-def search(log: EventLog, query: str = "reset password", *, locale: str | None = "en", results=None,
-           answered: bool = True, at: datetime | None = None, **kw) -> str:
+def search(
+    log: EventLog,
+    query: str = "reset password",
+    *,
+    locale: str | None = "en",
+    results=None,
+    answered: bool = True,
+    at: datetime | None = None,
+    **kw,
+) -> str:
     results = res("reset-password") if results is None else results
-    return log.log_search(query=query, normalized=query.lower(), locale=locale, results=results, answered=answered,
-                          latency_ms=5.0, at=at, **kw)
+    return log.log_search(
+        query=query,
+        normalized=query.lower(),
+        locale=locale,
+        results=results,
+        answered=answered,
+        latency_ms=5.0,
+        at=at,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -50,24 +68,48 @@ def log(db_url: str):
 def round_trip(log: EventLog) -> None:
     """Search, click, vote and read it all back (shared by the SQLite and PostgreSQL tests)."""
     art = f"art-{uuid.uuid4().hex[:8]}"
-    start = datetime.now(timezone.utc) - timedelta(seconds=1)
-    sid = log.log_search(query="How do I Reset my password?", normalized="how do i reset my password",
-                         locale="en", results=[{"id": art, "score": 0.93, "rank": 1},
-                                               {"id": "other", "score": 0.41, "rank": 2}],
-                         answered=True, latency_ms=12.5, corrected=None, session="sess-1", ip=IP, category="account")
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    sid = log.log_search(
+        query="How do I Reset my password?",
+        normalized="how do i reset my password",
+        locale="en",
+        results=[{"id": art, "score": 0.93, "rank": 1}, {"id": "other", "score": 0.41, "rank": 2}],
+        answered=True,
+        latency_ms=12.5,
+        corrected=None,
+        session="sess-1",
+        ip=IP,
+        category="account",
+    )
     assert re.fullmatch(r"[0-9a-f]{32}", sid), sid
-    again = log.log_search(query="How do I Reset my password?", normalized="how do i reset my password", locale="en",
-                           results=[], answered=False, latency_ms=1.0)
+    again = log.log_search(
+        query="How do I Reset my password?",
+        normalized="how do i reset my password",
+        locale="en",
+        results=[],
+        answered=False,
+        latency_ms=1.0,
+    )
     assert again != sid  # every search has an id of its own: clicks and votes land on the right one
     assert not log.get_search(sid).clicked
     log.log_click(sid, art)
     log.log_vote(art, True, reason="clear steps", search_id=sid, session="sess-1", ip=IP)
     log.log_vote(art, False)
     ev = log.get_search(sid)
-    assert ev == SearchEvent(search_id=sid, at=ev.at, query="How do I Reset my password?",
-                             normalized="how do i reset my password", locale="en", answered=True,
-                             result_ids=(art, "other"), top_score=0.93, latency_ms=12.5, clicked=True,
-                             audience="customer", session="sess-1")
+    assert ev == SearchEvent(
+        search_id=sid,
+        at=ev.at,
+        query="How do I Reset my password?",
+        normalized="how do i reset my password",
+        locale="en",
+        answered=True,
+        result_ids=(art, "other"),
+        top_score=0.93,
+        latency_ms=12.5,
+        clicked=True,
+        audience="customer",
+        session="sess-1",
+    )
     assert ev.at.tzinfo is not None and ev.at.utcoffset() == timedelta(0) and ev.at >= start
     assert sid in [e.search_id for e in log.iter_searches(since=start)]
     assert log.helpfulness(art) == (1, 1)
@@ -85,7 +127,10 @@ def test_click_rank_defaults_to_the_rank_shown(log, db_url):
     log.log_click(sid, "a", rank=7)
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as raw:
         assert raw.execute("select article_id, rank from clicks order by id").fetchall() == [
-            ("c", 3), ("zzz", None), ("a", 7)]
+            ("c", 3),
+            ("zzz", None),
+            ("a", 7),
+        ]
 
 
 def test_postgres_round_trip():
@@ -159,8 +204,10 @@ def test_popular_queries_counts_only_successful_queries(log):
 
 
 def test_iter_searches_streams_across_batches_in_order_with_filters(log):
-    ids = [search(log, f"q{i}", answered=i % 2 == 0, results=res("a") if i % 2 == 0 else [],
-                  at=T0 + timedelta(minutes=i)) for i in range(10)]
+    ids = [
+        search(log, f"q{i}", answered=i % 2 == 0, results=res("a") if i % 2 == 0 else [], at=T0 + timedelta(minutes=i))
+        for i in range(10)
+    ]
     events = list(log.iter_searches(batch=3))
     assert [e.search_id for e in events] == ids
     assert all(isinstance(e, SearchEvent) and e.at.tzinfo is not None for e in events)
@@ -168,8 +215,9 @@ def test_iter_searches_streams_across_batches_in_order_with_filters(log):
     assert [e.result_ids for e in log.iter_searches(answered=True, batch=3)] == [("a",)] * 5
     window = list(log.iter_searches(T0 + timedelta(minutes=2), T0 + timedelta(minutes=8), batch=3))
     assert [e.search_id for e in window] == ids[2:8]
-    assert [e.query for e in log.iter_searches(T0 + timedelta(minutes=2), T0 + timedelta(minutes=8),
-                                               answered=True, batch=3)] == ["q2", "q4", "q6"]
+    assert [
+        e.query for e in log.iter_searches(T0 + timedelta(minutes=2), T0 + timedelta(minutes=8), answered=True, batch=3)
+    ] == ["q2", "q4", "q6"]
     assert list(log.iter_searches(since=T0 + timedelta(days=1))) == []
 
 
@@ -195,8 +243,10 @@ def test_ip_is_never_stored_in_clear(log, db_url):
 
 
 def test_ip_hash_is_stable_per_salt_and_counts_visitors(tmp_path):
-    with EventLog(f"sqlite:///{tmp_path}/a.db", ip_salt=SALT) as a, \
-            EventLog(f"sqlite:///{tmp_path}/b.db", ip_salt="other") as b:
+    with (
+        EventLog(f"sqlite:///{tmp_path}/a.db", ip_salt=SALT) as a,
+        EventLog(f"sqlite:///{tmp_path}/b.db", ip_salt="other") as b,
+    ):
         for lg in (a, b):
             search(lg, ip=IP)
             search(lg, ip=IP)
@@ -205,8 +255,10 @@ def test_ip_hash_is_stable_per_salt_and_counts_visitors(tmp_path):
             search(lg, ip="::ffff:203.0.113.7")  # IPv4-mapped: the same visitor as IP
             search(lg)
         assert a.dashboard.stats()["visitors"] == 2
-        hashes = [{r[0] for r in sqlite3.connect(p).execute("select ip_hash from searches")}
-                  for p in (tmp_path / "a.db", tmp_path / "b.db")]
+        hashes = [
+            {r[0] for r in sqlite3.connect(p).execute("select ip_hash from searches")}
+            for p in (tmp_path / "a.db", tmp_path / "b.db")
+        ]
     assert hashes[0].isdisjoint(hashes[1] - {None})
 
 
@@ -225,22 +277,28 @@ def test_unknown_search_id_is_a_clear_error(log):
     assert log.dashboard.stats()["votes"] == {"helpful": 0, "not_helpful": 0}
 
 
-@pytest.mark.parametrize("field, kwargs", [
-    ("query", {"query": 42}),
-    ("normalized", {"normalized": None}),
-    ("locale", {"locale": 3}),
-    ("results", {"results": "a,b"}),
-    (r"results\[0\]\.id", {"results": [{"id": None, "score": 1.0}]}),
-    (r"results\[0\]\.score", {"results": [{"id": "a", "score": "high"}]}),
-    (r"results\[1\]\.rank", {"results": [{"id": "a", "score": 1.0, "rank": 1}, {"id": "b", "score": 1.0, "rank": 1}]}),
-    ("answered", {"answered": "yes"}),
-    ("latency_ms", {"latency_ms": float("nan")}),
-    ("latency_ms", {"latency_ms": -1}),
-    ("session", {"session": 123}),
-    ("ip", {"ip": 1234}),
-    ("at", {"at": datetime(2026, 1, 1)}),
-    ("at", {"at": "2026-01-01"}),
-])
+@pytest.mark.parametrize(
+    "field, kwargs",
+    [
+        ("query", {"query": 42}),
+        ("normalized", {"normalized": None}),
+        ("locale", {"locale": 3}),
+        ("results", {"results": "a,b"}),
+        (r"results\[0\]\.id", {"results": [{"id": None, "score": 1.0}]}),
+        (r"results\[0\]\.score", {"results": [{"id": "a", "score": "high"}]}),
+        (
+            r"results\[1\]\.rank",
+            {"results": [{"id": "a", "score": 1.0, "rank": 1}, {"id": "b", "score": 1.0, "rank": 1}]},
+        ),
+        ("answered", {"answered": "yes"}),
+        ("latency_ms", {"latency_ms": float("nan")}),
+        ("latency_ms", {"latency_ms": -1}),
+        ("session", {"session": 123}),
+        ("ip", {"ip": 1234}),
+        ("at", {"at": datetime(2026, 1, 1)}),
+        ("at", {"at": "2026-01-01"}),
+    ],
+)
 def test_bad_types_name_the_field(log, field, kwargs):
     args = dict(query="q", normalized="q", locale="en", results=[], answered=False, latency_ms=1.0) | kwargs
     with pytest.raises(ValueError, match=field):
@@ -300,8 +358,19 @@ def test_eight_threads_logging_concurrently_lose_nothing(log):
 
 
 def test_bulk_path(log):
-    rows = [dict(query=f"q{i % 7}", normalized=f"q{i % 7}", locale="en", results=res("a", "b"), answered=True,
-                 latency_ms=1.0, session=f"s{i}", at=T0 + timedelta(seconds=i)) for i in range(2500)]
+    rows = [
+        dict(
+            query=f"q{i % 7}",
+            normalized=f"q{i % 7}",
+            locale="en",
+            results=res("a", "b"),
+            answered=True,
+            latency_ms=1.0,
+            session=f"s{i}",
+            at=T0 + timedelta(seconds=i),
+        )
+        for i in range(2500)
+    ]
     assert log.log_searches_bulk(iter(rows)) == 2500
     events = list(log.iter_searches(batch=1000))
     assert len(events) == 2500 and all(e.result_ids == ("a", "b") for e in events)
@@ -312,10 +381,11 @@ def test_bulk_path(log):
 
 
 def test_database_url_defaults_to_sqlite_in_the_data_dir(tmp_path):
-    assert database_url(SimpleNamespace(database_url=None, data_dir=tmp_path)) == \
-        f"sqlite:///{tmp_path}/events.sqlite3"
-    assert database_url(SimpleNamespace(database_url="postgresql+psycopg://h/db", data_dir=tmp_path)) == \
-        "postgresql+psycopg://h/db"
+    assert database_url(SimpleNamespace(database_url=None, data_dir=tmp_path)) == f"sqlite:///{tmp_path}/events.sqlite3"
+    assert (
+        database_url(SimpleNamespace(database_url="postgresql+psycopg://h/db", data_dir=tmp_path))
+        == "postgresql+psycopg://h/db"
+    )
     settings = Settings(database_url=None, data_dir=tmp_path / "new" / "dir", ip_salt="s")
     with EventLog.from_settings(settings) as lg:
         search(lg)
@@ -324,8 +394,8 @@ def test_database_url_defaults_to_sqlite_in_the_data_dir(tmp_path):
 
 def test_timestamps_are_utc(log):
     sid = search(log, at=datetime(2026, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=3))))
-    assert log.get_search(sid).at == datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
-    assert log.get_search(sid).at.tzinfo == timezone.utc
+    assert log.get_search(sid).at == datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    assert log.get_search(sid).at.tzinfo == UTC
 
 
 def test_unstorable_characters_are_replaced(log):
@@ -342,8 +412,7 @@ def shared_log():
 @hsettings(max_examples=150, deadline=None)
 @given(text=st.text())
 def test_any_query_text_round_trips(shared_log, text):
-    sid = shared_log.log_search(query=text, normalized=text, locale=None, results=[], answered=False,
-                                latency_ms=0.0)
+    sid = shared_log.log_search(query=text, normalized=text, locale=None, results=[], answered=False, latency_ms=0.0)
     ev = shared_log.get_search(sid)
     expected = text[:500].replace("\x00", "\ufffd")
     assert ev.query == expected
@@ -364,8 +433,23 @@ def test_query_lang_is_stored_and_by_locale_counts_the_customers_language(log):
     assert [e.query_lang for e in log.iter_searches()] == ["ru", "ru", "en", None]
     by_locale = log.dashboard.stats()["by_locale"]
     assert {k: v["searches"] for k, v in by_locale.items()} == {"en": 1, "ru": 2, "uk": 1}
-    assert log.log_searches_bulk([{"query": "q", "normalized": "q", "locale": "en", "results": [], "answered": False,
-                                   "latency_ms": 1.0, "query_lang": "uk", "at": T0}]) == 1
+    assert (
+        log.log_searches_bulk(
+            [
+                {
+                    "query": "q",
+                    "normalized": "q",
+                    "locale": "en",
+                    "results": [],
+                    "answered": False,
+                    "latency_ms": 1.0,
+                    "query_lang": "uk",
+                    "at": T0,
+                }
+            ]
+        )
+        == 1
+    )
     assert log.dashboard.stats()["by_locale"]["uk"]["searches"] == 2
     with pytest.raises(ValueError, match="query_lang"):
         search(log, "x", query_lang="")
@@ -376,9 +460,11 @@ OLD_SEARCHES = """CREATE TABLE searches (
     normalized VARCHAR(500) NOT NULL, corrected VARCHAR(500), locale VARCHAR(16), category VARCHAR(100),
     audience VARCHAR(32) NOT NULL, answered BOOLEAN NOT NULL, result_count INTEGER NOT NULL, top_score FLOAT,
     latency_ms FLOAT NOT NULL, session VARCHAR(128), ip_hash VARCHAR(16))"""
-OLD_ROW = ("INSERT INTO searches (search_id, at, query, normalized, locale, audience, answered, result_count, "
-           "latency_ms) VALUES ('0123456789abcdef0123456789abcdef', '2026-01-01 00:00:00', 'old', 'old', 'ru', "
-           "'customer', true, 0, 1.0)")
+OLD_ROW = (
+    "INSERT INTO searches (search_id, at, query, normalized, locale, audience, answered, result_count, "
+    "latency_ms) VALUES ('0123456789abcdef0123456789abcdef', '2026-01-01 00:00:00', 'old', 'old', 'ru', "
+    "'customer', true, 0, 1.0)"
+)
 
 
 def opens_a_database_from_before_query_lang(url: str, create_old) -> None:
@@ -420,8 +506,13 @@ def test_a_postgres_database_from_before_query_lang_gets_the_column():
     def create_old():
         with admin.begin() as conn:
             conn.execute(text(f"SET search_path TO {schema}"))
-            conn.execute(text(OLD_SEARCHES.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
-                              .replace("TIMESTAMP", "TIMESTAMP WITH TIME ZONE")))
+            conn.execute(
+                text(
+                    OLD_SEARCHES.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY").replace(
+                        "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"
+                    )
+                )
+            )
             conn.execute(text(OLD_ROW.replace("'2026-01-01 00:00:00'", "'2026-01-01 00:00:00+00'")))
 
     try:

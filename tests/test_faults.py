@@ -32,8 +32,10 @@ pytestmark = pytest.mark.slow
 
 N_ARTICLES = 40
 RUN_TIMEOUT = 600  # seconds for one `kb index`: the machine is shared, the model runs on 2 cores
-WORDS = ("account password billing invoice refund export import login team workspace project setting email "
-         "phone device app sync backup report").split()
+WORDS = (
+    "account password billing invoice refund export import login team workspace project setting email "
+    "phone device app sync backup report"
+).split()
 
 # `kb index` with one line on stderr after each article's new points are written; after the KBTEST_HOLD_AT-th
 # it waits, so a kill sent on that line lands between writing an article's new version and deleting its old
@@ -68,20 +70,35 @@ def write_articles(root: Path, version: str, n: int = N_ARTICLES) -> None:
             sections.append(f"## Part {s} of topic {i}\n\nStep {s} {version}: {words}.\n")
         path = root / "en" / ("account", "billing", "howto")[i % 3] / f"a{i:03d}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"---\nid: art-{i:03d}\ntitle: Topic {i} {version}\n---\n"
-                        f"Uniqword{i} is explained here ({version}).\n\n" + "\n".join(sections), encoding="utf-8")
+        path.write_text(
+            f"---\nid: art-{i:03d}\ntitle: Topic {i} {version}\n---\n"
+            f"Uniqword{i} is explained here ({version}).\n\n" + "\n".join(sections),
+            encoding="utf-8",
+        )
 
 
 def kb_env(articles: Path, data: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    env.update(KB_ARTICLES_DIR=str(articles), KB_DATA_DIR=str(data), KB_CHUNK_TOKENS="64",
-               KB_MODEL="sentence-transformers/all-MiniLM-L6-v2", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env.update(
+        KB_ARTICLES_DIR=str(articles),
+        KB_DATA_DIR=str(data),
+        KB_CHUNK_TOKENS="64",
+        KB_MODEL="sentence-transformers/all-MiniLM-L6-v2",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
     return env
 
 
 def kb_index(env: dict, cwd: Path, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    return subprocess.run([*prefix, sys.executable, "-m", "cli.main", "index", "--json"], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "cli.main", "index", "--json"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
 
 
 def index_ok(env: dict, cwd: Path) -> dict:
@@ -129,8 +146,9 @@ def stored(shard: Path) -> dict[str, dict[int, list[dict]]]:
     store = EdgeStore(shard)  # raises if a lock or a half-written file was left behind
     try:
         out: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-        for rec in store.scroll(["article_id", "generation", "chunk_index", "chunk_count", "article_hash", "title",
-                                 "text"]):
+        for rec in store.scroll(
+            ["article_id", "generation", "chunk_index", "chunk_count", "article_hash", "title", "text"]
+        ):
             out[rec.payload["article_id"]][rec.payload["generation"]].append(rec.payload)
         return out
     finally:
@@ -217,15 +235,24 @@ def test_kill_9_of_a_first_index_while_embedding_and_then_while_writing(tmp_path
     shard = data / "shard"
 
     # 1. Killed while embedding: the shard is created just before the model starts on the chunks.
-    code, _ = kill_when([sys.executable, "-m", "cli.main", "index"], env, tmp_path,
-                        lambda _: (shard / "edge_config.json").exists(), after=0.1)
+    code, _ = kill_when(
+        [sys.executable, "-m", "cli.main", "index"],
+        env,
+        tmp_path,
+        lambda _: (shard / "edge_config.json").exists(),
+        after=0.1,
+    )
     assert code == -signal.SIGKILL
     assert_whole(shard)  # opens (no lock left), and whatever is there is whole
 
     # 2. The next run killed while writing: after some articles, between one's new points and the rest.
     hold = N_ARTICLES // 3
-    code, lines = kill_when([sys.executable, "-c", DRIVER], env | {"KBTEST_HOLD_AT": str(hold)}, tmp_path,
-                            lambda seen: sum("KBTEST wrote" in s for s in seen) >= hold)
+    code, lines = kill_when(
+        [sys.executable, "-c", DRIVER],
+        env | {"KBTEST_HOLD_AT": str(hold)},
+        tmp_path,
+        lambda seen: sum("KBTEST wrote" in s for s in seen) >= hold,
+    )
     assert code == -signal.SIGKILL, "".join(lines)[-2000:]
     present = assert_whole(shard)
     assert len(present) == hold, "the kill was meant to land in the middle of writing"
@@ -240,8 +267,12 @@ def test_kill_9_while_updating_leaves_each_article_wholly_old_or_wholly_new(kb):
     shard = root / "data" / "shard"
     write_articles(root / "articles", "v2")  # every article changes
     hold = N_ARTICLES // 2
-    code, lines = kill_when([sys.executable, "-c", DRIVER], env | {"KBTEST_HOLD_AT": str(hold)}, root,
-                            lambda seen: sum("KBTEST wrote" in s for s in seen) >= hold)
+    code, lines = kill_when(
+        [sys.executable, "-c", DRIVER],
+        env | {"KBTEST_HOLD_AT": str(hold)},
+        root,
+        lambda seen: sum("KBTEST wrote" in s for s in seen) >= hold,
+    )
     assert code == -signal.SIGKILL, "".join(lines)[-2000:]
 
     versions = assert_whole(shard)
@@ -337,8 +368,9 @@ def small_filesystem(where: Path, size_mib: int):
         why.append("no mkfs.ext4")
     if kind is None:
         # tmpfs has no holes in memory-mapped files once touched: the shard takes more room there.
-        mnt = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mib * 2}m", "tmpfs", str(where)],
-                             capture_output=True, text=True)
+        mnt = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_mib * 2}m", "tmpfs", str(where)], capture_output=True, text=True
+        )
         if mnt.returncode:
             why.append(f"tmpfs: {mnt.stderr.strip()}")
             image.unlink(missing_ok=True)

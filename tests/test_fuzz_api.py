@@ -17,7 +17,8 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings as hsettings
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -74,8 +75,13 @@ def fuzz_app(tmp_path_factory):
 
     settings = index_kb(tmp_path_factory.mktemp("fuzzkb"))
     # The limits would turn most anonymous cases into 429s, which test nothing else.
-    settings = settings.model_copy(update={k: 1_000_000 for k in ("rate_limit_search", "rate_limit_feedback",
-                                                                  "rate_limit_login") if k in Settings.model_fields})
+    settings = settings.model_copy(
+        update={
+            k: 1_000_000
+            for k in ("rate_limit_search", "rate_limit_feedback", "rate_limit_login")
+            if k in Settings.model_fields
+        }
+    )
     with open_runtime(settings, embedder=CountingEmbedder()) as rt:
         rt.accounts.add_user("fuzz-admin", "admin", "fuzz admin password")
         yield create_app(settings, runtime=rt), rt.accounts.create_token("fuzz-admin", "fuzz")
@@ -96,8 +102,13 @@ def admin_headers(fuzz_app):
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
-FUZZ_SETTINGS = hsettings(max_examples=MAX_EXAMPLES, deadline=DEADLINE, derandomize=True, database=None,
-                          suppress_health_check=list(HealthCheck))
+FUZZ_SETTINGS = hsettings(
+    max_examples=MAX_EXAMPLES,
+    deadline=DEADLINE,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def call_and_check(case, who: str, headers: dict | None = None) -> None:

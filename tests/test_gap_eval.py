@@ -10,35 +10,84 @@ from reports.gap_eval import evaluate, intent_title, split_intents, write_articl
 
 INTENTS = {
     "reset_password": (
-        ["i forgot my password", "how do i reset my password", "reset my password please", "password reset",
-         "i can't remember my password", "help me change a forgotten password", "my password does not work",
-         "i need a new password"],
-        ["what do i do if i forgot my password", "can you reset my password", "forgot password help"]),
+        [
+            "i forgot my password",
+            "how do i reset my password",
+            "reset my password please",
+            "password reset",
+            "i can't remember my password",
+            "help me change a forgotten password",
+            "my password does not work",
+            "i need a new password",
+        ],
+        ["what do i do if i forgot my password", "can you reset my password", "forgot password help"],
+    ),
     "refund": (
-        ["i want my money back", "how do i get a refund", "refund my order", "can i return this for a refund",
-         "request a refund", "i was charged twice, refund me", "when will my refund arrive", "refund status"],
-        ["please refund me", "how can i get my money back", "i need a refund for my purchase"]),
+        [
+            "i want my money back",
+            "how do i get a refund",
+            "refund my order",
+            "can i return this for a refund",
+            "request a refund",
+            "i was charged twice, refund me",
+            "when will my refund arrive",
+            "refund status",
+        ],
+        ["please refund me", "how can i get my money back", "i need a refund for my purchase"],
+    ),
     "dark_mode": (
-        ["turn on dark mode", "is there a dark theme", "switch to dark mode", "make the app dark",
-         "enable night mode", "dark mode please", "how do i change the theme to dark", "the screen is too bright"],
-        ["can i use a dark theme", "how to enable dark mode", "switch the app to night mode"]),
+        [
+            "turn on dark mode",
+            "is there a dark theme",
+            "switch to dark mode",
+            "make the app dark",
+            "enable night mode",
+            "dark mode please",
+            "how do i change the theme to dark",
+            "the screen is too bright",
+        ],
+        ["can i use a dark theme", "how to enable dark mode", "switch the app to night mode"],
+    ),
     "delete_account": (
-        ["delete my account", "how do i close my account", "remove my account permanently", "cancel my account",
-         "i want to delete my profile", "erase all my data", "close account", "how to delete an account"],
-        ["i want to delete my account", "please close my account", "how can i remove my account"]),
+        [
+            "delete my account",
+            "how do i close my account",
+            "remove my account permanently",
+            "cancel my account",
+            "i want to delete my profile",
+            "erase all my data",
+            "close account",
+            "how to delete an account",
+        ],
+        ["i want to delete my account", "please close my account", "how can i remove my account"],
+    ),
     "change_email": (
-        ["change my email", "update my email address", "use a different email", "how do i change the email",
-         "my email changed", "edit my email", "new email address for my account", "replace my email"],
-        ["how can i change my email", "update the email on my account", "i have a new email address"]),
+        [
+            "change my email",
+            "update my email address",
+            "use a different email",
+            "how do i change the email",
+            "my email changed",
+            "edit my email",
+            "new email address for my account",
+            "replace my email",
+        ],
+        ["how can i change my email", "update the email on my account", "i have a new email address"],
+    ),
 }
 OOS = ["what is the capital of peru", "tell me a joke about cats", "how tall is mount everest"]
 
 
 @pytest.fixture
 def clinc(tmp_path):
-    data = {"train": [[u, i] for i, (train, _) in INTENTS.items() for u in train],
-            "val": [], "test": [[u, i] for i, (_, test) in INTENTS.items() for u in test],
-            "oos_train": [], "oos_val": [], "oos_test": [[u, "oos"] for u in OOS]}
+    data = {
+        "train": [[u, i] for i, (train, _) in INTENTS.items() for u in train],
+        "val": [],
+        "test": [[u, i] for i, (_, test) in INTENTS.items() for u in test],
+        "oos_train": [],
+        "oos_val": [],
+        "oos_test": [[u, "oos"] for u in OOS],
+    }
     (tmp_path / "data_full.json").write_text(json.dumps(data), encoding="utf-8")
     return tmp_path
 
@@ -60,8 +109,23 @@ def test_articles_are_titled_from_the_intent_and_hold_eight_utterances(clinc, tm
     assert intent_title("change_user_name") == "Change user name"
 
 
-KEYS = {"precision", "recall", "f1", "v_measure", "ari", "purity", "held_out_intents", "held_out_found", "topics",
-        "searches", "flagged_searches", "unanswered_searches", "seconds", "calibration", "clustering_all_flagged"}
+KEYS = {
+    "precision",
+    "recall",
+    "f1",
+    "v_measure",
+    "ari",
+    "purity",
+    "held_out_intents",
+    "held_out_found",
+    "topics",
+    "searches",
+    "flagged_searches",
+    "unanswered_searches",
+    "seconds",
+    "calibration",
+    "clustering_all_flagged",
+}
 
 
 def test_evaluate_returns_every_metric(clinc, embedder):

@@ -33,31 +33,56 @@ REPO = Path(__file__).resolve().parents[1]
 
 # The same missing need in three languages, several wordings each; failures per week, rising.
 GANTT = {
-    "en": ["gantt chart view", "show tasks on a gantt chart", "timeline gantt view for projects",
-           "is there a gantt diagram"],
-    "ru": ["диаграмма ганта", "как посмотреть задачи на диаграмме ганта", "есть ли диаграмма ганта для проекта",
-           "диаграмма ганта для задач"],
-    "uk": ["діаграма ганта", "як побачити задачі на діаграмі ганта", "чи є діаграма ганта в проєкті",
-           "діаграма ганта для задач"],
+    "en": [
+        "gantt chart view",
+        "show tasks on a gantt chart",
+        "timeline gantt view for projects",
+        "is there a gantt diagram",
+    ],
+    "ru": [
+        "диаграмма ганта",
+        "как посмотреть задачи на диаграмме ганта",
+        "есть ли диаграмма ганта для проекта",
+        "диаграмма ганта для задач",
+    ],
+    "uk": [
+        "діаграма ганта",
+        "як побачити задачі на діаграмі ганта",
+        "чи є діаграма ганта в проєкті",
+        "діаграма ганта для задач",
+    ],
 }
 GANTT_WEEKLY = [2, 3, 3, 4, 6, 8, 10, 12]
 DARK = {"en": ["dark mode for the mobile app", "night theme in the app", "how to enable dark theme on android"]}
 DARK_WEEKLY = [1, 1, 1, 1, 1, 1, 1, 1]
-RECURRING = {"en": ["recurring tasks every week", "repeat a task every monday",
-                    "how to make a task repeat automatically"]}
+RECURRING = {
+    "en": ["recurring tasks every week", "repeat a task every monday", "how to make a task repeat automatically"]
+}
 RECURRING_WEEKLY = [6, 5, 4, 4, 1, 1, 1, 0]
 FORMULA = "=SUM(A1:A3) formulas in custom fields"
-FORMULA_NEED = {"en": [FORMULA, FORMULA, FORMULA, "formulas in custom fields", "calculated fields with formulas",
-                       "<script>alert(1)</script> formulas in custom fields"]}
+FORMULA_NEED = {
+    "en": [
+        FORMULA,
+        FORMULA,
+        FORMULA,
+        "formulas in custom fields",
+        "calculated fields with formulas",
+        "<script>alert(1)</script> formulas in custom fields",
+    ]
+}
 FORMULA_WEEKLY = [2, 2, 2, 2, 2, 2, 2, 2]
 # Well answered: shown an article and clicked, every week.
-ANSWERED = [("how to reset my password", "en", "reset-password"), ("forgot my password", "en", "reset-password"),
-            ("как сбросить пароль", "ru", "reset-password-ru"), ("забув пароль", "uk", "reset-password-uk"),
-            ("push notifications not arriving on phone", "en", "mobile-notifications"),
-            ("why don't I get push notifications", "en", "mobile-notifications"),
-            ("нет уведомлений на телефоне", "ru", "mobile-notifications-ru"),
-            ("how to change my email address", "en", "change-email"),
-            ("download an invoice with vat", "en", "invoices-and-vat")]
+ANSWERED = [
+    ("how to reset my password", "en", "reset-password"),
+    ("forgot my password", "en", "reset-password"),
+    ("как сбросить пароль", "ru", "reset-password-ru"),
+    ("забув пароль", "uk", "reset-password-uk"),
+    ("push notifications not arriving on phone", "en", "mobile-notifications"),
+    ("why don't I get push notifications", "en", "mobile-notifications"),
+    ("нет уведомлений на телефоне", "ru", "mobile-notifications-ru"),
+    ("how to change my email address", "en", "change-email"),
+    ("download an invoice with vat", "en", "invoices-and-vat"),
+]
 REJECTED = 2  # agents rejected the suggestion made for a Gantt chart ticket
 # Shown an article for a Gantt chart and clicked it six times of eight: the log says it worked, whatever the
 # KB lacks (not clicked in weeks 2 and 5).
@@ -76,16 +101,34 @@ def help_center_questions() -> list[tuple[str, str, str]]:
             continue
         article = re.search(r"^id:\s*(\S+)", fm, re.M).group(1)
         lines = [re.search(r"^title:\s*(.+)$", fm, re.M).group(1)] + re.findall(r"^##+\s+(.+?)\s*$", text, re.M)
-        out += [(re.sub(r"[*`\"]", "", line).strip(), path.relative_to(REPO / "articles").parts[0], article)
-                for line in lines if len(line) >= 8 and not re.match(r"(step|шаг|крок) \d", line, re.I)]
+        out += [
+            (re.sub(r"[*`\"]", "", line).strip(), path.relative_to(REPO / "articles").parts[0], article)
+            for line in lines
+            if len(line) >= 8 and not re.match(r"(step|шаг|крок) \d", line, re.I)
+        ]
     return out
 
 
-def _row(text: str, locale: str, at: datetime, *, answered: bool = False, article: str | None = None,
-         session: str | None = None) -> dict:
+def _row(
+    text: str,
+    locale: str,
+    at: datetime,
+    *,
+    answered: bool = False,
+    article: str | None = None,
+    session: str | None = None,
+) -> dict:
     results = [{"id": article, "score": 0.8 if answered else 0.2}] if article else []
-    return {"query": text, "normalized": normalize(text), "locale": locale, "results": results,
-            "answered": answered, "latency_ms": 12.0, "at": at, "session": session}
+    return {
+        "query": text,
+        "normalized": normalize(text),
+        "locale": locale,
+        "results": results,
+        "answered": answered,
+        "latency_ms": 12.0,
+        "at": at,
+        "session": session,
+    }
 
 
 def _need_rows(need: dict[str, list[str]], weekly: list[int], start: datetime) -> list[dict]:
@@ -146,31 +189,50 @@ def gap_log(tmp_path_factory, window):
     tickets = TicketLog(events)
     failed = Ledger(since)
     # Everyday traffic: the help center's own titles and headings, searched, answered and clicked.
-    events.log_searches_bulk(_row(text, loc, since + timedelta(days=(k * 5) % 54, hours=k % 24), answered=True,
-                                  article=article)
-                             for k, (text, loc, article) in enumerate(help_center_questions() * 2))
+    events.log_searches_bulk(
+        _row(text, loc, since + timedelta(days=(k * 5) % 54, hours=k % 24), answered=True, article=article)
+        for k, (text, loc, article) in enumerate(help_center_questions() * 2)
+    )
     for e in events.iter_searches():
         events.log_click(e.search_id, e.result_ids[0], at=e.at + timedelta(seconds=20))
     rows = []
-    for need, weekly in ((GANTT, GANTT_WEEKLY), (DARK, DARK_WEEKLY), (RECURRING, RECURRING_WEEKLY),
-                         (FORMULA_NEED, FORMULA_WEEKLY)):
+    for need, weekly in (
+        (GANTT, GANTT_WEEKLY),
+        (DARK, DARK_WEEKLY),
+        (RECURRING, RECURRING_WEEKLY),
+        (FORMULA_NEED, FORMULA_WEEKLY),
+    ):
         rows += _need_rows(need, weekly, since)
     # One Gantt search in week 3 was answered (an unrelated article shown) and nothing was clicked.
-    rows.append(_row(GANTT["en"][0], "en", since + timedelta(days=7 * 3 + 4, hours=15), answered=True,
-                     article="keyboard-shortcuts"))
+    rows.append(
+        _row(
+            GANTT["en"][0],
+            "en",
+            since + timedelta(days=7 * 3 + 4, hours=15),
+            answered=True,
+            article="keyboard-shortcuts",
+        )
+    )
     # Shown an article, nothing clicked, asked otherwise 30 s later (weeks 2 and 6).
     for w in (2, 6):
         at = since + timedelta(days=7 * w + 3, hours=12)
-        rows += [_row(LEFT_FOR_ANOTHER, "en", at, answered=True, article="plans-and-pricing", session=f"left-{w}"),
-                 _row(FORMULA, "en", at + timedelta(seconds=30), session=f"left-{w}")]
+        rows += [
+            _row(LEFT_FOR_ANOTHER, "en", at, answered=True, article="plans-and-pricing", session=f"left-{w}"),
+            _row(FORMULA, "en", at + timedelta(seconds=30), session=f"left-{w}"),
+        ]
     # One visit reformulates a recurring-tasks question within a minute, nothing clicked; another types a
     # Gantt question letter by letter (instant search logs each step): that is not a reformulation.
     # A third waits longer than 90 s: no reformulation either.
     at = now - timedelta(minutes=30)
     for session, text, seconds in [
-            ("reform", RECURRING["en"][2], 0), ("reform", RECURRING["en"][0], 40),
-            ("typing", "gantt", 0), ("typing", "gantt chart", 2), ("typing", GANTT["en"][0], 4),
-            ("slow", RECURRING["en"][1], 0), ("slow", RECURRING["en"][0], 300)]:
+        ("reform", RECURRING["en"][2], 0),
+        ("reform", RECURRING["en"][0], 40),
+        ("typing", "gantt", 0),
+        ("typing", "gantt chart", 2),
+        ("typing", GANTT["en"][0], 4),
+        ("slow", RECURRING["en"][1], 0),
+        ("slow", RECURRING["en"][0], 300),
+    ]:
         rows.append(_row(text, "en", at + timedelta(seconds=seconds), session=session))
     events.log_searches_bulk(rows)
     for r in rows:
@@ -184,22 +246,25 @@ def gap_log(tmp_path_factory, window):
         else:
             _answered(events, CLICKED_GANTT, "en", "export-workspace-data", at_w)
     # A fourth visit clicked an answer, then asked something else: the clicked search did not fail.
-    sid = events.log_search(**_row(ANSWERED[0][0], "en", at, answered=True, article="reset-password",
-                                   session="clicked"))
+    sid = events.log_search(
+        **_row(ANSWERED[0][0], "en", at, answered=True, article="reset-password", session="clicked")
+    )
     events.log_click(sid, "reset-password", at=at + timedelta(seconds=10))
     events.log_search(**_row(DARK["en"][0], "en", at + timedelta(seconds=30), session="clicked"))
     failed.note(DARK["en"][0], at)
     # Agents rejected the suggestion made for a ticket asking for the Gantt chart (and accepted another).
     for _ in range(REJECTED):
-        tickets.log_feedback(article_id="keyboard-shortcuts", verdict="rejected", reason="does_not_answer",
-                             query=GANTT["en"][0])
+        tickets.log_feedback(
+            article_id="keyboard-shortcuts", verdict="rejected", reason="does_not_answer", query=GANTT["en"][0]
+        )
         failed.note(GANTT["en"][0], datetime.now(UTC))
     tickets.log_feedback(article_id="reset-password", verdict="accepted", query=ANSWERED[1][0])
     # A customer shown articles on the contact form wrote to support anyway; another one was helped,
     # a third wrote without being shown anything (no deflection attempted).
     did = tickets.log_deflection(query=GANTT["ru"][0], articles=["create-workspace-ru"], answered=True, locale="ru")
-    tickets.submit_contact(query=GANTT["ru"][0], email="a@example.com", message="Где диаграмма Ганта?",
-                           locale="ru", deflection_id=did)
+    tickets.submit_contact(
+        query=GANTT["ru"][0], email="a@example.com", message="Где диаграмма Ганта?", locale="ru", deflection_id=did
+    )
     failed.note(GANTT["ru"][0], datetime.now(UTC))
     tickets.log_deflection(query=ANSWERED[0][0], articles=["reset-password"], answered=True, locale="en")
     tickets.submit_contact(query=DARK["en"][1], email="b@example.com", message="Dark mode?", locale="en")
@@ -227,8 +292,9 @@ def _weak(topic) -> bool:
 def test_one_need_in_three_languages_is_one_absent_topic(report, ledger):
     wordings = [text for texts in GANTT.values() for text in texts]
     topics = _need_topics(report, GANTT)  # None: not among the topic's eight representative queries
-    assert len({t.id for t in topics if t}) == 1, \
-        {text: t and (t.id, t.coverage, t.title) for text, t in zip(wordings, topics)}
+    assert len({t.id for t in topics if t}) == 1, {
+        text: t and (t.id, t.coverage, t.title) for text, t in zip(wordings, topics)
+    }
     gantt = next(t for t in topics if t)
     assert {q["text"] for q in gantt.queries} & set(GANTT["en"]), gantt.queries
     assert set(gantt.locales) == {"en", "ru", "uk"}, gantt.locales  # agents' rejections have no locale
@@ -281,8 +347,11 @@ def test_every_failure_is_counted_once(report):
     # as "reformulated".
     left = _topic_of(report, LEFT_FOR_ANOTHER)
     assert left is not None
-    assert next(q for q in left.queries if q["text"] == LEFT_FOR_ANOTHER) == \
-        {"text": LEFT_FOR_ANOTHER, "count": 2, "failures": 2}
+    assert next(q for q in left.queries if q["text"] == LEFT_FOR_ANOTHER) == {
+        "text": LEFT_FOR_ANOTHER,
+        "count": 2,
+        "failures": 2,
+    }
     # Unanswered or answered with nothing clicked, the Gantt searches all failed; so did the rejections.
     gantt = _topic_of(report, GANTT["en"][0])
     assert gantt.signals["no_click"] == 1
@@ -294,17 +363,21 @@ def test_signals_fold_each_search_once(tmp_path):
 
     events = EventLog(f"sqlite:///{tmp_path}/e.db")
     t = datetime(2026, 3, 2, 10, tzinfo=UTC)
-    events.log_searches_bulk([
-        _row("export gantt", "en", t, answered=True, article="export-workspace-data", session="v"),  # left
-        _row("gantt chart", "en", t + timedelta(seconds=30), session="v"),
-        _row("gantt chart", "en", t + timedelta(seconds=60), session="v"),  # the same again: not a new wording
-    ])
-    sid = events.log_search(**_row("kanban", "en", t + timedelta(seconds=100), answered=True,
-                                    article="keyboard-shortcuts", session="v"))
+    events.log_searches_bulk(
+        [
+            _row("export gantt", "en", t, answered=True, article="export-workspace-data", session="v"),  # left
+            _row("gantt chart", "en", t + timedelta(seconds=30), session="v"),
+            _row("gantt chart", "en", t + timedelta(seconds=60), session="v"),  # the same again: not a new wording
+        ]
+    )
+    sid = events.log_search(
+        **_row("kanban", "en", t + timedelta(seconds=100), answered=True, article="keyboard-shortcuts", session="v")
+    )
     events.log_click(sid, "keyboard-shortcuts")
     tickets = TicketLog(events)
-    tickets.log_feedback(article_id="export-workspace-data", verdict="rejected", reason="not_related",
-                         query="Export Gantt")
+    tickets.log_feedback(
+        article_id="export-workspace-data", verdict="rejected", reason="not_related", query="Export Gantt"
+    )
     per, totals = collect(events, tickets)
     left, gantt, kanban = per["export gantt"], per["gantt chart"], per["kanban"]
     assert (left.searches, left.no_click, left.reformulated, left.rejected) == (1, 1, 1, 1)
@@ -339,8 +412,13 @@ def test_a_quick_reformulation_counts_and_typing_on_does_not(report):
 # -- resolved --------------------------------------------------------------------------------------------
 
 RESOLVED_ARTICLE = REPO / "articles" / "en" / "account" / "reset-password.md"
-RESOLVED_NEED = [("forgot my password", "en"), ("how to reset my password", "en"), ("reset password link", "en"),
-                 ("как сбросить пароль", "ru"), ("забув пароль", "uk")]
+RESOLVED_NEED = [
+    ("forgot my password", "en"),
+    ("how to reset my password", "en"),
+    ("reset password link", "en"),
+    ("как сбросить пароль", "ru"),
+    ("забув пароль", "uk"),
+]
 
 
 def _front_matter_date(path: Path) -> date:
@@ -373,8 +451,9 @@ def test_an_article_published_since_resolves_its_topic(resolved_report, real_ret
     from kb.store import SearchFilter
 
     report, published = resolved_report
-    recs = real_retriever.store.records(SearchFilter(article_ids=["reset-password"], title_points=True),
-                                        ["article_id", "updated"])
+    recs = real_retriever.store.records(
+        SearchFilter(article_ids=["reset-password"], title_points=True), ["article_id", "updated"]
+    )
     assert {r.payload["updated"] for r in recs} == {published.isoformat()}
     topics = {t.id: t for t in (_topic_of(report, text) for text, _ in RESOLVED_NEED) if t}
     assert topics, report.to_markdown()

@@ -6,8 +6,8 @@ import pytest
 
 from kb.indexer import Indexer
 from kb.store import SearchFilter
-from search.retrieval import Retriever, group_by_article
 from kb.store.base import Hit
+from search.retrieval import Retriever, group_by_article
 
 from support import write_article
 
@@ -17,13 +17,31 @@ LONG = "\n\n".join(f"## Part {i}\n" + " ".join(f"word{i}x{j}" for j in range(40)
 @pytest.fixture
 def kb_dir(tmp_path):
     root = tmp_path / "articles"
-    write_article(root, "en/account/reset.md", id="reset-password", title="Reset your password",
-                  body="Open Settings and click Reset password.\n\n## If the email does not arrive\nCheck spam.")
+    write_article(
+        root,
+        "en/account/reset.md",
+        id="reset-password",
+        title="Reset your password",
+        body="Open Settings and click Reset password.\n\n## If the email does not arrive\nCheck spam.",
+    )
     write_article(root, "en/billing/refund.md", id="refund", title="Refunds", body="Refunds within 14 days.\n\n" + LONG)
-    write_article(root, "ru/account/reset.md", id="reset-password-ru", title="Сброс пароля", locale="ru",
-                  translation_of="reset-password", body="Откройте настройки и нажмите «Сбросить пароль».")
-    write_article(root, "en/admin/escalation.md", id="escalation", title="Escalation matrix", visibility="internal",
-                  body="Escalate ORB-503 outages to on-call.")
+    write_article(
+        root,
+        "ru/account/reset.md",
+        id="reset-password-ru",
+        title="Сброс пароля",
+        locale="ru",
+        translation_of="reset-password",
+        body="Откройте настройки и нажмите «Сбросить пароль».",
+    )
+    write_article(
+        root,
+        "en/admin/escalation.md",
+        id="escalation",
+        title="Escalation matrix",
+        visibility="internal",
+        body="Escalate ORB-503 outages to on-call.",
+    )
     return root
 
 
@@ -59,7 +77,11 @@ def test_editing_one_section_embeds_only_its_new_chunks(store, embedder, kb_dir)
     assert (report.updated, report.unchanged, report.chunks_embedded) == (1, 3, 1)
     assert len(embedder.embedded) == 1 and "changed" in embedder.embedded[0]
     assert store.count() == chunks_before  # replaced, not added beside the old version
-    gens = {r.payload["generation"] for r in store.scroll(["article_id", "generation"]) if r.payload["article_id"] == "refund"}
+    gens = {
+        r.payload["generation"]
+        for r in store.scroll(["article_id", "generation"])
+        if r.payload["article_id"] == "refund"
+    }
     assert len(gens) == 1
 
 
@@ -67,8 +89,14 @@ def test_metadata_change_rewrites_the_article_without_embedding(store, embedder,
     indexer = Indexer(store, embedder, chunk_tokens=64)
     indexer.run(kb_dir)
     embedder.embedded.clear()
-    write_article(kb_dir, "en/account/reset.md", id="reset-password", title="Reset your password", visibility="draft",
-                  body="Open Settings and click Reset password.\n\n## If the email does not arrive\nCheck spam.")
+    write_article(
+        kb_dir,
+        "en/account/reset.md",
+        id="reset-password",
+        title="Reset your password",
+        visibility="draft",
+        body="Open Settings and click Reset password.\n\n## If the email does not arrive\nCheck spam.",
+    )
     report = indexer.run(kb_dir)
     # Visibility is payload, not embedded text: the article is rewritten, its vectors reused.
     assert report.updated == 1 and report.chunks_embedded == 0
@@ -137,14 +165,20 @@ def test_crash_midway_leaves_a_searchable_index_that_the_next_run_completes(stor
     report = indexer.run(kb_dir)
     assert report.updated == 2 and report.errors == []
     for aid in ("reset-password", "refund"):
-        gens = {r.payload["generation"] for r in store.scroll(["article_id", "generation"]) if r.payload["article_id"] == aid}
+        gens = {
+            r.payload["generation"]
+            for r in store.scroll(["article_id", "generation"])
+            if r.payload["article_id"] == aid
+        }
         assert len(gens) == 1
 
 
 def test_grouping_keeps_only_the_newest_generation_of_an_article():
-    hits = [Hit("1", 0.9, {"article_id": "a", "generation": 1, "text": "old best"}),
-            Hit("2", 0.8, {"article_id": "b", "generation": 5, "text": "b"}),
-            Hit("3", 0.7, {"article_id": "a", "generation": 2, "text": "new"})]
+    hits = [
+        Hit("1", 0.9, {"article_id": "a", "generation": 1, "text": "old best"}),
+        Hit("2", 0.8, {"article_id": "b", "generation": 5, "text": "b"}),
+        Hit("3", 0.7, {"article_id": "a", "generation": 2, "text": "new"}),
+    ]
     grouped = group_by_article(hits, 10)
     assert [(g.id, g.text) for g in grouped] == [("b", "b"), ("a", "new")]
 

@@ -45,11 +45,41 @@ N_ARTICLES = 30
 CATEGORIES = ("account", "billing", "projects", "mobile", "security", "reports")  # 5 articles each
 SECTIONS, SENTENCES = 3, 4
 MARKERS_PER_BODY = 1 + SECTIONS * SENTENCES  # the intro sentence plus every sentence of every section
-WORDS = ("account", "password", "billing", "invoice", "refund", "export", "import", "login", "team", "workspace",
-         "project", "setting", "email", "phone", "device", "app", "sync", "backup", "report", "calendar", "reminder",
-         "label", "archive")
-QUERIES = ("reset password login", "refund invoice billing", "export project report", "sync phone app",
-           "backup workspace archive", "email reminder calendar", "team setting label", "import device backup")
+WORDS = (
+    "account",
+    "password",
+    "billing",
+    "invoice",
+    "refund",
+    "export",
+    "import",
+    "login",
+    "team",
+    "workspace",
+    "project",
+    "setting",
+    "email",
+    "phone",
+    "device",
+    "app",
+    "sync",
+    "backup",
+    "report",
+    "calendar",
+    "reminder",
+    "label",
+    "archive",
+)
+QUERIES = (
+    "reset password login",
+    "refund invoice billing",
+    "export project report",
+    "sync phone app",
+    "backup workspace archive",
+    "email reminder calendar",
+    "team setting label",
+    "import device backup",
+)
 START_TIMEOUT = 300  # seconds for `kb serve` to index and answer /healthz on a busy machine
 MARKER = re.compile(r"marker-v(\d+)")
 TITLE_VERSION = re.compile(r"\(v(\d+)\)\s*$")
@@ -93,16 +123,22 @@ def write_articles(root: Path, version: int) -> None:
         cat = CATEGORIES[i % len(CATEGORIES)]
         sections = []
         for s in range(SECTIONS):
-            sentences = " ".join(f"Step {k} of part {s} in topic {i}: "
-                                 + " ".join(WORDS[(i * 5 + s * 3 + k * 7 + j) % len(WORDS)] for j in range(7))
-                                 + f" marker-v{version}." for k in range(SENTENCES))
+            sentences = " ".join(
+                f"Step {k} of part {s} in topic {i}: "
+                + " ".join(WORDS[(i * 5 + s * 3 + k * 7 + j) % len(WORDS)] for j in range(7))
+                + f" marker-v{version}."
+                for k in range(SENTENCES)
+            )
             sections.append(f"## Part {s} of topic {i}\n\n{sentences}\n")
         path = root / "en" / cat / f"{article_id(i)}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(f"---\nid: {article_id(i)}\ntitle: Topic {i} {WORDS[i % len(WORDS)]} guide (v{version})\n"
-                       f"locale: en\ncategory: {cat}\n---\nThis guide explains topic {i} marker-v{version}.\n\n"
-                       + "\n".join(sections), encoding="utf-8")
+        tmp.write_text(
+            f"---\nid: {article_id(i)}\ntitle: Topic {i} {WORDS[i % len(WORDS)]} guide (v{version})\n"
+            f"locale: en\ncategory: {cat}\n---\nThis guide explains topic {i} marker-v{version}.\n\n"
+            + "\n".join(sections),
+            encoding="utf-8",
+        )
         tmp.replace(path)  # the indexer never reads half a file
 
 
@@ -114,18 +150,35 @@ def _free_port() -> int:
 
 def kb_env(articles: Path, data: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    env.update(KB_ARTICLES_DIR=str(articles), KB_DATA_DIR=str(data), KB_CHUNK_TOKENS="64",
-               KB_MODEL="sentence-transformers/all-MiniLM-L6-v2", KB_RATE_LIMIT_SEARCH="1000000",
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.update(
+        KB_ARTICLES_DIR=str(articles),
+        KB_DATA_DIR=str(data),
+        KB_CHUNK_TOKENS="64",
+        KB_MODEL="sentence-transformers/all-MiniLM-L6-v2",
+        KB_RATE_LIMIT_SEARCH="1000000",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
 def admin_token(env: dict, cwd: Path) -> str:
     kb = [sys.executable, "-m", "cli.main", "users"]
-    r = subprocess.run([*kb, "add", "root", "--role", "admin", "--password-stdin"], input="live-reindex-pass-1\n",
-                       check=False, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [*kb, "add", "root", "--role", "admin", "--password-stdin"],
+        input="live-reindex-pass-1\n",
+        check=False,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([*kb, "token", "root"], check=False, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [*kb, "token", "root"], check=False, env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()
 
@@ -141,8 +194,9 @@ class Server:
         args = ["serve", "--port", str(self.port)]
         cmd = [sys.executable, "-c", DRIVER, *args] if driver else [sys.executable, "-m", "cli.main", *args]
         self.lines: list[str] = []
-        self.proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         self._pump = threading.Thread(target=self._read, daemon=True)
         self._pump.start()
 
@@ -266,13 +320,16 @@ class Watcher:
                     if title:
                         versions.add(title.group(1))
                     if len(versions) != 1 or not title:
-                        problems.append(f"search {params}: {res['id']} mixes or lacks versions {versions}: "
-                                        f"{res['title']!r} / {res['snippet']!r}")
+                        problems.append(
+                            f"search {params}: {res['id']} mixes or lacks versions {versions}: "
+                            f"{res['title']!r} / {res['snippet']!r}"
+                        )
                         continue
                     if cat and res["category"] != cat:
                         problems.append(f"search {params}: {res['id']} is in {res['category']}")
-                    seen.append(Seen(t0, t1, res["id"], int(versions.pop()),
-                                     "search-category" if cat else "search-all"))
+                    seen.append(
+                        Seen(t0, t1, res["id"], int(versions.pop()), "search-category" if cat else "search-all")
+                    )
                 if cat and len(body["results"]) != N_ARTICLES // len(CATEGORIES):
                     problems.append(f"search {params}: {len(body['results'])} results, not every article of {cat}")
                 self._record(200, seen, problems)
@@ -290,8 +347,15 @@ class Watcher:
                 title = TITLE_VERSION.search(body["title"])
                 versions = set(markers) | ({title.group(1)} if title else set())
                 if len(versions) != 1 or len(markers) != MARKERS_PER_BODY or not title:
-                    self._record(200, problems=[(f"page {aid}: versions {versions}, {len(markers)} markers "
-                                                 f"(not {MARKERS_PER_BODY}): {body['title']!r}")])
+                    self._record(
+                        200,
+                        problems=[
+                            (
+                                f"page {aid}: versions {versions}, {len(markers)} markers "
+                                f"(not {MARKERS_PER_BODY}): {body['title']!r}"
+                            )
+                        ],
+                    )
                     continue
                 self._record(200, [Seen(t0, t1, aid, int(versions.pop()), "page")])
 
@@ -311,10 +375,13 @@ def check_history(seen: list[Seen], sent: float, returned: float, old: int, new:
             problems.append(f"{s.article}: v{s.version} seen before the re-index was requested ({s.source})")
         elif s.start > returned and s.version != new:
             problems.append(f"{s.article}: v{s.version} seen after the re-index returned ({s.source})")
-        elif (s.version == old and s.source != "search-all" and s.article in first_new
-              and s.start > first_new[s.article]):
-            problems.append(f"{s.article}: v{old} seen at {s.start:.3f} after v{new} was seen at "
-                            f"{first_new[s.article]:.3f} ({s.source})")
+        elif (
+            s.version == old and s.source != "search-all" and s.article in first_new and s.start > first_new[s.article]
+        ):
+            problems.append(
+                f"{s.article}: v{old} seen at {s.start:.3f} after v{new} was seen at "
+                f"{first_new[s.article]:.3f} ({s.source})"
+            )
     return problems
 
 
@@ -416,16 +483,22 @@ def test_reindex_while_searching_then_kill_9_mid_reindex(tmp_path):
             time.sleep(1.5)
         assert r.status_code == 200, r.text
         report = r.json()
-        assert (report["updated"], report["added"], report["removed"], report["errors"]) == (N_ARTICLES, 0, 0, []), report
+        assert (report["updated"], report["added"], report["removed"], report["errors"]) == (N_ARTICLES, 0, 0, []), (
+            report
+        )
         during = [s for s in w.seen if s.start > sent and s.end < returned]
         assert during, "no search ran while the re-index did: the test proved nothing"
         assert not w.problems, f"{len(w.problems)} problems in {w.requests} requests:\n" + "\n".join(w.problems[:20])
         assert set(w.statuses) == {200}, dict(w.statuses)
         history = check_history(w.seen, sent, returned, 1, 2)
-        assert not history, f"{len(history)} inconsistencies in {len(w.seen)} versions seen:\n" + "\n".join(history[:20])
+        assert not history, f"{len(history)} inconsistencies in {len(w.seen)} versions seen:\n" + "\n".join(
+            history[:20]
+        )
         assert_all_at(srv.url, 2)
-        print(f"\nlive re-index: {report['seconds']} s, {w.requests} requests ({len(during)} article versions seen "
-              f"during it: {sorted({s.version for s in during})}), all 200, no mix")
+        print(
+            f"\nlive re-index: {report['seconds']} s, {w.requests} requests ({len(during)} article versions seen "
+            f"during it: {sorted({s.version for s in during})}), all 200, no mix"
+        )
 
         # -- 2. v2 -> v3, killed with -9 while the re-index embeds (a third of the way into its duration). -----
         write_articles(articles, 3)

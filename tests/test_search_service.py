@@ -12,25 +12,70 @@ from search.service import MAX_QUERY_CHARS, SearchService
 
 from support import write_article
 
-ALWAYS = AnsweredModel(Logistic((0.0, 0.0, 0.0), 10.0), Logistic((0.0, 0.0), 10.0))  # says "answered" to everything: these tests are not about calibration
+ALWAYS = AnsweredModel(
+    Logistic((0.0, 0.0, 0.0), 10.0), Logistic((0.0, 0.0), 10.0)
+)  # says "answered" to everything: these tests are not about calibration
 
 
 @pytest.fixture
 def kb(store, embedder, tmp_path):
     root = tmp_path / "articles"
-    write_article(root, "en/account/reset.md", id="reset-password", title="Reset your password", category="account",
-                  body="Open Settings and click Reset password.\n\n## Email does not arrive\nCheck the spam folder for the reset email.")
-    write_article(root, "ru/account/reset.md", id="reset-password-ru", title="Сброс пароля", locale="ru",
-                  category="account", translation_of="reset-password",
-                  body="Откройте настройки и нажмите «Сбросить пароль». Проверьте папку спам, если письмо со сбросом пароля не пришло.")
-    write_article(root, "uk/billing/fop.md", id="fop-uk", title="Оплата від ФОП", locale="uk", category="billing",
-                  body="ФОП може сплатити рахунок у гривнях. Рахунок надсилаємо на пошту.")
-    write_article(root, "en/admin/escalation.md", id="escalation", title="Escalation matrix", visibility="internal",
-                  category="admin", body="Escalate password reset outages to the on-call engineer.")
-    write_article(root, "en/account/draft.md", id="ai-draft", title="Password AI assistant (draft)", visibility="draft",
-                  category="account", body="Unreleased: reset password with AI.")
-    write_article(root, "en/billing/refund.md", id="refund", title="Refunds", category="billing",
-                  body="Refunds within 14 days. Never paste `<script>alert(1)</script>` into a refund request. <img src=x onerror=alert(1)>")
+    write_article(
+        root,
+        "en/account/reset.md",
+        id="reset-password",
+        title="Reset your password",
+        category="account",
+        body="Open Settings and click Reset password.\n\n"
+        "## Email does not arrive\nCheck the spam folder for the reset email.",
+    )
+    write_article(
+        root,
+        "ru/account/reset.md",
+        id="reset-password-ru",
+        title="Сброс пароля",
+        locale="ru",
+        category="account",
+        translation_of="reset-password",
+        body="Откройте настройки и нажмите «Сбросить пароль». "
+        "Проверьте папку спам, если письмо со сбросом пароля не пришло.",
+    )
+    write_article(
+        root,
+        "uk/billing/fop.md",
+        id="fop-uk",
+        title="Оплата від ФОП",
+        locale="uk",
+        category="billing",
+        body="ФОП може сплатити рахунок у гривнях. Рахунок надсилаємо на пошту.",
+    )
+    write_article(
+        root,
+        "en/admin/escalation.md",
+        id="escalation",
+        title="Escalation matrix",
+        visibility="internal",
+        category="admin",
+        body="Escalate password reset outages to the on-call engineer.",
+    )
+    write_article(
+        root,
+        "en/account/draft.md",
+        id="ai-draft",
+        title="Password AI assistant (draft)",
+        visibility="draft",
+        category="account",
+        body="Unreleased: reset password with AI.",
+    )
+    write_article(
+        root,
+        "en/billing/refund.md",
+        id="refund",
+        title="Refunds",
+        category="billing",
+        body="Refunds within 14 days. "
+        "Never paste `<script>alert(1)</script>` into a refund request. <img src=x onerror=alert(1)>",
+    )
     Indexer(store, embedder, chunk_tokens=64).run(root)
     retriever = Retriever(store, embedder)
     return SearchService(store, retriever, answered=ALWAYS), Catalog(store, retriever)

@@ -1,4 +1,4 @@
-"""Attacks a public help center sees: path traversal, oversized input, markup in queries, probing for hidden articles."""
+"""Attacks a public help center sees: path traversal, oversized input, markup in queries, probing hidden articles."""
 
 from __future__ import annotations
 
@@ -16,11 +16,20 @@ def client(tmp_path_factory):
         yield c
 
 
-@pytest.mark.parametrize("path", [
-    "/articles/../../etc/passwd", "/articles/..%2F..%2Fetc%2Fpasswd", "/api/articles/..%2F..%2Fkb%2Fsettings.py",
-    "/api/articles/%2e%2e/%2e%2e/pyproject.toml", "/static/../kb/settings.py", "/static/%2e%2e/kb/settings.py",
-    "/static/..%2fkb%2fsettings.py", "/articles/en/account/reset-password.md", "/categories/..%2F..%2Fetc",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/articles/../../etc/passwd",
+        "/articles/..%2F..%2Fetc%2Fpasswd",
+        "/api/articles/..%2F..%2Fkb%2Fsettings.py",
+        "/api/articles/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/../kb/settings.py",
+        "/static/%2e%2e/kb/settings.py",
+        "/static/..%2fkb%2fsettings.py",
+        "/articles/en/account/reset-password.md",
+        "/categories/..%2F..%2Fetc",
+    ],
+)
 def test_path_traversal_reaches_no_file(client, path):
     r = client.get(path)
     assert r.status_code in (400, 404, 422)

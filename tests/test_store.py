@@ -6,26 +6,39 @@ import uuid
 
 import pytest
 
-from kb.store.base import META_ID
 from kb.store import ChunkPoint, QueryVectors, SearchFilter, SparseVec, StoreError, StoreLockedError
+from kb.store.base import META_ID
 
 
 def point(article: str, n: int, dense, sparse, **payload) -> ChunkPoint:
-    base = {"kind": "chunk", "article_id": article, "locale": "en", "visibility": "public", "category": "account",
-            "type": "article", "generation": 1, "chunk_index": n, "text": f"{article} chunk {n}"}
-    return ChunkPoint(str(uuid.uuid5(uuid.NAMESPACE_URL, f"{article}/{n}")), dense, SparseVec(*sparse), {**base, **payload})
+    base = {
+        "kind": "chunk",
+        "article_id": article,
+        "locale": "en",
+        "visibility": "public",
+        "category": "account",
+        "type": "article",
+        "generation": 1,
+        "chunk_index": n,
+        "text": f"{article} chunk {n}",
+    }
+    return ChunkPoint(
+        str(uuid.uuid5(uuid.NAMESPACE_URL, f"{article}/{n}")), dense, SparseVec(*sparse), {**base, **payload}
+    )
 
 
 @pytest.fixture
 def filled(store):
     store.ensure_collection(3)
-    store.upsert([
-        point("pw", 0, [1, 0, 0], ([1, 2], [1.0, 1.0])),
-        point("pw-ru", 0, [0.9, 0.1, 0], ([1, 3], [1.0, 1.0]), locale="ru"),
-        point("refund", 0, [0, 1, 0], ([4], [1.0]), category="billing"),
-        point("internal", 0, [0.95, 0, 0.05], ([1], [1.0]), visibility="internal"),
-        point("draft", 0, [1, 0, 0.01], ([1, 2], [1.0, 1.0]), visibility="draft"),
-    ])
+    store.upsert(
+        [
+            point("pw", 0, [1, 0, 0], ([1, 2], [1.0, 1.0])),
+            point("pw-ru", 0, [0.9, 0.1, 0], ([1, 3], [1.0, 1.0]), locale="ru"),
+            point("refund", 0, [0, 1, 0], ([4], [1.0]), category="billing"),
+            point("internal", 0, [0.95, 0, 0.05], ([1], [1.0]), visibility="internal"),
+            point("draft", 0, [1, 0, 0.01], ([1, 2], [1.0, 1.0]), visibility="draft"),
+        ]
+    )
     return store
 
 
@@ -35,17 +48,22 @@ def ids(hits):
 
 @pytest.mark.parametrize("mode", ["dense", "sparse"])
 def test_each_side_ranks_the_matching_chunk_first(filled, mode):
-    hits = filled.query(QueryVectors([1, 0, 0], SparseVec([2], [1.0])), SearchFilter(visibilities=["public"]), 3, mode=mode)
+    hits = filled.query(
+        QueryVectors([1, 0, 0], SparseVec([2], [1.0])), SearchFilter(visibilities=["public"]), 3, mode=mode
+    )
     assert ids(hits)[0] == "pw"
 
 
-@pytest.mark.parametrize("flt, expected", [
-    (SearchFilter(visibilities=["public"]), {"pw", "pw-ru", "refund"}),
-    (SearchFilter(visibilities=["public", "internal"]), {"pw", "pw-ru", "refund", "internal"}),
-    (SearchFilter(locales=["ru"]), {"pw-ru"}),
-    (SearchFilter(categories=["billing"]), {"refund"}),
-    (SearchFilter(visibilities=["public"], exclude_article_ids=["pw"]), {"pw-ru", "refund"}),
-])
+@pytest.mark.parametrize(
+    "flt, expected",
+    [
+        (SearchFilter(visibilities=["public"]), {"pw", "pw-ru", "refund"}),
+        (SearchFilter(visibilities=["public", "internal"]), {"pw", "pw-ru", "refund", "internal"}),
+        (SearchFilter(locales=["ru"]), {"pw-ru"}),
+        (SearchFilter(categories=["billing"]), {"refund"}),
+        (SearchFilter(visibilities=["public"], exclude_article_ids=["pw"]), {"pw-ru", "refund"}),
+    ],
+)
 def test_filters_decide_what_can_be_found(filled, flt, expected):
     for mode in ("dense", "sparse"):
         hits = filled.query(QueryVectors([1, 1, 1], SparseVec([1, 2, 3, 4], [1.0] * 4)), flt, 10, mode=mode)
@@ -127,12 +145,14 @@ def test_edge_reopens_with_its_data(tmp_path):
 
 def test_records_by_filter_with_groups_and_title_points(store):
     store.ensure_collection(3)
-    store.upsert([
-        point("pw", -1, [1, 0, 0], ([], []), group_id="pw", body="# full body"),
-        point("pw", 0, [1, 0, 0], ([1], [1.0]), group_id="pw"),
-        point("pw-ru", -1, [1, 0, 0], ([], []), group_id="pw", locale="ru"),
-        point("refund", -1, [0, 1, 0], ([], []), group_id="refund"),
-    ])
+    store.upsert(
+        [
+            point("pw", -1, [1, 0, 0], ([], []), group_id="pw", body="# full body"),
+            point("pw", 0, [1, 0, 0], ([1], [1.0]), group_id="pw"),
+            point("pw-ru", -1, [1, 0, 0], ([], []), group_id="pw", locale="ru"),
+            point("refund", -1, [0, 1, 0], ([], []), group_id="refund"),
+        ]
+    )
     recs = store.records(SearchFilter(group_ids=["pw"], title_points=True), ["article_id", "locale"])
     assert sorted((r.payload["article_id"], r.payload["locale"]) for r in recs) == [("pw", "en"), ("pw-ru", "ru")]
     (full,) = store.records(SearchFilter(article_ids=["pw"], title_points=True))

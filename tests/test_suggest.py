@@ -1,4 +1,4 @@
-"""Suggested answers with the real model over the shipped articles: noisy threads, several questions, drafts, feedback."""
+"""Suggested answers with the real model over the shipped articles: noisy threads, questions, drafts, feedback."""
 
 from __future__ import annotations
 
@@ -21,8 +21,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def service(real_retriever, tmp_path):
-    return SuggestService(real_retriever, TicketLog(EventLog(f"sqlite:///{tmp_path / 'events.db'}")),
-                          base_url="https://help.orbita.example")
+    return SuggestService(
+        real_retriever,
+        TicketLog(EventLog(f"sqlite:///{tmp_path / 'events.db'}")),
+        base_url="https://help.orbita.example",
+    )
 
 
 def ticket(text: str, subject: str = "", locale: str | None = None, **kw) -> TicketIn:
@@ -37,24 +40,42 @@ def test_the_sample_tickets_get_their_right_article_first(real_retriever):
 
 def test_a_noisy_thread_gets_the_same_answer_as_the_bare_question(service):
     bare = service.suggest(ticket("How do I turn on two-factor authentication?"), log=False)
-    noisy = service.suggest(TicketIn(subject="Re: Re: question", messages=[
-        {"role": "customer", "text": "Hi, my sync stopped working on Android, files don't show up."},
-        {"role": "agent", "text": "Hello! Please update the app and tell us if it helps.\n\nBest regards,\nOrbita Support"},
-        {"role": "customer", "text": (
-            "Hi team,\n\nSync works again, thanks! How do I turn on two-factor authentication?\n\n"
-            "Thanks,\nJohn Smith\nHead of IT, Acme Corp\n+1 555 0100\n\n"
-            "On Mon, 17 Nov 2026 at 10:02, Orbita Support <support@orbita.app> wrote:\n"
-            "> Hello! Please update the app and tell us if it helps.\n"
-            "> Did you try reinstalling? Sync issues on Android are common after updates.\n\n"
-            "This email and any attachments are confidential and intended solely for the addressee.")},
-    ]), log=False)
+    noisy = service.suggest(
+        TicketIn(
+            subject="Re: Re: question",
+            messages=[
+                {"role": "customer", "text": "Hi, my sync stopped working on Android, files don't show up."},
+                {
+                    "role": "agent",
+                    "text": "Hello! Please update the app and tell us if it helps.\n\nBest regards,\nOrbita Support",
+                },
+                {
+                    "role": "customer",
+                    "text": (
+                        "Hi team,\n\nSync works again, thanks! How do I turn on two-factor authentication?\n\n"
+                        "Thanks,\nJohn Smith\nHead of IT, Acme Corp\n+1 555 0100\n\n"
+                        "On Mon, 17 Nov 2026 at 10:02, Orbita Support <support@orbita.app> wrote:\n"
+                        "> Hello! Please update the app and tell us if it helps.\n"
+                        "> Did you try reinstalling? Sync issues on Android are common after updates.\n\n"
+                        "This email and any attachments are confidential and intended solely for the addressee."
+                    ),
+                },
+            ],
+        ),
+        log=False,
+    )
     assert bare.articles[0].id == noisy.articles[0].id == "two-factor-authentication"
     assert noisy.articles[0].reason["source"].startswith("latest customer message")
 
 
 def test_each_question_of_a_ticket_gets_its_own_answer(service):
-    r = service.suggest(ticket("I was charged twice for the renewal this month. "
-                               "Also, how do I download invoices for my accountant?", locale="en"), log=False)
+    r = service.suggest(
+        ticket(
+            "I was charged twice for the renewal this month. Also, how do I download invoices for my accountant?",
+            locale="en",
+        ),
+        log=False,
+    )
     assert len(r.questions) == 2
     firsts = [q.suggestions[0].id for q in r.questions]
     assert firsts[0] in {"failed-payments", "duplicate-charges-eur-cards", "refund-policy"}
@@ -64,8 +85,11 @@ def test_each_question_of_a_ticket_gets_its_own_answer(service):
 
 
 def test_the_draft_is_in_the_tickets_language_with_the_template_greeting_and_closing(service):
-    r = service.suggest(ticket("Добрый день! Не могу войти, забыл пароль. Как его сбросить?", customer_name="Ирина"),
-                        agent_name="Олег", log=False)
+    r = service.suggest(
+        ticket("Добрый день! Не могу войти, забыл пароль. Как его сбросить?", customer_name="Ирина"),
+        agent_name="Олег",
+        log=False,
+    )
     assert r.locale == "ru"
     assert r.articles[0].id == "reset-password-ru"
     assert r.draft.startswith("Здравствуйте, Ирина!")
@@ -75,8 +99,13 @@ def test_the_draft_is_in_the_tickets_language_with_the_template_greeting_and_clo
 
 
 def test_agents_get_internal_articles_but_the_draft_quotes_only_public_ones(service):
-    r = service.suggest(ticket("Customer with a EUR card says they were charged twice for one renewal, "
-                               "two identical payments. What do we do?"), log=False)
+    r = service.suggest(
+        ticket(
+            "Customer with a EUR card says they were charged twice for one renewal, "
+            "two identical payments. What do we do?"
+        ),
+        log=False,
+    )
     ids = [a.id for a in r.articles]
     assert "duplicate-charges-eur-cards" in ids[:3]
     internal = next(a for a in r.articles if a.id == "duplicate-charges-eur-cards")
@@ -130,15 +159,29 @@ def test_deflection_suggests_public_articles_while_the_customer_types(service):
 
 def test_kb_suggest_prints_what_the_api_returns(tmp_path, real_retriever):
     data = tmp_path / "data"
-    env = {"KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(REPO / "articles"), "PATH": "/usr/bin:/bin",
-           "HOME": str(tmp_path), "XDG_CACHE_HOME": str(_cache_dir())}
+    env = {
+        "KB_DATA_DIR": str(data),
+        "KB_ARTICLES_DIR": str(REPO / "articles"),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "XDG_CACHE_HOME": str(_cache_dir()),
+    }
     kb = [sys.executable, "-m", "cli.main"]
     subprocess.run(kb + ["index", "--json"], env=env, check=True, capture_output=True, cwd=REPO)
     path = tmp_path / "ticket.json"
-    path.write_text(json.dumps({"subject": "2FA", "locale": "en", "messages": [
-        {"role": "customer", "text": "How do I turn on two-factor authentication?"}]}), encoding="utf-8")
-    out = subprocess.run(kb + ["suggest", "--ticket", str(path), "--json"], env=env, check=True, capture_output=True,
-                         text=True, cwd=REPO)
+    path.write_text(
+        json.dumps(
+            {
+                "subject": "2FA",
+                "locale": "en",
+                "messages": [{"role": "customer", "text": "How do I turn on two-factor authentication?"}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        kb + ["suggest", "--ticket", str(path), "--json"], env=env, check=True, capture_output=True, text=True, cwd=REPO
+    )
     result = json.loads(out.stdout)
     assert result["articles"][0]["id"] == "two-factor-authentication"
     assert set(result) >= {"articles", "questions", "canned", "draft", "locale"}

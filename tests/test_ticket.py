@@ -319,10 +319,25 @@ def test_ticket_queries_sorted_by_time_when_all_have_one() -> None:
 
 
 _ALPHABET = st.sampled_from(
-    list("abc xyz АБВ абв їєіґ ,.!?:;-—>_\n\t\r") + ["\n\n", "-- \n", "> ", "Hi,", "Thanks,", "С уважением,",
-                                                  "Вітаю!", "wrote:", "3 ", "On ", "Sent from my iPhone",
-                                                  "-----Original Message-----", "From: a\nSent: b\n", "\u2028",
-                                                  "\u00a0", "This email is confidential"]
+    list("abc xyz АБВ абв їєіґ ,.!?:;-—>_\n\t\r")
+    + [
+        "\n\n",
+        "-- \n",
+        "> ",
+        "Hi,",
+        "Thanks,",
+        "С уважением,",
+        "Вітаю!",
+        "wrote:",
+        "3 ",
+        "On ",
+        "Sent from my iPhone",
+        "-----Original Message-----",
+        "From: a\nSent: b\n",
+        "\u2028",
+        "\u00a0",
+        "This email is confidential",
+    ]
 )
 
 
@@ -342,13 +357,13 @@ def test_clean_message_properties(text: str) -> None:
 QUOTE_ABOVE_CASES = [
     (
         "On Mon, 16 Nov 2026 at 17:24, Support Team <support@example.com> wrote:\n> Hi Ahmed,\n>\n"
-        "> About \"Does trello support marking a card as done?\": please sign out and back in.\n>\n"
+        '> About "Does trello support marking a card as done?": please sign out and back in.\n>\n'
         "> Best regards,\n> Sarah\n\nGreetings,\n\nIn what online tool can I draw simple diagrams?\n\nAhmed",
         "In what online tool can I draw simple diagrams?",
     ),
     (
         "> On 23 Nov 2026, at 01:27, Support <support@helpdesk.example> wrote:\n>\n> Hi Tom,\n>\n"
-        "> You asked: \"Where is the option to add new styles to google documents?\"\n>\n"
+        '> You asked: "Where is the option to add new styles to google documents?"\n>\n'
         "> On Sun, 22 Nov 2026 at 20:00, Tom <tom@x.com> wrote:\n> > Where is the option to add styles?\n\n"
         "Hi Olena,\n\nHow do I add the people I mail to my google contacts?\n\nAll the best,\nTom",
         "How do I add the people I mail to my google contacts?",
@@ -376,7 +391,7 @@ def test_clean_message_quote_above_or_between(email: str, expected: str) -> None
 def test_ticket_queries_bottom_posted_reply_asks_the_new_question() -> None:
     text = (
         "On Fri, 6 Nov 2026 at 06:21, Customer Support <\nsupport@example.com> wrote:\n> Hi Sophie,\n>\n"
-        "> Regarding \"Linking to a particular sheet of a google sheets document?\" - please send a screenshot.\n\n"
+        '> Regarding "Linking to a particular sheet of a google sheets document?" - please send a screenshot.\n\n'
         "Dear support team,\n\nHow do I make text on github crossed out?\n\n-- \nSophie Chen\nMarketing Lead"
     )
     qs = ticket_queries("", [Message("customer", text)])

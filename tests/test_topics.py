@@ -19,16 +19,32 @@ from support import write_article
 
 
 def _event(query: str, normalized: str, at: datetime, locale: str | None = "en", answered: bool = False) -> SearchEvent:
-    return SearchEvent(search_id="x", at=at, query=query, normalized=normalized, locale=locale, answered=answered,
-                       result_ids=(), top_score=None, latency_ms=1.0, clicked=False, audience="customer", session=None)
+    return SearchEvent(
+        search_id="x",
+        at=at,
+        query=query,
+        normalized=normalized,
+        locale=locale,
+        answered=answered,
+        result_ids=(),
+        top_score=None,
+        latency_ms=1.0,
+        clicked=False,
+        audience="customer",
+        session=None,
+    )
 
 
 def test_aggregate_counts_each_normalized_query_once_with_its_commonest_form():
     t = datetime(2026, 1, 1, tzinfo=UTC)
-    stats = aggregate_searches([
-        _event("Dark mode?", "dark mode", t), _event("dark mode", "dark mode", t + timedelta(days=2), "ru"),
-        _event("Dark mode?", "dark mode", t + timedelta(days=1), answered=True), _event("refund", "refund", t),
-    ])
+    stats = aggregate_searches(
+        [
+            _event("Dark mode?", "dark mode", t),
+            _event("dark mode", "dark mode", t + timedelta(days=2), "ru"),
+            _event("Dark mode?", "dark mode", t + timedelta(days=1), answered=True),
+            _event("refund", "refund", t),
+        ]
+    )
     assert [(s.normalized, s.count) for s in stats] == [("dark mode", 3), ("refund", 1)]
     dark = stats[0]
     assert dark.text == "Dark mode?" and dark.locales == {"en": 2, "ru": 1}
@@ -38,18 +54,23 @@ def test_aggregate_counts_each_normalized_query_once_with_its_commonest_form():
 
 def test_aggregate_streams_from_the_event_log():
     log = EventLog("sqlite://")
-    log.log_searches_bulk({"query": q, "normalized": q.lower(), "locale": "en", "results": [], "answered": False,
-                           "latency_ms": 1.0} for q in ["A", "a", "b"] * 5)
+    log.log_searches_bulk(
+        {"query": q, "normalized": q.lower(), "locale": "en", "results": [], "answered": False, "latency_ms": 1.0}
+        for q in ["A", "a", "b"] * 5
+    )
     stats = aggregate_searches(log.iter_searches(batch=4))
     assert [(s.normalized, s.count) for s in stats] == [("a", 10), ("b", 5)]
 
 
-@pytest.mark.parametrize("text, units", [
-    ("- how do I reset it\n- forgot my password", ["how do I reset it", "forgot my password"]),
-    ("Open settings. Then press Reset! Done?", ["Open settings.", "Then press Reset!", "Done?"]),
-    ("## Steps\n1. Open the app", ["Steps", "Open the app"]),
-    ("ok\n\n  \n- x", []),
-])
+@pytest.mark.parametrize(
+    "text, units",
+    [
+        ("- how do I reset it\n- forgot my password", ["how do I reset it", "forgot my password"]),
+        ("Open settings. Then press Reset! Done?", ["Open settings.", "Then press Reset!", "Done?"]),
+        ("## Steps\n1. Open the app", ["Steps", "Open the app"]),
+        ("ok\n\n  \n- x", []),
+    ],
+)
 def test_split_units(text, units):
     assert split_units(text) == units
 
@@ -83,8 +104,14 @@ def test_wordings_in_two_languages_join_up_to_the_cross_language_distance():
     half = np.arccos(0.7) / 2
     mid = np.array([np.cos(half), np.sin(half), 0.0])
     lift = np.arccos(0.5 / np.cos(half))
-    X = np.array([[1.0, 0.0, 0.0], [0.7, np.sqrt(1 - 0.49), 0.0],
-                  np.cos(lift) * mid + [0.0, 0.0, np.sin(lift)], [0.25, -np.sqrt(1 - 0.0625), 0.0]])
+    X = np.array(
+        [
+            [1.0, 0.0, 0.0],
+            [0.7, np.sqrt(1 - 0.49), 0.0],
+            np.cos(lift) * mid + [0.0, 0.0, np.sin(lift)],
+            [0.25, -np.sqrt(1 - 0.0625), 0.0],
+        ]
+    )
     d = 1 - X @ X.T
     assert np.allclose([d[0, 1], d[0, 2], d[1, 2]], [0.3, 0.5, 0.5]) and d[3, :3].min() > 0.7
     langs = np.array(["en", "en", "ru", "ru"], dtype=object)
@@ -99,27 +126,65 @@ def test_wordings_in_two_languages_join_up_to_the_cross_language_distance():
 # --- the real model --------------------------------------------------------------------------------------
 
 ARTICLES = {
-    "reset-password": ("How to reset your password", [
-        "I forgot my password", "How do I reset my password?", "I can't log in, my password is wrong",
-        "Open Settings › Security and choose Reset password."]),
-    "refunds": ("Refunds", [
-        "Can I get my money back?", "How do I request a refund?", "Refunds are paid within 14 days.",
-        "I was charged twice and want a refund"]),
-    "change-email": ("Change the email address of your account", [
-        "How do I change my email?", "I want to use a different email address", "Update the email on my profile",
-        "Open Profile and edit the email field."]),
-    "two-factor": ("Two-factor authentication", [
-        "How do I turn on two-factor authentication?", "Set up 2FA with an authenticator app",
-        "I lost my phone with the authenticator", "Use a backup code to sign in."]),
-    "delete-account": ("Delete your account", [
-        "How can I delete my account?", "Close my account permanently", "Remove all my data and the account",
-        "Deleting an account cannot be undone."]),
+    "reset-password": (
+        "How to reset your password",
+        [
+            "I forgot my password",
+            "How do I reset my password?",
+            "I can't log in, my password is wrong",
+            "Open Settings › Security and choose Reset password.",
+        ],
+    ),
+    "refunds": (
+        "Refunds",
+        [
+            "Can I get my money back?",
+            "How do I request a refund?",
+            "Refunds are paid within 14 days.",
+            "I was charged twice and want a refund",
+        ],
+    ),
+    "change-email": (
+        "Change the email address of your account",
+        [
+            "How do I change my email?",
+            "I want to use a different email address",
+            "Update the email on my profile",
+            "Open Profile and edit the email field.",
+        ],
+    ),
+    "two-factor": (
+        "Two-factor authentication",
+        [
+            "How do I turn on two-factor authentication?",
+            "Set up 2FA with an authenticator app",
+            "I lost my phone with the authenticator",
+            "Use a backup code to sign in.",
+        ],
+    ),
+    "delete-account": (
+        "Delete your account",
+        [
+            "How can I delete my account?",
+            "Close my account permanently",
+            "Remove all my data and the account",
+            "Deleting an account cannot be undone.",
+        ],
+    ),
 }
 
-EXPORT = ["how do I export my contacts to a csv file", "export contacts as csv",
-          "как экспортировать контакты в csv файл", "як експортувати контакти у csv файл"]
-DARK = ["is there a dark mode", "how to switch the app to a dark theme",
-        "как включить тёмную тему в приложении", "як увімкнути темну тему в застосунку"]
+EXPORT = [
+    "how do I export my contacts to a csv file",
+    "export contacts as csv",
+    "как экспортировать контакты в csv файл",
+    "як експортувати контакти у csv файл",
+]
+DARK = [
+    "is there a dark mode",
+    "how to switch the app to a dark theme",
+    "как включить тёмную тему в приложении",
+    "як увімкнути темну тему в застосунку",
+]
 ANSWERED = ["i forgot my password", "забыл пароль, как его сбросить", "how do i get a refund"]
 
 
@@ -140,9 +205,18 @@ def gap_analysis(real_embedder, tmp_path_factory):
     Indexer(store, real_embedder, 256).run(root / "articles")
     log = EventLog("sqlite://")
     now = datetime(2026, 11, 1, tzinfo=UTC)
-    rows = [{"query": q, "normalized": q.lower(), "locale": loc, "results": [], "answered": False,
-             "latency_ms": 1.0, "at": now + timedelta(hours=k)}
-            for k, (q, loc) in enumerate([(q, "en") for q in EXPORT + DARK + ANSWERED] * 2)]
+    rows = [
+        {
+            "query": q,
+            "normalized": q.lower(),
+            "locale": loc,
+            "results": [],
+            "answered": False,
+            "latency_ms": 1.0,
+            "at": now + timedelta(hours=k),
+        }
+        for k, (q, loc) in enumerate([(q, "en") for q in EXPORT + DARK + ANSWERED] * 2)
+    ]
     log.log_searches_bulk(rows)
     result = analyse(aggregate_searches(log.iter_searches()), store=store, embedder=real_embedder)
     store.close()
@@ -189,9 +263,13 @@ def test_a_query_search_answered_most_times_is_not_a_gap_unless_asked_to_judge_a
     store = EdgeStore(tmp_path / "shard")
     Indexer(store, embedder, 64).run(tmp_path / "a")
     t = datetime(2026, 1, 1, tzinfo=UTC)
-    stats = aggregate_searches([_event("zebra quantum violin", "zebra quantum violin", t, answered=True),
-                                _event("zebra quantum violin", "zebra quantum violin", t, answered=True),
-                                _event("zebra quantum violin", "zebra quantum violin", t, answered=False)])
+    stats = aggregate_searches(
+        [
+            _event("zebra quantum violin", "zebra quantum violin", t, answered=True),
+            _event("zebra quantum violin", "zebra quantum violin", t, answered=True),
+            _event("zebra quantum violin", "zebra quantum violin", t, answered=False),
+        ]
+    )
     alone = analyse(stats, store=store, embedder=embedder, use_search_time=False)
     both = analyse(stats, store=store, embedder=embedder)
     store.close()

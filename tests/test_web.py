@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from support import DRAFT, HIDDEN_IDS, HIDDEN_TITLES, INTERNAL, index_kb, serve_app, write_article
+from support import DRAFT, HIDDEN_IDS, HIDDEN_TITLES, INTERNAL, index_kb, serve_app
+
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
@@ -58,7 +56,7 @@ class Doc(HTMLParser):
             el["text"] += data
 
     def select(self, selector: str) -> list[dict]:
-        """Descendant selectors of `tag`, `.class`, `#id`, `[attr]`, `[attr=value]` parts (e.g. '.article-body a[href]')."""
+        """Descendant selectors of `tag`, `.class`, `#id`, `[attr]`, `[attr=value]` parts ('.article-body a[href]')."""
         parts = selector.split()
 
         def match(el, part):
@@ -112,7 +110,11 @@ def test_search_contract(client):
     ids = [res["id"] for res in data["results"]]
     assert len(ids) == len(set(ids))
     cookie = r.headers.get("set-cookie", "")
-    assert "kb_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie.replace("samesite=lax", "SameSite=Lax")
+    assert (
+        "kb_session=" in cookie
+        and "HttpOnly" in cookie
+        and "SameSite=Lax" in cookie.replace("samesite=lax", "SameSite=Lax")
+    )
 
 
 def test_search_locale_arranges_translations(client):
@@ -122,18 +124,33 @@ def test_search_locale_arranges_translations(client):
     assert group and group[0]["id"] == "reset-password-ru"
 
 
-@pytest.mark.parametrize("params", [
-    {},
-    {"q": ""},
-    {"q": "   "},
-    {"q": "x" * 501},
-    {"q": "ok", "limit": 0},
-    {"q": "ok", "limit": 51},
-    {"q": "ok", "limit": "ten"},
-    {"q": "ok", "locale": "english"},
-    {"q": "ok", "locale": "EN"},
-    {"q": "ok", "category": "Billing!"},
-], ids=["missing", "empty", "blank", "501", "limit0", "limit51", "limit-nan", "locale-long", "locale-upper", "category"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"q": ""},
+        {"q": "   "},
+        {"q": "x" * 501},
+        {"q": "ok", "limit": 0},
+        {"q": "ok", "limit": 51},
+        {"q": "ok", "limit": "ten"},
+        {"q": "ok", "locale": "english"},
+        {"q": "ok", "locale": "EN"},
+        {"q": "ok", "category": "Billing!"},
+    ],
+    ids=[
+        "missing",
+        "empty",
+        "blank",
+        "501",
+        "limit0",
+        "limit51",
+        "limit-nan",
+        "locale-long",
+        "locale-upper",
+        "category",
+    ],
+)
 def test_search_validation(client, params):
     r = client.get("/api/search", params=params)
     assert r.status_code == 422
@@ -203,7 +220,9 @@ def test_article_markup_is_inert(client, path):
         assert doc.select(".article-body"), "the page has no article body"
     # The article is still there to read: only its markup was made inert.
     assert "Notes may contain" in html and "clickable" in html and "raw link" in html
-    inline = [s for s in doc.select("script") if "src" not in s["attrs"] and s["attrs"].get("type") != "application/json"]
+    inline = [
+        s for s in doc.select("script") if "src" not in s["attrs"] and s["attrs"].get("type") != "application/json"
+    ]
     assert not inline, "inline script survived"
     assert all(s["attrs"].get("src") == "/static/search.js" for s in doc.select("script[src]"))
     for el in doc.elements:
@@ -333,18 +352,26 @@ def test_feedback_json(client, settings):
     r = client.post("/api/feedback", json={"article_id": "invoices", "helpful": False, "reason": "outdated"})
     assert r.status_code == 204
     assert _votes(settings, "invoices") == (before[0], before[1] + 1)
-    assert client.post("/api/feedback", json={"article_id": "invoices", "helpful": True,
-                                              "search_id": "f" * 32}).status_code == 204
+    assert (
+        client.post(
+            "/api/feedback", json={"article_id": "invoices", "helpful": True, "search_id": "f" * 32}
+        ).status_code
+        == 204
+    )
     assert _votes(settings, "invoices") == (before[0] + 1, before[1] + 1)
     for hidden in (*HIDDEN_IDS, "nope"):
         assert client.post("/api/feedback", json={"article_id": hidden, "helpful": True}).status_code == 404
-    assert client.post("/api/feedback", json={"article_id": "invoices", "helpful": True,
-                                              "reason": "x" * 1001}).status_code == 422
+    assert (
+        client.post("/api/feedback", json={"article_id": "invoices", "helpful": True, "reason": "x" * 1001}).status_code
+        == 422
+    )
 
 
 def test_feedback_form_without_js(client, settings):
     before = _votes(settings, "two-factor")
-    r = client.post("/articles/two-factor/feedback", data={"helpful": "no", "reason": "unclear"}, follow_redirects=False)
+    r = client.post(
+        "/articles/two-factor/feedback", data={"helpful": "no", "reason": "unclear"}, follow_redirects=False
+    )
     assert r.status_code == 303
     page = client.get(r.headers["location"])
     assert Doc(page.text).select(".thanks")
@@ -396,8 +423,19 @@ def test_healthz(client):
 # -- headers and locale -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/search?q=password", "/articles/reset-password", "/api/search?q=password",
-                                  "/static/style.css", "/nope", "/sitemap.xml", "/healthz"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/search?q=password",
+        "/articles/reset-password",
+        "/api/search?q=password",
+        "/static/style.css",
+        "/nope",
+        "/sitemap.xml",
+        "/healthz",
+    ],
+)
 def test_security_headers(client, path):
     r = client.get(path)
     csp = r.headers["content-security-policy"]
@@ -431,13 +469,17 @@ def test_locale_switch(client):
 def test_render_markdown_unit():
     from web.render import render_markdown
 
-    out = render_markdown("# T\n\n## Змінити пароль\n\n[a](../x/known.md#s) [b](unknown.md) [c](https://e.com) "
-                          "[d](javascript:alert(1)) <iframe src=x></iframe>",
-                          title="T", locale="uk", resolve={"known-uk": "/articles/known-uk"}.get)
+    out = render_markdown(
+        "# T\n\n## Змінити пароль\n\n[a](../x/known.md#s) [b](unknown.md) [c](https://e.com) "
+        "[d](javascript:alert(1)) <iframe src=x></iframe>",
+        title="T",
+        locale="uk",
+        resolve={"known-uk": "/articles/known-uk"}.get,
+    )
     assert [h.anchor for h in out.toc] == ["змінити-пароль"]
     assert "<h1" not in out.html
     assert 'href="/articles/known-uk#s"' in out.html and 'href="https://e.com"' in out.html
-    assert "href=\"javascript" not in out.html and "<iframe" not in out.html and "unknown.md" not in out.html
+    assert 'href="javascript' not in out.html and "<iframe" not in out.html and "unknown.md" not in out.html
 
 
 def test_correction_and_translation_badge_with_overridden_search(client):
@@ -447,13 +489,31 @@ def test_correction_and_translation_badge_with_overridden_search(client):
 
     class Canned:
         def search(self, query, **kw):
-            return SearchResponse(query=query, normalized=query, answered=True, search_id="ab" * 16, corrected="пароль",
-                                  locale=kw.get("locale"), results=[Result(
-                                      id="reset-password", title="How to reset <your> password", url="/articles/reset-password#reset-by-email",
-                                      locale="en", snippet="the <mark>password</mark> &lt;b&gt;", section="Reset by email",
-                                      score=0.9, category="account", title_html="How to reset &lt;your&gt; <mark>password</mark>",
-                                      other_language=True, translation=Translation("reset-password-ru", "Как сбросить пароль",
-                                                                                   "ru", "/articles/reset-password-ru"))])
+            return SearchResponse(
+                query=query,
+                normalized=query,
+                answered=True,
+                search_id="ab" * 16,
+                corrected="пароль",
+                locale=kw.get("locale"),
+                results=[
+                    Result(
+                        id="reset-password",
+                        title="How to reset <your> password",
+                        url="/articles/reset-password#reset-by-email",
+                        locale="en",
+                        snippet="the <mark>password</mark> &lt;b&gt;",
+                        section="Reset by email",
+                        score=0.9,
+                        category="account",
+                        title_html="How to reset &lt;your&gt; <mark>password</mark>",
+                        other_language=True,
+                        translation=Translation(
+                            "reset-password-ru", "Как сбросить пароль", "ru", "/articles/reset-password-ru"
+                        ),
+                    )
+                ],
+            )
 
     client.app.dependency_overrides[get_search] = lambda: Canned()
     try:
@@ -466,5 +526,8 @@ def test_correction_and_translation_badge_with_overridden_search(client):
     assert doc.select(".results .badge")
     assert [a["attrs"]["href"] for a in doc.select(".translation-link a")] == ["/articles/reset-password-ru"]
     assert doc.select(".result-title a mark") and "&lt;your&gt;" in r.text and "<b>" not in r.text
-    assert doc.select(".result-title a")[0]["attrs"]["href"] == f"/articles/reset-password?sid={'ab' * 16}&rank=1#reset-by-email"
+    assert (
+        doc.select(".result-title a")[0]["attrs"]["href"]
+        == f"/articles/reset-password?sid={'ab' * 16}&rank=1#reset-by-email"
+    )
     assert api["corrected"] == "пароль" and api["results"][0]["translation"]["id"] == "reset-password-ru"

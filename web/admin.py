@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -23,7 +23,7 @@ _index_lock = threading.Lock()
 
 
 def _window(days: int) -> tuple[datetime, datetime]:
-    until = datetime.now(timezone.utc)
+    until = datetime.now(UTC)
     return until - timedelta(days=days), until
 
 
@@ -33,11 +33,16 @@ def dashboard_data(services, days: int) -> dict:
     stats = events.dashboard.stats(since, until)
     daily = events.dashboard.daily(since, until)
     deflection = services.tickets.deflection_stats(since, until) if services.tickets else {}
-    return {"days": days, "stats": stats, "daily": daily,
-            "top_queries": events.dashboard.top_queries(since, until, limit=20),
-            "unanswered_queries": events.dashboard.top_queries(since, until, limit=20, answered=False),
-            "zero_result_queries": events.dashboard.top_queries(since, until, limit=20, zero_result=True),
-            "articles_voted": events.dashboard.article_votes(since, until, limit=20), "deflection": deflection}
+    return {
+        "days": days,
+        "stats": stats,
+        "daily": daily,
+        "top_queries": events.dashboard.top_queries(since, until, limit=20),
+        "unanswered_queries": events.dashboard.top_queries(since, until, limit=20, answered=False),
+        "zero_result_queries": events.dashboard.top_queries(since, until, limit=20, zero_result=True),
+        "articles_voted": events.dashboard.article_votes(since, until, limit=20),
+        "deflection": deflection,
+    }
 
 
 def gap_report(request: Request, days: int, refresh: bool = False):
@@ -76,17 +81,27 @@ async def gaps_page(request: Request, user: AdminDep, days: DaysParam = 56, refr
 
 
 @router.get("/api/admin/gaps", tags=["admin"])
-async def gaps_export(request: Request, user: AdminDep, days: DaysParam = 56,
-                      format: Annotated[Literal["json", "csv", "md"], Query()] = "json") -> Response:
+async def gaps_export(
+    request: Request,
+    user: AdminDep,
+    days: DaysParam = 56,
+    format: Annotated[Literal["json", "csv", "md"], Query()] = "json",
+) -> Response:
     """The gap report as JSON, CSV or Markdown (admins)."""
     report = await run_in_threadpool(gap_report, request, days)
     stamp = report.until
     if format == "csv":
-        return Response(report.to_csv(), media_type="text/csv; charset=utf-8",
-                        headers={"content-disposition": f'attachment; filename="gaps-{stamp}.csv"'})
+        return Response(
+            report.to_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="gaps-{stamp}.csv"'},
+        )
     if format == "md":
-        return Response(report.to_markdown(), media_type="text/markdown; charset=utf-8",
-                        headers={"content-disposition": f'attachment; filename="gaps-{stamp}.md"'})
+        return Response(
+            report.to_markdown(),
+            media_type="text/markdown; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="gaps-{stamp}.md"'},
+        )
     return Response(report.to_json(), media_type="application/json")
 
 

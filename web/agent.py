@@ -7,8 +7,8 @@ from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -62,22 +62,27 @@ async def api_suggest_feedback(body: SuggestionFeedbackIn, request: Request, use
         raise invalid("body", "reason", msg="a rejection needs one of not_related, does_not_answer, outdated")
     svc = _service(request)
     try:
-        await run_in_threadpool(svc.feedback, body.suggestion_id, body.article_id, body.verdict, body.reason,
-                                user.name, body.query)
+        await run_in_threadpool(
+            svc.feedback, body.suggestion_id, body.article_id, body.verdict, body.reason, user.name, body.query
+        )
     except LookupError as e:
         raise HTTPException(404, str(e)) from None
     return Response(status_code=204)
 
 
 @router.get("/api/agent/search", tags=["agents"])
-async def api_agent_search(request: Request, user: AgentDep,
-                           q: Annotated[str, Query(min_length=1, max_length=500)],
-                           limit: Annotated[int, Query(ge=1, le=50)] = 10,
-                           locale: Annotated[str | None, Query(pattern="^[a-z]{2}(-[a-z]{2,4})?$")] = None) -> dict:
+async def api_agent_search(
+    request: Request,
+    user: AgentDep,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    locale: Annotated[str | None, Query(pattern="^[a-z]{2}(-[a-z]{2,4})?$")] = None,
+) -> dict:
     """Search public and internal articles and canned replies, as agents do (not logged as customer searches)."""
     search = request.app.state.services.search
-    response = await run_in_threadpool(search.search, q, limit=limit, locale=locale, audience="agent", log=False,
-                                       types=("article", "template"))
+    response = await run_in_threadpool(
+        search.search, q, limit=limit, locale=locale, audience="agent", log=False, types=("article", "template")
+    )
     out = response.as_api()
     for row, r in zip(out["results"], response.results):
         row["visibility"] = r.visibility
@@ -94,20 +99,36 @@ def sample_tickets() -> tuple[TicketIn, ...]:
     return tuple(TicketIn.model_validate_json(line) for line in text.splitlines() if line.strip())
 
 
-def _panel(request: Request, user, *, ticket: TicketIn | None, result=None, status_code: int = 200,
-           message: str | None = None) -> HTMLResponse:
+def _panel(
+    request: Request, user, *, ticket: TicketIn | None, result=None, status_code: int = 200, message: str | None = None
+) -> HTMLResponse:
     from web.pages import render
 
     session = current_session(request)
-    return render(request, "agent.html", "en", status_code=status_code, user=user, tickets=sample_tickets(),
-                  ticket=ticket, result=result, csrf=session.csrf if session else "", message=message,
-                  reasons=[("not_related", "Not related"), ("does_not_answer", "Related but does not answer"),
-                           ("outdated", "Outdated")], q="")
+    return render(
+        request,
+        "agent.html",
+        "en",
+        status_code=status_code,
+        user=user,
+        tickets=sample_tickets(),
+        ticket=ticket,
+        result=result,
+        csrf=session.csrf if session else "",
+        message=message,
+        reasons=[
+            ("not_related", "Not related"),
+            ("does_not_answer", "Related but does not answer"),
+            ("outdated", "Outdated"),
+        ],
+        q="",
+    )
 
 
 @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
-async def agent_panel(request: Request, user: AgentDep,
-                      ticket: Annotated[str | None, Query(max_length=ID_MAX)] = None) -> HTMLResponse:
+async def agent_panel(
+    request: Request, user: AgentDep, ticket: Annotated[str | None, Query(max_length=ID_MAX)] = None
+) -> HTMLResponse:
     chosen = next((t for t in sample_tickets() if t.id == ticket), None) if ticket else None
     if ticket and chosen is None:
         return _panel(request, user, ticket=None, status_code=404, message=f"no sample ticket {ticket!r}")
@@ -116,13 +137,19 @@ async def agent_panel(request: Request, user: AgentDep,
 
 
 @router.post("/agent", response_class=HTMLResponse, include_in_schema=False)
-async def agent_paste(request: Request, user: AgentDep,
-                      subject: Annotated[str, Form(max_length=1000)] = "",
-                      text: Annotated[str, Form(max_length=20000)] = "",
-                      locale: Annotated[str, Form(max_length=5)] = "") -> HTMLResponse:
+async def agent_paste(
+    request: Request,
+    user: AgentDep,
+    subject: Annotated[str, Form(max_length=1000)] = "",
+    text: Annotated[str, Form(max_length=20000)] = "",
+    locale: Annotated[str, Form(max_length=5)] = "",
+) -> HTMLResponse:
     """A ticket pasted into the panel: the whole thread as one customer message."""
-    ticket = TicketIn(subject=subject, messages=[{"role": "customer", "text": text}] if text.strip() else [],
-                      locale=locale if locale in ("en", "ru", "uk") else None)
+    ticket = TicketIn(
+        subject=subject,
+        messages=[{"role": "customer", "text": text}] if text.strip() else [],
+        locale=locale if locale in ("en", "ru", "uk") else None,
+    )
     if not ticket.has_text():
         return _panel(request, user, ticket=None, status_code=422, message="paste the ticket's subject or text")
     result = await run_in_threadpool(_service(request).suggest, ticket, agent_name=user.name)
@@ -130,21 +157,29 @@ async def agent_paste(request: Request, user: AgentDep,
 
 
 @router.post("/agent/feedback", include_in_schema=False)
-async def agent_feedback(request: Request, user: AgentDep,
-                         suggestion_id: Annotated[str, Form(max_length=HEX_ID_MAX)],
-                         article_id: Annotated[str, Form(min_length=1, max_length=ID_MAX)],
-                         verdict: Annotated[Literal["accepted", "rejected"], Form()],
-                         reason: Annotated[str, Form(max_length=REJECT_REASON_MAX)] = "",
-                         back: Annotated[str, Form(max_length=300)] = "/agent") -> Response:
+async def agent_feedback(
+    request: Request,
+    user: AgentDep,
+    suggestion_id: Annotated[str, Form(max_length=HEX_ID_MAX)],
+    article_id: Annotated[str, Form(min_length=1, max_length=ID_MAX)],
+    verdict: Annotated[Literal["accepted", "rejected"], Form()],
+    reason: Annotated[str, Form(max_length=REJECT_REASON_MAX)] = "",
+    back: Annotated[str, Form(max_length=300)] = "/agent",
+) -> Response:
     """The no-JavaScript form behind the accept / reject buttons."""
     if verdict == "rejected" and reason not in ("not_related", "does_not_answer", "outdated"):
         raise HTTPException(422, "reason: a rejection needs one of not_related, does_not_answer, outdated")
     try:
-        await run_in_threadpool(_service(request).feedback, suggestion_id, article_id, verdict,
-                                reason if verdict == "rejected" else None, user.name)
+        await run_in_threadpool(
+            _service(request).feedback,
+            suggestion_id,
+            article_id,
+            verdict,
+            reason if verdict == "rejected" else None,
+            user.name,
+        )
     except LookupError as e:
         raise HTTPException(404, str(e)) from None
     if not back.startswith("/agent") or "//" in back:
         back = "/agent"
     return RedirectResponse(back, status_code=303)
-

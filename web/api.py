@@ -63,10 +63,13 @@ class SearchOut(BaseModel):
     answered: bool = Field(description="whether the knowledge base likely answers the query")
     search_id: str
     corrected: str | None
-    locale: str | None = Field(description="the language the results are arranged for: the reader's, or the "
-                                           "query's when it is clearly written in Russian or Ukrainian")
-    answer: AnswerCard | None = Field(description="the answering passage of a public article, when the search is "
-                                                  "answered with high confidence")
+    locale: str | None = Field(
+        description="the language the results are arranged for: the reader's, or the "
+        "query's when it is clearly written in Russian or Ukrainian"
+    )
+    answer: AnswerCard | None = Field(
+        description="the answering passage of a public article, when the search is answered with high confidence"
+    )
     results: list[SearchResult]
 
 
@@ -81,8 +84,11 @@ class VoteIn(BaseModel):
 
     article_id: Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
     helpful: bool
-    reason: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=REASON_MAX),
-                      Field(description='"not_related", "incomplete", "outdated", "unclear", "other" or free text')] = None
+    reason: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, max_length=REASON_MAX),
+        Field(description='"not_related", "incomplete", "outdated", "unclear", "other" or free text'),
+    ] = None
     search_id: Annotated[str | None, StringConstraints(min_length=1, max_length=64)] = None
 
 
@@ -125,15 +131,18 @@ def public_url_resolver(catalog):
 
 @router.get("/api/search", response_model=SearchOut, tags=["search"], dependencies=[Depends(limit("search"))])
 async def api_search(
-    search: SearchDep, session: SessionDep, ip: ClientIPDep,
+    search: SearchDep,
+    session: SessionDep,
+    ip: ClientIPDep,
     q: Annotated[QueryText, Query(description="what the customer typed (1–500 characters)")],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     locale: LocaleParam = None,
     category: CategoryParam = None,
 ) -> dict:
     """Search public articles: one result per article, best first."""
-    response = await run_in_threadpool(search.search, q, limit=limit, locale=locale, category=category,
-                                       audience="customer", session=session, ip=ip)
+    response = await run_in_threadpool(
+        search.search, q, limit=limit, locale=locale, category=category, audience="customer", session=session, ip=ip
+    )
     return response.as_api()
 
 
@@ -148,8 +157,16 @@ async def api_click(click: ClickIn, events: EventsDep) -> Response:
     return Response(status_code=204)
 
 
-def store_vote(events, catalog, article_id: str, helpful: bool, reason: str | None, search_id: str | None,
-               session: str | None, ip: str | None) -> bool:
+def store_vote(
+    events,
+    catalog,
+    article_id: str,
+    helpful: bool,
+    reason: str | None,
+    search_id: str | None,
+    session: str | None,
+    ip: str | None,
+) -> bool:
     """Log a vote on an article customers can see; False when they cannot."""
     if catalog.article(article_id) is None:
         return False
@@ -164,18 +181,32 @@ def store_vote(events, catalog, article_id: str, helpful: bool, reason: str | No
 
 
 @router.post("/api/feedback", status_code=204, tags=["events"], dependencies=[Depends(limit("feedback"))])
-async def api_feedback(feedback: VoteIn, events: EventsDep, catalog: CatalogDep, session: SessionDep,
-                       ip: ClientIPDep) -> Response:
+async def api_feedback(
+    feedback: VoteIn, events: EventsDep, catalog: CatalogDep, session: SessionDep, ip: ClientIPDep
+) -> Response:
     """Record "was this helpful?" for an article."""
-    ok = await run_in_threadpool(store_vote, events, catalog, feedback.article_id, feedback.helpful,
-                                 feedback.reason, feedback.search_id, session, ip)
+    ok = await run_in_threadpool(
+        store_vote,
+        events,
+        catalog,
+        feedback.article_id,
+        feedback.helpful,
+        feedback.reason,
+        feedback.search_id,
+        session,
+        ip,
+    )
     if not ok:
         raise HTTPException(404, NOT_FOUND)
     return Response(status_code=204)
 
 
-@router.get("/api/autocomplete", response_model=list[AutocompleteEntry], tags=["search"],
-            dependencies=[Depends(limit("search"))])
+@router.get(
+    "/api/autocomplete",
+    response_model=list[AutocompleteEntry],
+    tags=["search"],
+    dependencies=[Depends(limit("search"))],
+)
 async def api_autocomplete(
     catalog: CatalogDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
@@ -194,11 +225,20 @@ async def api_article(article_id: str, catalog: CatalogDep) -> dict:
     page = await run_in_threadpool(catalog.article, article_id) if len(article_id) <= 255 else None
     if page is None:
         raise HTTPException(404, NOT_FOUND)  # the same answer for missing and non-public: nothing leaks
-    rendered = await run_in_threadpool(render_markdown, page.body, title=page.title, locale=page.locale,
-                                       resolve=public_url_resolver(catalog))
-    return {"id": page.id, "title": page.title, "locale": page.locale, "category": page.category, "tags": page.tags,
-            "updated": page.updated, "html": rendered.html,
-            "translations": [asdict(t) for t in page.translations], "related": [asdict(r) for r in page.related]}
+    rendered = await run_in_threadpool(
+        render_markdown, page.body, title=page.title, locale=page.locale, resolve=public_url_resolver(catalog)
+    )
+    return {
+        "id": page.id,
+        "title": page.title,
+        "locale": page.locale,
+        "category": page.category,
+        "tags": page.tags,
+        "updated": page.updated,
+        "html": rendered.html,
+        "translations": [asdict(t) for t in page.translations],
+        "related": [asdict(r) for r in page.related],
+    }
 
 
 @router.get("/healthz", tags=["health"])

@@ -1,4 +1,4 @@
-"""The FastAPI application: the help center pages, the JSON API, security headers; heavy objects load in the lifespan."""
+"""The FastAPI application: the help center pages, the JSON API, security headers; the runtime opens in the lifespan."""
 
 from __future__ import annotations
 
@@ -30,12 +30,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-       "base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 # Swagger UI (vendored under /static/vendor, nothing from a CDN) sets inline styles; its page gets this policy
 # instead (still no inline scripts).
-DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 class Services:
@@ -91,8 +95,10 @@ def prepare_logins(settings: Settings, accounts: Accounts) -> None:
             accounts.add_user(name, role, DEMO_PASSWORD)
         logger.warning("development mode: created the demo logins agent and admin, password %r", DEMO_PASSWORD)
     if settings.env != "development" and any(accounts.authenticate(name, DEMO_PASSWORD) for name in ("agent", "admin")):
-        raise SettingsError(f"refusing to start with KB_ENV={settings.env}: a demo login still has the demo "
-                            "password; change it with `kb users password NAME` or remove it")
+        raise SettingsError(
+            f"refusing to start with KB_ENV={settings.env}: a demo login still has the demo "
+            "password; change it with `kb users password NAME` or remove it"
+        )
 
 
 class SecurityMiddleware:
@@ -161,8 +167,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             app.state.services = Services.start(own)
             yield
 
-    app = FastAPI(title="Orbita Help Center", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Customer-facing help center and its search API.")
+    app = FastAPI(
+        title="Orbita Help Center",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Customer-facing help center and its search API.",
+    )
     app.add_middleware(SecurityMiddleware, secure_cookies=settings.env == "production")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -188,15 +200,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         if request.url.path.startswith("/api/"):
-            return JSONResponse(status_code=422, content={"message": _validation_message(exc),
-                                                          "detail": jsonable_errors(exc)})
+            return JSONResponse(
+                status_code=422, content={"message": _validation_message(exc), "detail": jsonable_errors(exc)}
+            )
         return pages.error_page(request, 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if request.url.path.startswith(("/api/", "/healthz", "/static/")) or exc.status_code != 404:
-            return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
-                                headers=getattr(exc, "headers", None))
+            return JSONResponse(
+                status_code=exc.status_code, content={"detail": exc.detail}, headers=getattr(exc, "headers", None)
+            )
         return pages.error_page(request, 404)
 
     return app

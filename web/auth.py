@@ -59,7 +59,9 @@ def current_user(request: Request) -> User | None:
     if token is not None:
         user = get_accounts(request).token_user(token)
         if user is None:
-            raise HTTPException(401, "invalid or revoked API token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            raise HTTPException(
+                401, "invalid or revoked API token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            )
         request.state.kb_via_token = True
     else:
         session = current_session(request)
@@ -71,7 +73,8 @@ def current_user(request: Request) -> User | None:
 async def _check_csrf(request: Request, session: Session) -> None:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         sent = (await request.form()).get("csrf")
     if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
@@ -84,8 +87,11 @@ def require(role: str):
         user = current_user(request)
         if user is None:
             if request.url.path.startswith("/api/"):
-                raise HTTPException(401, "log in or send an API token: Authorization: Bearer <token>",
-                                    headers={"WWW-Authenticate": "Bearer"})
+                raise HTTPException(
+                    401,
+                    "log in or send an API token: Authorization: Bearer <token>",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
             raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         if not user.can(role):
             raise HTTPException(403, f"this needs the {role} role; {user.name} is {user.role}")

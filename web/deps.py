@@ -56,8 +56,9 @@ def get_client_ip(request: Request) -> str | None:
 
 def get_lang(request: Request) -> str:
     """The reader's UI language: ?lang=, then the cookie, then Accept-Language, else English."""
-    lang, remember = i18n.choose(request.query_params.get("lang"), request.cookies.get(i18n.LANG_COOKIE),
-                                 request.headers.get("accept-language"))
+    lang, remember = i18n.choose(
+        request.query_params.get("lang"), request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
+    )
     if remember:
         set_cookie(request, i18n.LANG_COOKIE, lang, 60 * 60 * 24 * 365)
     return lang

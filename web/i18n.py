@@ -89,7 +89,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "search_placeholder": "Опишите вопрос, например «сбросить пароль»",
         "search_button": "Найти",
         "contact_title": "Написать в поддержку",
-        "contact_intro": "Опишите, что случилось. Пока вы пишете, мы ищем статьи, которые уже могут ответить на вопрос.",
+        "contact_intro": (
+            "Опишите, что случилось. Пока вы пишете, мы ищем статьи, которые уже могут ответить на вопрос."
+        ),
         "contact_subject": "Тема",
         "contact_description": "Опишите ваш вопрос",
         "contact_email": "Ваш email",
@@ -158,7 +160,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "search_placeholder": "Опишіть питання, наприклад «скинути пароль»",
         "search_button": "Шукати",
         "contact_title": "Написати в підтримку",
-        "contact_intro": "Опишіть, що сталося. Поки ви пишете, ми шукаємо статті, які вже можуть відповісти на питання.",
+        "contact_intro": (
+            "Опишіть, що сталося. Поки ви пишете, ми шукаємо статті, які вже можуть відповісти на питання."
+        ),
         "contact_subject": "Тема",
         "contact_description": "Опишіть ваше питання",
         "contact_email": "Ваш email",
@@ -220,12 +224,26 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 CATEGORY_NAMES: dict[str, dict[str, str]] = {
-    "ru": {"account": "Аккаунт", "admin": "Администрирование", "billing": "Оплата", "getting-started": "Начало работы",
-           "integrations": "Интеграции", "mobile": "Мобильное приложение", "policies": "Правила",
-           "troubleshooting": "Решение проблем"},
-    "uk": {"account": "Обліковий запис", "admin": "Адміністрування", "billing": "Оплата", "getting-started": "Початок роботи",
-           "integrations": "Інтеграції", "mobile": "Мобільний застосунок", "policies": "Правила",
-           "troubleshooting": "Вирішення проблем"},
+    "ru": {
+        "account": "Аккаунт",
+        "admin": "Администрирование",
+        "billing": "Оплата",
+        "getting-started": "Начало работы",
+        "integrations": "Интеграции",
+        "mobile": "Мобильное приложение",
+        "policies": "Правила",
+        "troubleshooting": "Решение проблем",
+    },
+    "uk": {
+        "account": "Обліковий запис",
+        "admin": "Адміністрування",
+        "billing": "Оплата",
+        "getting-started": "Початок роботи",
+        "integrations": "Інтеграції",
+        "mobile": "Мобільний застосунок",
+        "policies": "Правила",
+        "troubleshooting": "Вирішення проблем",
+    },
 }
 
 REASONS = ("not_related", "incomplete", "outdated", "unclear", "other")
@@ -238,8 +256,11 @@ def translator(lang: str):
     table = STRINGS.get(lang, STRINGS[DEFAULT])
 
     def t(key: str, **values) -> str:
-        text = table.get(key) or (table.get("articles_n", "").format(n=1) if key == "articles_one" else None) \
+        text = (
+            table.get(key)
+            or (table.get("articles_n", "").format(n=1) if key == "articles_one" else None)
             or STRINGS[DEFAULT].get(key, key)
+        )
         return text.format(**values) if values else text
 
     return t

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from kb.db.limits import USER_MAX
 from kb.db.accounts import SESSION_TTL
+from kb.db.limits import USER_MAX
 from kb.settings import DEMO_PASSWORD
 from web.auth import AUTH_COOKIE, LOGIN_CSRF_COOKIE, AccountsDep, current_session, login_csrf
 from web.deps import SettingsDep, set_cookie
@@ -30,21 +30,36 @@ def _page(request: Request, settings, next_url: str, error: str | None = None, s
     from web.pages import render
 
     demo = DEMO_PASSWORD if settings.env == "development" and settings.demo_accounts else None
-    return render(request, "login.html", "en", status_code=status_code, next_url=next_url, error=error,
-                  csrf=login_csrf(request), demo_password=demo, q="")
+    return render(
+        request,
+        "login.html",
+        "en",
+        status_code=status_code,
+        next_url=next_url,
+        error=error,
+        csrf=login_csrf(request),
+        demo_password=demo,
+        q="",
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, settings: SettingsDep,
-                     next: Annotated[str | None, Query(max_length=300)] = None) -> HTMLResponse:
+async def login_page(
+    request: Request, settings: SettingsDep, next: Annotated[str | None, Query(max_length=300)] = None
+) -> HTMLResponse:
     return _page(request, settings, _safe_next(next))
 
 
 @router.post("/login", dependencies=[Depends(limit("login"))])
-async def login(request: Request, settings: SettingsDep, accounts: AccountsDep,
-                username: Annotated[str, Form(max_length=USER_MAX)], password: Annotated[str, Form(max_length=200)],
-                csrf: Annotated[str, Form(max_length=100)] = "",
-                next: Annotated[str, Form(max_length=300)] = "/agent"):
+async def login(
+    request: Request,
+    settings: SettingsDep,
+    accounts: AccountsDep,
+    username: Annotated[str, Form(max_length=USER_MAX)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=300)] = "/agent",
+):
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf):
         return _page(request, settings, _safe_next(next), "Your login form expired: please try again.", 403)

@@ -42,17 +42,29 @@ def _lang_links(request: Request, home: bool = False) -> list[tuple[str, str, st
     """The current page in each UI language (the home page from an error page, which must not echo the URL)."""
     out = []
     for code, name in i18n.LANGUAGES.items():
-        params = [] if home else [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "rank", "voted")]
+        params = (
+            []
+            if home
+            else [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "rank", "voted")]
+        )
         params.append(("lang", code))
         out.append((code, name, f"{'/' if home else request.url.path}?{urlencode(params)}"))
     return out
 
 
 def render(request: Request, template: str, lang: str, status_code: int = 200, **context) -> HTMLResponse:
-    base = {"lang": lang, "t": i18n.translator(lang), "languages": i18n.LANGUAGES, "lang_links": _lang_links(request, home=status_code >= 400),
-            "category_name": lambda c: i18n.category_name(c, lang),
-            "category_names": i18n.CATEGORY_NAMES.get(lang, {}), "language_name": _language_name,
-            "result_href": result_href, "support_email": SUPPORT_EMAIL, "max_query": MAX_QUERY_CHARS}
+    base = {
+        "lang": lang,
+        "t": i18n.translator(lang),
+        "languages": i18n.LANGUAGES,
+        "lang_links": _lang_links(request, home=status_code >= 400),
+        "category_name": lambda c: i18n.category_name(c, lang),
+        "category_names": i18n.CATEGORY_NAMES.get(lang, {}),
+        "language_name": _language_name,
+        "result_href": result_href,
+        "support_email": SUPPORT_EMAIL,
+        "max_query": MAX_QUERY_CHARS,
+    }
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
 
 
@@ -73,8 +85,16 @@ async def home(request: Request, catalog: CatalogDep, lang: LangDep) -> HTMLResp
 
 
 @router.get("/search", response_class=HTMLResponse, dependencies=[Depends(limit("search"))])
-async def search_page(request: Request, search: SearchDep, catalog: CatalogDep, lang: LangDep, session: SessionDep,
-                      ip: ClientIPDep, q: str = "", category: str | None = None) -> HTMLResponse:
+async def search_page(
+    request: Request,
+    search: SearchDep,
+    catalog: CatalogDep,
+    lang: LangDep,
+    session: SessionDep,
+    ip: ClientIPDep,
+    q: str = "",
+    category: str | None = None,
+) -> HTMLResponse:
     query = re.sub(r"\s+", " ", q).strip()
     shortened = len(query) > MAX_QUERY_CHARS
     query = query[:MAX_QUERY_CHARS]
@@ -82,19 +102,34 @@ async def search_page(request: Request, search: SearchDep, catalog: CatalogDep, 
         category = None
     response = None
     if query:
-        response = await run_in_threadpool(search.search, query, limit=10, locale=lang, category=category,
-                                           audience="customer", session=session, ip=ip)
+        response = await run_in_threadpool(
+            search.search, query, limit=10, locale=lang, category=category, audience="customer", session=session, ip=ip
+        )
     unanswered = response is not None and not (response.answered and response.results)
     categories = await run_in_threadpool(catalog.categories, lang) if unanswered else []
-    return render(request, "search.html", lang, q=query, response=response, shortened=shortened,
-                  category=category, categories=categories)
+    return render(
+        request,
+        "search.html",
+        lang,
+        q=query,
+        response=response,
+        shortened=shortened,
+        category=category,
+        categories=categories,
+    )
 
 
 @router.get("/articles/{article_id:path}", response_class=HTMLResponse)
-async def article_page(request: Request, article_id: str, catalog: CatalogDep, events: EventsDep, lang: LangDep,
-                       sid: Annotated[str | None, Query(max_length=64)] = None,
-                       rank: Annotated[int | None, Query(ge=1, le=1000)] = None,
-                       voted: int = 0) -> Response:
+async def article_page(
+    request: Request,
+    article_id: str,
+    catalog: CatalogDep,
+    events: EventsDep,
+    lang: LangDep,
+    sid: Annotated[str | None, Query(max_length=64)] = None,
+    rank: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    voted: int = 0,
+) -> Response:
     if len(article_id) > 255:
         return error_page(request)
     page = await run_in_threadpool(catalog.article, article_id)
@@ -113,23 +148,48 @@ async def article_page(request: Request, article_id: str, catalog: CatalogDep, e
         if sid:
             params.append(("sid", sid))
         return RedirectResponse(f"/articles/{page.id}" + (f"?{urlencode(params)}" if params else ""), status_code=303)
-    rendered = await run_in_threadpool(render_markdown, page.body, title=page.title, locale=page.locale,
-                                       resolve=public_url_resolver(catalog))
-    return render(request, "article.html", lang, page=page, body_html=rendered.html, toc=rendered.toc,
-                  sid=sid, voted=bool(voted), reasons=i18n.REASONS)
+    rendered = await run_in_threadpool(
+        render_markdown, page.body, title=page.title, locale=page.locale, resolve=public_url_resolver(catalog)
+    )
+    return render(
+        request,
+        "article.html",
+        lang,
+        page=page,
+        body_html=rendered.html,
+        toc=rendered.toc,
+        sid=sid,
+        voted=bool(voted),
+        reasons=i18n.REASONS,
+    )
 
 
 @router.post("/articles/{article_id:path}/feedback", dependencies=[Depends(limit("feedback"))])
-async def article_feedback(request: Request, article_id: str, catalog: CatalogDep, events: EventsDep,
-                           session: SessionDep, ip: ClientIPDep,
-                           helpful: Annotated[str, Form(pattern="^(yes|no)$")],
-                           reason: Annotated[str, Form(max_length=1000)] = "",
-                           sid: Annotated[str, Form(max_length=64)] = "") -> Response:
+async def article_feedback(
+    request: Request,
+    article_id: str,
+    catalog: CatalogDep,
+    events: EventsDep,
+    session: SessionDep,
+    ip: ClientIPDep,
+    helpful: Annotated[str, Form(pattern="^(yes|no)$")],
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    sid: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
     if len(article_id) > 255:
         return error_page(request)
     reason_value = reason.strip() if helpful == "no" else ""
-    ok = await run_in_threadpool(store_vote, events, catalog, article_id, helpful == "yes", reason_value or None,
-                                 sid if _SID_RE.match(sid) else None, session, ip)
+    ok = await run_in_threadpool(
+        store_vote,
+        events,
+        catalog,
+        article_id,
+        helpful == "yes",
+        reason_value or None,
+        sid if _SID_RE.match(sid) else None,
+        session,
+        ip,
+    )
     if not ok:
         return error_page(request)
     return RedirectResponse(f"/articles/{article_id}?voted=1#feedback", status_code=303)
@@ -152,7 +212,10 @@ async def sitemap(request: Request, catalog: CatalogDep) -> Response:
     base = str(request.base_url).rstrip("/")
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for s in await run_in_threadpool(catalog.sitemap):
-        lines.append(f"  <url><loc>{xml_escape(base + s.url)}</loc>"
-                     + (f"<lastmod>{xml_escape(s.updated)}</lastmod>" if s.updated else "") + "</url>")
+        lines.append(
+            f"  <url><loc>{xml_escape(base + s.url)}</loc>"
+            + (f"<lastmod>{xml_escape(s.updated)}</lastmod>" if s.updated else "")
+            + "</url>"
+        )
     lines.append("</urlset>")
     return Response("\n".join(lines) + "\n", media_type="application/xml")

@@ -16,8 +16,11 @@ class RateLimiter:
     def __init__(self, settings: Settings):
         self.storage = storage.storage_from_string(settings.rate_limit_storage)
         self.window = strategies.MovingWindowRateLimiter(self.storage)
-        self.per_minute = {"search": settings.rate_limit_search, "feedback": settings.rate_limit_feedback,
-                           "login": settings.rate_limit_login}
+        self.per_minute = {
+            "search": settings.rate_limit_search,
+            "feedback": settings.rate_limit_feedback,
+            "login": settings.rate_limit_login,
+        }
 
     def allow(self, bucket: str, key: str) -> bool:
         return self.window.hit(RateLimitItemPerMinute(self.per_minute[bucket]), bucket, key)
@@ -37,7 +40,10 @@ def limit(bucket: str):
                 return
         key = request.client.host if request.client else "unknown"
         if not limiter.allow(bucket, key):
-            raise HTTPException(429, f"too many requests: at most {limiter.per_minute[bucket]} per minute; "
-                                     "try again shortly", headers={"Retry-After": "60"})
+            raise HTTPException(
+                429,
+                f"too many requests: at most {limiter.per_minute[bucket]} per minute; try again shortly",
+                headers={"Retry-After": "60"},
+            )
 
     return dependency

@@ -48,8 +48,14 @@ class Rendered:
 
 def sanitize(html: str) -> str:
     """Keep formatting, tables, code and links; drop scripts, event handlers, styles and unsafe URLs."""
-    return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_URL_SCHEMES,
-                     link_rel="noopener noreferrer", strip_comments=True)
+    return nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
 
 
 def _link_target(href: str, locale: str, resolve: Resolver) -> str | None:
@@ -65,8 +71,9 @@ def _link_target(href: str, locale: str, resolve: Resolver) -> str | None:
     return None
 
 
-def render_markdown(body: str, *, title: str | None = None, locale: str = "",
-                    resolve: Resolver | None = None) -> Rendered:
+def render_markdown(
+    body: str, *, title: str | None = None, locale: str = "", resolve: Resolver | None = None
+) -> Rendered:
     """Render an article body: heading ids as kb.sections makes them, TOC from h2/h3, links resolved, sanitised."""
     tokens = _md.parse(body)
     toc: list[Heading] = []

@@ -6,7 +6,7 @@
 from kb.analysis.language import SUPPORTED, detect_language
 from kb.analysis.morphology import morph_for
 from kb.analysis.normal_form import normalize, tokenize
-from kb.analysis.sparse import ANALYZER_VERSION, AVGLEN, B, K1, sparse_doc_vector, sparse_query_vector, term_id
+from kb.analysis.sparse import ANALYZER_VERSION, AVGLEN, K1, B, sparse_doc_vector, sparse_query_vector, term_id
 from kb.analysis.terms import analyze, highlight_terms, terms, token_terms
 
 # TODO(lead): search/layout.py and search/spelling.py import the old private name; remove once they use morph_for.

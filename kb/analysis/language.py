@@ -47,8 +47,6 @@ def detect_language(text: str, default: str = "en") -> str:
     return "ru" if ru > uk else "uk"
 
 
-
-
 def _detector():
     """lingua, limited to en, ru and uk, built once per process."""
     if not _detector_box:

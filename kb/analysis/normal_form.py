@@ -72,5 +72,3 @@ UK_APOSTROPHE_RE = re.compile("[\u0400-\u052f]'[\u0400-\u052f]")
 def tokenize(text: str) -> list[str]:
     """Word tokens of the normalised text."""
     return TOKEN_RE.findall(normalize(text))
-
-

@@ -52,5 +52,3 @@ def stop_sets(lang: str) -> tuple[frozenset[str], frozenset[str]]:
                 lemmas.update(p.normal_form.replace("ё", "е") for p in function)
         data = _stop_data[lang] = (frozenset(words), frozenset(lemmas - KEEP[lang]))
     return data
-
-

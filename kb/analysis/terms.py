@@ -13,6 +13,7 @@ from kb.analysis.stopwords import AUXILIARY, EN_CLITICS, EN_NT_BASE, EN_STOP, KE
 # token would sit in the caches forever, so they are cut and kept verbatim.
 _MAX_TOKEN = 64
 
+
 def cyrillic_term(word: str, lang: str) -> str | None:
     """The lemma of word in lang, or None for a stop word."""
     if word in KEEP[lang]:
@@ -114,5 +115,3 @@ def terms(text: str, lang: str | None) -> list[str]:
 def highlight_terms(text: str, lang: str | None) -> set[str]:
     """The analysed terms of text: a snippet word is a hit when terms(word, doc_lang) meets this set."""
     return set(terms(text, lang))
-
-

@@ -7,5 +7,15 @@ from kb.db.engine import database_url
 from kb.db.events import EventLog, SearchEvent
 from kb.db.tickets import Feedback, TicketLog
 
-__all__ = ["AccountError", "Accounts", "Dashboard", "EventLog", "Feedback", "SearchEvent", "Session", "TicketLog",
-           "User", "database_url"]
+__all__ = [
+    "AccountError",
+    "Accounts",
+    "Dashboard",
+    "EventLog",
+    "Feedback",
+    "SearchEvent",
+    "Session",
+    "TicketLog",
+    "User",
+    "database_url",
+]

@@ -30,6 +30,7 @@ TOKEN_PREFIX = "kbt_"
 # scrypt cost: 2^15 x 8 x 1 takes ~50 ms and 32 MiB, the OWASP-recommended floor.
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
 
+
 class AccountError(ValueError):
     """A bad user name, role or password, with a message that says which."""
 
@@ -95,19 +96,27 @@ class Accounts:
         with self.engine.begin() as conn:
             if conn.execute(select(users.c.id).where(users.c.name == name)).first():
                 raise AccountError(f"user {name!r} already exists")
-            uid = conn.execute(insert(users).values(name=name, role=role, password=hash_password(password),
-                                                    created=utc_now()).returning(users.c.id)).scalar_one()
+            uid = conn.execute(
+                insert(users)
+                .values(name=name, role=role, password=hash_password(password), created=utc_now())
+                .returning(users.c.id)
+            ).scalar_one()
         return User(uid, name, role)
 
     def set_password(self, name: str, password: str) -> None:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"password: at least {MIN_PASSWORD} characters")
         with self.engine.begin() as conn:
-            if not conn.execute(update(users).where(users.c.name == name).values(password=hash_password(password))).rowcount:
+            if not conn.execute(
+                update(users).where(users.c.name == name).values(password=hash_password(password))
+            ).rowcount:
                 raise AccountError(f"no user {name!r}")
             # A new password ends every open session of that user.
-            conn.execute(delete(sessions).where(sessions.c.user_id == select(users.c.id).where(users.c.name == name)
-                                                .scalar_subquery()))
+            conn.execute(
+                delete(sessions).where(
+                    sessions.c.user_id == select(users.c.id).where(users.c.name == name).scalar_subquery()
+                )
+            )
 
     def remove_user(self, name: str) -> None:
         with self.engine.begin() as conn:
@@ -140,8 +149,11 @@ class Accounts:
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             conn.execute(delete(sessions).where(sessions.c.expires < utc_now()))
-            conn.execute(insert(sessions).values(digest=_digest(sid), user_id=user.id, csrf=csrf,
-                                                 expires=utc_now() + SESSION_TTL))
+            conn.execute(
+                insert(sessions).values(
+                    digest=_digest(sid), user_id=user.id, csrf=csrf, expires=utc_now() + SESSION_TTL
+                )
+            )
         return sid, Session(user, csrf)
 
     def session(self, sid: str) -> Session | None:
@@ -150,7 +162,9 @@ class Accounts:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(users.c.id, users.c.name, users.c.role, sessions.c.csrf, sessions.c.expires)
-                .join(users, users.c.id == sessions.c.user_id).where(sessions.c.digest == _digest(sid))).first()
+                .join(users, users.c.id == sessions.c.user_id)
+                .where(sessions.c.digest == _digest(sid))
+            ).first()
         if row is None or row.expires < utc_now():
             return None
         return Session(User(row.id, row.name, row.role), row.csrf)
@@ -168,8 +182,11 @@ class Accounts:
             uid = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
             if uid is None:
                 raise AccountError(f"no user {name!r}")
-            conn.execute(insert(tokens).values(digest=_digest(token), user_id=uid, label=text("label", label, LABEL_MAX), created=utc_now(),
-                                               uses=0))
+            conn.execute(
+                insert(tokens).values(
+                    digest=_digest(token), user_id=uid, label=text("label", label, LABEL_MAX), created=utc_now(), uses=0
+                )
+            )
         return token
 
     def token_user(self, token: str) -> User | None:
@@ -177,11 +194,15 @@ class Accounts:
             return None
         digest = _digest(token)
         with self.engine.begin() as conn:
-            row = conn.execute(select(users.c.id, users.c.name, users.c.role)
-                               .join(tokens, tokens.c.user_id == users.c.id).where(tokens.c.digest == digest)).first()
+            row = conn.execute(
+                select(users.c.id, users.c.name, users.c.role)
+                .join(tokens, tokens.c.user_id == users.c.id)
+                .where(tokens.c.digest == digest)
+            ).first()
             if row is not None:
-                conn.execute(update(tokens).where(tokens.c.digest == digest)
-                             .values(last_used=utc_now(), uses=tokens.c.uses + 1))
+                conn.execute(
+                    update(tokens).where(tokens.c.digest == digest).values(last_used=utc_now(), uses=tokens.c.uses + 1)
+                )
         return User(row.id, row.name, row.role) if row else None
 
     def revoke_tokens(self, name: str) -> int:

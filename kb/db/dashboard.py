@@ -26,9 +26,16 @@ class Dashboard:
         self.engine = engine
         self._sqlite = sqlite
 
-    def top_queries(self, since: datetime | None = None, until: datetime | None = None, *, limit: int = 20,
-                    answered: bool | None = None, zero_result: bool = False,
-                    audience: str = "customer") -> list[dict[str, Any]]:
+    def top_queries(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        limit: int = 20,
+        answered: bool | None = None,
+        zero_result: bool = False,
+        audience: str = "customer",
+    ) -> list[dict[str, Any]]:
         """The most frequent normalized queries with their count, answered rate and click-through."""
         s = searches.c
         n = func.count().label("n")
@@ -37,49 +44,89 @@ class Dashboard:
             conds.append(s.answered.is_(boolean("answered", answered)))
         if zero_result:
             conds.append(s.result_count == 0)
-        stmt = (select(s.normalized, n, func.sum(case((s.answered, 1), else_=0)),
-                       func.sum(case((clicked(), 1), else_=0)), func.min(s.locale), func.max(s.at))
-                .where(*conds).group_by(s.normalized).order_by(n.desc(), s.normalized)
-                .limit(integer("limit", limit, minimum=1)))
+        stmt = (
+            select(
+                s.normalized,
+                n,
+                func.sum(case((s.answered, 1), else_=0)),
+                func.sum(case((clicked(), 1), else_=0)),
+                func.min(s.locale),
+                func.max(s.at),
+            )
+            .where(*conds)
+            .group_by(s.normalized)
+            .order_by(n.desc(), s.normalized)
+            .limit(integer("limit", limit, minimum=1))
+        )
         with self.engine.connect() as conn:
-            return [{"query": q, "count": int(c), "answered_rate": _rate(int(a or 0), int(c)),
-                     "click_through_rate": _rate(int(k or 0), int(c)), "locale": loc, "last": last}
-                    for q, c, a, k, loc, last in conn.execute(stmt)]
+            return [
+                {
+                    "query": q,
+                    "count": int(c),
+                    "answered_rate": _rate(int(a or 0), int(c)),
+                    "click_through_rate": _rate(int(k or 0), int(c)),
+                    "locale": loc,
+                    "last": last,
+                }
+                for q, c, a, k, loc, last in conn.execute(stmt)
+            ]
 
     def _day(self, column: Any) -> Any:
         # SQLite keeps timestamps as ISO text, PostgreSQL as timestamptz (stored in UTC).
         return func.substr(column, 1, 10) if self._sqlite else func.to_char(column, "YYYY-MM-DD")
 
-    def daily(self, since: datetime | None = None, until: datetime | None = None,
-              audience: str = "customer") -> list[dict[str, Any]]:
+    def daily(
+        self, since: datetime | None = None, until: datetime | None = None, audience: str = "customer"
+    ) -> list[dict[str, Any]]:
         """Per UTC day: searches, answered and clicked searches, for the dashboard's chart."""
         s = searches.c
         day = self._day(s.at).label("day")
-        stmt = (select(day, func.count(), func.sum(case((s.answered, 1), else_=0)),
-                       func.sum(case((clicked(), 1), else_=0)))
-                .where(*window(s.at, since, until), s.audience == ident("audience", audience, AUDIENCE_MAX))
-                .group_by(day).order_by(day))
+        stmt = (
+            select(day, func.count(), func.sum(case((s.answered, 1), else_=0)), func.sum(case((clicked(), 1), else_=0)))
+            .where(*window(s.at, since, until), s.audience == ident("audience", audience, AUDIENCE_MAX))
+            .group_by(day)
+            .order_by(day)
+        )
         with self.engine.connect() as conn:
-            return [{"day": str(d), "searches": int(n), "answered": int(a or 0), "clicked": int(c or 0)}
-                    for d, n, a, c in conn.execute(stmt)]
+            return [
+                {"day": str(d), "searches": int(n), "answered": int(a or 0), "clicked": int(c or 0)}
+                for d, n, a, c in conn.execute(stmt)
+            ]
 
-    def article_votes(self, since: datetime | None = None, until: datetime | None = None,
-                      limit: int = 20) -> list[dict[str, Any]]:
+    def article_votes(
+        self, since: datetime | None = None, until: datetime | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
         """Articles by "not helpful" votes: helpful and not-helpful counts and the most given reason."""
         v = votes.c
         bad = func.sum(case((v.helpful.is_(False), 1), else_=0)).label("bad")
-        stmt = (select(v.article_id, func.sum(case((v.helpful, 1), else_=0)), bad)
-                .where(*window(v.at, since, until)).group_by(v.article_id)
-                .order_by(bad.desc(), v.article_id).limit(integer("limit", limit, minimum=1)))
+        stmt = (
+            select(v.article_id, func.sum(case((v.helpful, 1), else_=0)), bad)
+            .where(*window(v.at, since, until))
+            .group_by(v.article_id)
+            .order_by(bad.desc(), v.article_id)
+            .limit(integer("limit", limit, minimum=1))
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
             out = []
             for aid, good, nbad in rows:
-                reason = conn.execute(select(v.reason, func.count().label("n")).where(
-                    v.article_id == aid, v.helpful.is_(False), v.reason.is_not(None),
-                    *window(v.at, since, until)).group_by(v.reason).order_by(func.count().desc()).limit(1)).first()
-                out.append({"article_id": aid, "helpful": int(good or 0), "not_helpful": int(nbad or 0),
-                            "top_reason": reason[0] if reason else None})
+                reason = conn.execute(
+                    select(v.reason, func.count().label("n"))
+                    .where(
+                        v.article_id == aid, v.helpful.is_(False), v.reason.is_not(None), *window(v.at, since, until)
+                    )
+                    .group_by(v.reason)
+                    .order_by(func.count().desc())
+                    .limit(1)
+                ).first()
+                out.append(
+                    {
+                        "article_id": aid,
+                        "helpful": int(good or 0),
+                        "not_helpful": int(nbad or 0),
+                        "top_reason": reason[0] if reason else None,
+                    }
+                )
         return out
 
     def stats(self, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
@@ -96,17 +143,26 @@ class Dashboard:
                 select(lang, func.count(), answered, zero, was_clicked).where(*during).group_by(lang)
             ).all()
             visitors = conn.execute(select(func.count(distinct(s.ip_hash))).where(*during)).scalar() or 0
-            vote_counts = {bool(h): int(n) for h, n in conn.execute(
-                select(votes.c.helpful, func.count()).where(*window(votes.c.at, since, until))
-                .group_by(votes.c.helpful))}
+            vote_counts = {
+                bool(h): int(n)
+                for h, n in conn.execute(
+                    select(votes.c.helpful, func.count())
+                    .where(*window(votes.c.at, since, until))
+                    .group_by(votes.c.helpful)
+                )
+            }
         total = {"searches": 0, "answered": 0, "zero_result": 0, "clicked": 0}
         by_locale: dict[str | None, dict[str, Any]] = {}
         for locale, n, a, z, c in per_locale:
             n, a, z, c = int(n), int(a or 0), int(z or 0), int(c or 0)
             for key, v in (("searches", n), ("answered", a), ("zero_result", z), ("clicked", c)):
                 total[key] += v
-            by_locale[locale] = {"searches": n, "answered_rate": _rate(a, n), "click_through_rate": _rate(c, n),
-                                 "zero_result": z}
+            by_locale[locale] = {
+                "searches": n,
+                "answered_rate": _rate(a, n),
+                "click_through_rate": _rate(c, n),
+                "zero_result": z,
+            }
         return {
             "searches": total["searches"],
             "answered": total["answered"],

@@ -59,8 +59,13 @@ def _results(value: Any) -> list[dict[str, Any]]:
         if rank in seen:
             raise ValueError(f"results[{i}].rank {rank} is repeated")
         seen.add(rank)
-        out.append({"rank": rank, "article_id": ident(f"results[{i}].id", item.get("id"), ID_MAX),
-                    "score": real(f"results[{i}].score", item.get("score"))})
+        out.append(
+            {
+                "rank": rank,
+                "article_id": ident(f"results[{i}].id", item.get("id"), ID_MAX),
+                "score": real(f"results[{i}].score", item.get("score")),
+            }
+        )
     return out
 
 
@@ -135,8 +140,21 @@ class EventLog:
 
     def _search_row(self, row: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Validate one search's fields into a searches row and its results rows."""
-        known = {"query", "normalized", "locale", "results", "answered", "latency_ms", "corrected", "session",
-                 "ip", "audience", "category", "at", "query_lang"}
+        known = {
+            "query",
+            "normalized",
+            "locale",
+            "results",
+            "answered",
+            "latency_ms",
+            "corrected",
+            "session",
+            "ip",
+            "audience",
+            "category",
+            "at",
+            "query_lang",
+        }
         unknown = set(row) - known
         if unknown:
             raise ValueError(f"unknown search fields: {', '.join(sorted(unknown))}")
@@ -165,17 +183,42 @@ class EventLog:
         }
         return search, results
 
-    def log_search(self, *, query: str, normalized: str, locale: str | None, results: list[dict],
-                   answered: bool, latency_ms: float, corrected: str | None = None, session: str | None = None,
-                   ip: str | None = None, audience: str = "customer", category: str | None = None,
-                   at: datetime | None = None, query_lang: str | None = None) -> str:
+    def log_search(
+        self,
+        *,
+        query: str,
+        normalized: str,
+        locale: str | None,
+        results: list[dict],
+        answered: bool,
+        latency_ms: float,
+        corrected: str | None = None,
+        session: str | None = None,
+        ip: str | None = None,
+        audience: str = "customer",
+        category: str | None = None,
+        at: datetime | None = None,
+        query_lang: str | None = None,
+    ) -> str:
         """Log one search with what it showed; returns its search_id (uuid4 hex). query_lang is the language the
         query was written in, when detected (locale is the reader's interface language)."""
-        search, results_rows = self._search_row({
-            "query": query, "normalized": normalized, "locale": locale, "results": results, "answered": answered,
-            "latency_ms": latency_ms, "corrected": corrected, "session": session, "ip": ip, "audience": audience,
-            "category": category, "at": at, "query_lang": query_lang,
-        })
+        search, results_rows = self._search_row(
+            {
+                "query": query,
+                "normalized": normalized,
+                "locale": locale,
+                "results": results,
+                "answered": answered,
+                "latency_ms": latency_ms,
+                "corrected": corrected,
+                "session": session,
+                "ip": ip,
+                "audience": audience,
+                "category": category,
+                "at": at,
+                "query_lang": query_lang,
+            }
+        )
         with self._writer.begin() as conn:
             pk = conn.execute(insert(searches).values(search).returning(searches.c.id)).scalar_one()
             if results_rows:
@@ -216,8 +259,9 @@ class EventLog:
             raise ValueError(f"search_id must be a string, got {type(search_id).__name__}")
         pk = conn.execute(select(searches.c.id).where(searches.c.search_id == search_id)).scalar()
         if pk is None:
-            raise ValueError(f"cannot log {what}: unknown search_id {search_id!r:.80} "
-                             "(use the id returned by log_search)")
+            raise ValueError(
+                f"cannot log {what}: unknown search_id {search_id!r:.80} (use the id returned by log_search)"
+            )
         return pk
 
     def log_click(self, search_id: str, article_id: str, rank: int | None = None, at: datetime | None = None) -> None:
@@ -228,13 +272,27 @@ class EventLog:
         with self._writer.begin() as conn:
             pk = self._search_pk(conn, search_id, "click")
             if rank is None:
-                rank = conn.execute(select(search_results.c.rank).where(
-                    search_results.c.search_pk == pk, search_results.c.article_id == article_id,
-                ).order_by(search_results.c.rank).limit(1)).scalar()
+                rank = conn.execute(
+                    select(search_results.c.rank)
+                    .where(
+                        search_results.c.search_pk == pk,
+                        search_results.c.article_id == article_id,
+                    )
+                    .order_by(search_results.c.rank)
+                    .limit(1)
+                ).scalar()
             conn.execute(insert(clicks).values(search_pk=pk, article_id=article_id, rank=rank, at=when))
 
-    def log_vote(self, article_id: str, helpful: bool, reason: str | None = None, search_id: str | None = None,
-                 session: str | None = None, ip: str | None = None, at: datetime | None = None) -> None:
+    def log_vote(
+        self,
+        article_id: str,
+        helpful: bool,
+        reason: str | None = None,
+        search_id: str | None = None,
+        session: str | None = None,
+        ip: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """Log a "was this helpful" vote on an article."""
         row = {
             "article_id": ident("article_id", article_id, ID_MAX),
@@ -250,8 +308,15 @@ class EventLog:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def _events(self, conn: Connection, conds: list[Any], *, after: int | None = None, upto: int | None = None,
-                limit: int | None = None) -> tuple[list[SearchEvent], int | None]:
+    def _events(
+        self,
+        conn: Connection,
+        conds: list[Any],
+        *,
+        after: int | None = None,
+        upto: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[SearchEvent], int | None]:
         """SearchEvents matching conds in id order, within (after, upto]; returns them and the last id."""
         where = list(conds)
         if after is not None:
@@ -260,9 +325,25 @@ class EventLog:
             where.append(searches.c.id <= upto)
         s = searches.c
         rows = conn.execute(
-            select(s.id, s.search_id, s.at, s.query, s.normalized, s.locale, s.answered, s.result_count,
-                   s.top_score, s.latency_ms, clicked().label("clicked"), s.audience, s.session, s.query_lang)
-            .where(*where).order_by(s.id).limit(limit)
+            select(
+                s.id,
+                s.search_id,
+                s.at,
+                s.query,
+                s.normalized,
+                s.locale,
+                s.answered,
+                s.result_count,
+                s.top_score,
+                s.latency_ms,
+                clicked().label("clicked"),
+                s.audience,
+                s.session,
+                s.query_lang,
+            )
+            .where(*where)
+            .order_by(s.id)
+            .limit(limit)
         ).all()
         if not rows:
             return [], None
@@ -272,16 +353,28 @@ class EventLog:
         for i in range(0, len(shown), 1000):
             for pk, article_id in conn.execute(
                 select(search_results.c.search_pk, search_results.c.article_id)
-                .where(search_results.c.search_pk.in_(shown[i:i + 1000]))
+                .where(search_results.c.search_pk.in_(shown[i : i + 1000]))
                 .order_by(search_results.c.search_pk, search_results.c.rank)
             ):
                 ids.setdefault(pk, []).append(article_id)
-        events = [SearchEvent(
-            search_id=r.search_id, at=r.at, query=r.query, normalized=r.normalized, locale=r.locale,
-            answered=bool(r.answered), result_ids=tuple(ids.get(r.id, ())), top_score=r.top_score,
-            latency_ms=r.latency_ms, clicked=bool(r.clicked), audience=r.audience, session=r.session,
-            query_lang=r.query_lang,
-        ) for r in rows]
+        events = [
+            SearchEvent(
+                search_id=r.search_id,
+                at=r.at,
+                query=r.query,
+                normalized=r.normalized,
+                locale=r.locale,
+                answered=bool(r.answered),
+                result_ids=tuple(ids.get(r.id, ())),
+                top_score=r.top_score,
+                latency_ms=r.latency_ms,
+                clicked=bool(r.clicked),
+                audience=r.audience,
+                session=r.session,
+                query_lang=r.query_lang,
+            )
+            for r in rows
+        ]
         return events, rows[-1].id
 
     def get_search(self, search_id: str) -> SearchEvent | None:
@@ -292,8 +385,14 @@ class EventLog:
             events, _ = self._events(conn, [searches.c.search_id == search_id])
         return events[0] if events else None
 
-    def iter_searches(self, since: datetime | None = None, until: datetime | None = None, *,
-                      answered: bool | None = None, batch: int = 5000) -> Iterator[SearchEvent]:
+    def iter_searches(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        answered: bool | None = None,
+        batch: int = 5000,
+    ) -> Iterator[SearchEvent]:
         """Stream searches with since <= at < until in id order, batch rows per short read (keyset, no OFFSET)."""
         since, until = moment("since", since), moment("until", until)
         if answered is not None:
@@ -307,14 +406,18 @@ class EventLog:
         # Bound the id range once, through the (at) / (answered, at) indexes; rows logged while streaming
         # do not extend the stream.
         with self.engine.connect() as conn:
-            lo, hi = conn.execute(select(func.min(searches.c.id), func.max(searches.c.id))
-                                  .where(*conditions(searches.c.at, searches.c.answered))).one()
+            lo, hi = conn.execute(
+                select(func.min(searches.c.id), func.max(searches.c.id)).where(
+                    *conditions(searches.c.at, searches.c.answered)
+                )
+            ).one()
         if lo is None:
             return
         # Batches walk the primary key from there. The filters are wrapped in an expression so no planner
         # serves them from an index instead: that would rescan every match and sort it, once per batch.
-        conds = conditions(func.coalesce(searches.c.at, searches.c.at),
-                           func.coalesce(searches.c.answered, searches.c.answered))
+        conds = conditions(
+            func.coalesce(searches.c.at, searches.c.at), func.coalesce(searches.c.answered, searches.c.answered)
+        )
         last = lo - 1
         while True:
             # The connection is returned before yielding: a slow or abandoned consumer holds no lock.
@@ -325,8 +428,15 @@ class EventLog:
                 return
             last = last_id
 
-    def popular_queries(self, locale: str | None = None, prefix: str = "", limit: int = 10, min_count: int = 2,
-                        *, audience: str = "customer") -> list[tuple[str, int]]:
+    def popular_queries(
+        self,
+        locale: str | None = None,
+        prefix: str = "",
+        limit: int = 10,
+        min_count: int = 2,
+        *,
+        audience: str = "customer",
+    ) -> list[tuple[str, int]]:
         """Frequent answered queries by normalized text, counted once per visitor, for autocomplete."""
         if locale is not None:
             locale = ident("locale", locale, LOCALE_MAX)
@@ -342,8 +452,14 @@ class EventLog:
             conds.append(s.locale == locale)
         if prefix:
             conds.append(s.normalized.like(_like_prefix(prefix), escape="\\"))
-        stmt = (select(s.normalized, visitors).where(*conds).group_by(s.normalized)
-                .having(visitors >= min_count).order_by(visitors.desc(), s.normalized).limit(limit))
+        stmt = (
+            select(s.normalized, visitors)
+            .where(*conds)
+            .group_by(s.normalized)
+            .having(visitors >= min_count)
+            .order_by(visitors.desc(), s.normalized)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return [(q, int(n)) for q, n in conn.execute(stmt)]
 
@@ -352,16 +468,20 @@ class EventLog:
         limit = integer("limit", limit, minimum=1)
         days = real("days", days, minimum=0.0)
         n = func.count().label("n")
-        stmt = (select(clicks.c.article_id, n).where(clicks.c.at >= utc_now() - timedelta(days=days))
-                .group_by(clicks.c.article_id).order_by(n.desc(), clicks.c.article_id).limit(limit))
+        stmt = (
+            select(clicks.c.article_id, n)
+            .where(clicks.c.at >= utc_now() - timedelta(days=days))
+            .group_by(clicks.c.article_id)
+            .order_by(n.desc(), clicks.c.article_id)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return [(a, int(c)) for a, c in conn.execute(stmt)]
 
     def helpfulness(self, article_id: str) -> tuple[int, int]:
         """(helpful, not helpful) vote counts for an article."""
         article_id = ident("article_id", article_id, ID_MAX)
-        stmt = (select(votes.c.helpful, func.count()).where(votes.c.article_id == article_id)
-                .group_by(votes.c.helpful))
+        stmt = select(votes.c.helpful, func.count()).where(votes.c.article_id == article_id).group_by(votes.c.helpful)
         with self.engine.connect() as conn:
             counts = {bool(h): int(n) for h, n in conn.execute(stmt)}
         return counts.get(True, 0), counts.get(False, 0)

@@ -8,14 +8,40 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, DateTime, Dialect, Engine, Float, ForeignKey, Index, Integer, LargeBinary, MetaData,
-    String, Table, Text, inspect,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
 )
 from sqlalchemy.types import TypeDecorator
 
 from kb.db.limits import (
-    AUDIENCE_MAX, CATEGORY_MAX, EMAIL_MAX, HEX_ID_MAX, ID_MAX, LABEL_MAX, LOCALE_MAX, QUERY_MAX, REASON_MAX,
-    REJECT_REASON_MAX, SESSION_MAX, TEXT_MAX, USER_MAX, VERDICT_MAX,
+    AUDIENCE_MAX,
+    CATEGORY_MAX,
+    EMAIL_MAX,
+    HEX_ID_MAX,
+    ID_MAX,
+    LABEL_MAX,
+    LOCALE_MAX,
+    QUERY_MAX,
+    REASON_MAX,
+    REJECT_REASON_MAX,
+    SESSION_MAX,
+    TEXT_MAX,
+    USER_MAX,
+    VERDICT_MAX,
 )
 from kb.db.validate import UTC
 
@@ -50,7 +76,8 @@ metadata = MetaData()
 # -- the event log: searches, what they showed, clicks, votes -----------------------------------
 
 searches = Table(
-    "searches", metadata,
+    "searches",
+    metadata,
     Column("id", PK, primary_key=True, autoincrement=True),
     Column("search_id", String(HEX_ID_MAX), nullable=False, unique=True),
     Column("at", UTCDateTime(), nullable=False),
@@ -73,7 +100,8 @@ searches = Table(
 )
 
 search_results = Table(
-    "search_results", metadata,
+    "search_results",
+    metadata,
     Column("search_pk", PK, ForeignKey("searches.id", ondelete="CASCADE"), primary_key=True),
     Column("rank", Integer(), primary_key=True),
     Column("article_id", String(ID_MAX), nullable=False),
@@ -82,7 +110,8 @@ search_results = Table(
 )
 
 clicks = Table(
-    "clicks", metadata,
+    "clicks",
+    metadata,
     Column("id", PK, primary_key=True, autoincrement=True),
     Column("search_pk", PK, ForeignKey("searches.id", ondelete="CASCADE"), nullable=False),
     Column("article_id", String(ID_MAX), nullable=False),
@@ -94,7 +123,8 @@ clicks = Table(
 )
 
 votes = Table(
-    "votes", metadata,
+    "votes",
+    metadata,
     Column("id", PK, primary_key=True, autoincrement=True),
     Column("article_id", String(ID_MAX), nullable=False),
     Column("helpful", Boolean(), nullable=False),
@@ -110,7 +140,8 @@ votes = Table(
 # -- logins: users, their sessions and API tokens -----------------------------------------------
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", PK, primary_key=True, autoincrement=True),
     Column("name", String(USER_MAX), nullable=False, unique=True),
     Column("role", String(16), nullable=False),
@@ -119,7 +150,8 @@ users = Table(
 )
 
 sessions = Table(
-    "sessions", metadata,
+    "sessions",
+    metadata,
     Column("digest", String(64), primary_key=True),
     Column("user_id", PK, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("csrf", String(64), nullable=False),
@@ -127,7 +159,8 @@ sessions = Table(
 )
 
 api_tokens = Table(
-    "api_tokens", metadata,
+    "api_tokens",
+    metadata,
     Column("digest", String(64), primary_key=True),
     Column("user_id", PK, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("label", String(LABEL_MAX), nullable=False),
@@ -139,7 +172,8 @@ api_tokens = Table(
 # -- tickets: agents' suggestions and their feedback, contact-form deflections ------------------
 
 suggestions = Table(
-    "suggestions", metadata,
+    "suggestions",
+    metadata,
     Column("id", PK, primary_key=True, autoincrement=True),
     Column("suggestion_id", String(HEX_ID_MAX), nullable=False, unique=True),
     Column("at", UTCDateTime(), nullable=False),
@@ -154,7 +188,8 @@ suggestions = Table(
 )
 
 suggestion_feedback = Table(
-    "suggestion_feedback", metadata,
+    "suggestion_feedback",
+    metadata,
     Column("id", PK, primary_key=True, autoincrement=True),
     Column("suggestion_id", String(HEX_ID_MAX)),
     Column("at", UTCDateTime(), nullable=False),
@@ -168,7 +203,8 @@ suggestion_feedback = Table(
 )
 
 deflections = Table(
-    "deflections", metadata,
+    "deflections",
+    metadata,
     Column("id", PK, primary_key=True, autoincrement=True),
     Column("deflection_id", String(HEX_ID_MAX), nullable=False, unique=True),
     Column("at", UTCDateTime(), nullable=False),

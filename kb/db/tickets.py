@@ -44,36 +44,75 @@ class TicketLog:
         self.engine = events.engine
         self._writer = events.writer
 
-    def log_suggestion(self, *, query: str, articles: list[str], confidence: float, ticket_id: str | None = None,
-                       user: str | None = None, locale: str | None = None, vector: np.ndarray | None = None) -> str:
+    def log_suggestion(
+        self,
+        *,
+        query: str,
+        articles: list[str],
+        confidence: float,
+        ticket_id: str | None = None,
+        user: str | None = None,
+        locale: str | None = None,
+        vector: np.ndarray | None = None,
+    ) -> str:
         sid = uuid.uuid4().hex
         with self._writer.begin() as conn:
-            conn.execute(insert(suggestions).values(
-                suggestion_id=sid, at=utc_now(), ticket_id=text("ticket_id", ticket_id, ID_MAX, optional=True), user=text("user", user, USER_MAX, optional=True),
-                locale=text("locale", locale, LOCALE_MAX, optional=True), query=text("query", query, TEXT_MAX, optional=True), articles=json.dumps(articles), confidence=float(confidence),
-                vector=None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()))
+            conn.execute(
+                insert(suggestions).values(
+                    suggestion_id=sid,
+                    at=utc_now(),
+                    ticket_id=text("ticket_id", ticket_id, ID_MAX, optional=True),
+                    user=text("user", user, USER_MAX, optional=True),
+                    locale=text("locale", locale, LOCALE_MAX, optional=True),
+                    query=text("query", query, TEXT_MAX, optional=True),
+                    articles=json.dumps(articles),
+                    confidence=float(confidence),
+                    vector=None if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
+                )
+            )
         return sid
 
     def suggestion_query(self, suggestion_id: str) -> tuple[str, np.ndarray] | None:
         """The query and its embedding that a logged suggestion was made for."""
         with self.engine.connect() as conn:
-            r = conn.execute(select(suggestions.c.query, suggestions.c.vector)
-                             .where(suggestions.c.suggestion_id == suggestion_id[:32])).first()
+            r = conn.execute(
+                select(suggestions.c.query, suggestions.c.vector).where(
+                    suggestions.c.suggestion_id == suggestion_id[:32]
+                )
+            ).first()
         if r is None or r.vector is None:
             return None
         return r.query, np.frombuffer(r.vector, dtype=np.float32)
 
-    def log_feedback(self, *, article_id: str, verdict: str, query: str, reason: str | None = None,
-                     vector: np.ndarray | None = None, suggestion_id: str | None = None, user: str | None = None) -> None:
+    def log_feedback(
+        self,
+        *,
+        article_id: str,
+        verdict: str,
+        query: str,
+        reason: str | None = None,
+        vector: np.ndarray | None = None,
+        suggestion_id: str | None = None,
+        user: str | None = None,
+    ) -> None:
         if verdict not in VERDICTS:
             raise ValueError(f"verdict: must be one of {', '.join(VERDICTS)}")
         if verdict == "rejected" and reason not in REJECT_REASONS:
             raise ValueError(f"reason: a rejection needs one of {', '.join(REJECT_REASONS)}")
         blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
         with self._writer.begin() as conn:
-            conn.execute(insert(suggestion_feedback).values(
-                suggestion_id=text("suggestion_id", suggestion_id, HEX_ID_MAX, optional=True), at=utc_now(), user=text("user", user, USER_MAX, optional=True), article_id=text("article_id", article_id, ID_MAX, optional=True),
-                verdict=verdict, reason=reason if verdict == "rejected" else None, query=text("query", query, TEXT_MAX, optional=True), vector=blob))
+            conn.execute(
+                insert(suggestion_feedback).values(
+                    suggestion_id=text("suggestion_id", suggestion_id, HEX_ID_MAX, optional=True),
+                    at=utc_now(),
+                    user=text("user", user, USER_MAX, optional=True),
+                    article_id=text("article_id", article_id, ID_MAX, optional=True),
+                    verdict=verdict,
+                    reason=reason if verdict == "rejected" else None,
+                    query=text("query", query, TEXT_MAX, optional=True),
+                    vector=blob,
+                )
+            )
 
     def feedback(self, since: datetime | None = None, after_id: int = 0) -> Iterator[Feedback]:
         stmt = select(suggestion_feedback).where(suggestion_feedback.c.id > after_id).order_by(suggestion_feedback.c.id)
@@ -90,32 +129,67 @@ class TicketLog:
 
     # -- deflection -----------------------------------------------------------------------------
 
-    def log_deflection(self, *, query: str, articles: list[str], answered: bool, locale: str | None = None,
-                       deflection_id: str | None = None) -> str:
+    def log_deflection(
+        self,
+        *,
+        query: str,
+        articles: list[str],
+        answered: bool,
+        locale: str | None = None,
+        deflection_id: str | None = None,
+    ) -> str:
         """Record what was suggested to a customer writing to support; typing more updates the same attempt."""
-        values = {"query": text("query", query, TEXT_MAX, optional=True), "articles": json.dumps(articles), "answered": bool(answered),
-                  "locale": text("locale", locale, LOCALE_MAX, optional=True)}
+        values = {
+            "query": text("query", query, TEXT_MAX, optional=True),
+            "articles": json.dumps(articles),
+            "answered": bool(answered),
+            "locale": text("locale", locale, LOCALE_MAX, optional=True),
+        }
         with self._writer.begin() as conn:
             if deflection_id:
-                done = conn.execute(update(deflections).where(deflections.c.deflection_id == deflection_id,
-                                                              deflections.c.submitted.is_(False)).values(**values))
+                done = conn.execute(
+                    update(deflections)
+                    .where(deflections.c.deflection_id == deflection_id, deflections.c.submitted.is_(False))
+                    .values(**values)
+                )
                 if done.rowcount:
                     return deflection_id
             did = uuid.uuid4().hex
             conn.execute(insert(deflections).values(deflection_id=did, at=utc_now(), submitted=False, **values))
         return did
 
-    def submit_contact(self, *, query: str, email: str, message: str, locale: str | None = None,
-                       deflection_id: str | None = None) -> str:
+    def submit_contact(
+        self, *, query: str, email: str, message: str, locale: str | None = None, deflection_id: str | None = None
+    ) -> str:
         """The customer sent the contact form anyway: the deflection attempt (if any) failed."""
-        values = {"submitted": True, "submitted_at": utc_now(), "email": text("email", email, EMAIL_MAX, optional=True), "message": text("message", message, TEXT_MAX, optional=True)}
+        values = {
+            "submitted": True,
+            "submitted_at": utc_now(),
+            "email": text("email", email, EMAIL_MAX, optional=True),
+            "message": text("message", message, TEXT_MAX, optional=True),
+        }
         with self._writer.begin() as conn:
-            if deflection_id and conn.execute(update(deflections).where(
-                    deflections.c.deflection_id == deflection_id, deflections.c.submitted.is_(False)).values(**values)).rowcount:
+            if (
+                deflection_id
+                and conn.execute(
+                    update(deflections)
+                    .where(deflections.c.deflection_id == deflection_id, deflections.c.submitted.is_(False))
+                    .values(**values)
+                ).rowcount
+            ):
                 return deflection_id
             did = uuid.uuid4().hex
-            conn.execute(insert(deflections).values(deflection_id=did, at=utc_now(), locale=text("locale", locale, LOCALE_MAX, optional=True),
-                                                    query=text("query", query, TEXT_MAX, optional=True), articles="[]", answered=False, **values))
+            conn.execute(
+                insert(deflections).values(
+                    deflection_id=did,
+                    at=utc_now(),
+                    locale=text("locale", locale, LOCALE_MAX, optional=True),
+                    query=text("query", query, TEXT_MAX, optional=True),
+                    articles="[]",
+                    answered=False,
+                    **values,
+                )
+            )
         return did
 
     def iter_deflections(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict]:
@@ -126,8 +200,15 @@ class TicketLog:
             stmt = stmt.where(deflections.c.at < until)
         with self.engine.connect() as conn:
             for r in conn.execution_options(yield_per=1000).execute(stmt):
-                yield {"deflection_id": r.deflection_id, "at": r.at, "locale": r.locale, "query": r.query,
-                       "articles": json.loads(r.articles), "answered": r.answered, "submitted": r.submitted}
+                yield {
+                    "deflection_id": r.deflection_id,
+                    "at": r.at,
+                    "locale": r.locale,
+                    "query": r.query,
+                    "articles": json.loads(r.articles),
+                    "answered": r.answered,
+                    "submitted": r.submitted,
+                }
 
     def iter_rejections(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[Feedback]:
         for f in self.feedback(since):
@@ -143,8 +224,12 @@ class TicketLog:
         if until is not None:
             conds.append(d.at < until)
         with self.engine.connect() as conn:
-            total, submitted = conn.execute(select(func.count(), func.sum(case((d.submitted, 1), else_=0)))
-                                            .where(*conds)).one()
+            total, submitted = conn.execute(
+                select(func.count(), func.sum(case((d.submitted, 1), else_=0))).where(*conds)
+            ).one()
         total, submitted = int(total or 0), int(submitted or 0)
-        return {"attempts": total, "submitted": submitted,
-                "deflection_rate": round((total - submitted) / total, 4) if total else None}
+        return {
+            "attempts": total,
+            "submitted": submitted,
+            "deflection_rate": round((total - submitted) / total, 4) if total else None,
+        }

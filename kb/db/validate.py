@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import numbers
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc_now() -> datetime:

@@ -2,7 +2,15 @@
 
 from kb.settings import Settings
 from kb.store.base import (
-    ChunkPoint, Hit, QueryVectors, Record, SearchFilter, SparseVec, StoreError, StoreLockedError, VectorStore,
+    ChunkPoint,
+    Hit,
+    QueryVectors,
+    Record,
+    SearchFilter,
+    SparseVec,
+    StoreError,
+    StoreLockedError,
+    VectorStore,
 )
 
 
@@ -11,12 +19,27 @@ def open_store(settings: Settings) -> VectorStore:
     if settings.qdrant_url:
         from kb.store.remote import QdrantStore
 
-        return QdrantStore(settings.qdrant_url, settings.collection, settings.qdrant_api_key,
-                           shards=settings.qdrant_shards, replicas=settings.qdrant_replicas)
+        return QdrantStore(
+            settings.qdrant_url,
+            settings.collection,
+            settings.qdrant_api_key,
+            shards=settings.qdrant_shards,
+            replicas=settings.qdrant_replicas,
+        )
     from kb.store.edge import EdgeStore
 
     return EdgeStore(settings.shard_dir)
 
 
-__all__ = ["ChunkPoint", "Hit", "QueryVectors", "Record", "SearchFilter", "SparseVec", "StoreError",
-           "StoreLockedError", "VectorStore", "open_store"]
+__all__ = [
+    "ChunkPoint",
+    "Hit",
+    "QueryVectors",
+    "Record",
+    "SearchFilter",
+    "SparseVec",
+    "StoreError",
+    "StoreLockedError",
+    "VectorStore",
+    "open_store",
+]

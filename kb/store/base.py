@@ -14,8 +14,24 @@ SPARSE = "sparse"
 KEYWORD_FIELDS = ("article_id", "locale", "visibility", "category", "kind", "group_id", "type")
 INTEGER_FIELDS = ("generation", "chunk_index")
 # What a search hit carries: everything but the article body (kept once per article for its page).
-HIT_FIELDS = ("article_id", "group_id", "generation", "chunk_index", "title", "locale", "category", "visibility",
-              "type", "tags", "updated", "translation_of", "section", "anchor", "heading_path", "text")
+HIT_FIELDS = (
+    "article_id",
+    "group_id",
+    "generation",
+    "chunk_index",
+    "title",
+    "locale",
+    "category",
+    "visibility",
+    "type",
+    "tags",
+    "updated",
+    "translation_of",
+    "section",
+    "anchor",
+    "heading_path",
+    "text",
+)
 TITLE_INDEX = -1  # the chunk_index of the one point per article that embeds its title alone
 META_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kb:index-meta"))
 
@@ -23,6 +39,7 @@ META_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kb:index-meta"))
 def meta_id(name: str) -> str:
     """The id of a named meta document: "index" is the index's own, others hold what is fitted on it."""
     return META_ID if name == "index" else str(uuid.uuid5(uuid.NAMESPACE_URL, f"kb:{name}-meta"))
+
 
 Side = Literal["dense", "sparse"]
 
@@ -83,9 +100,13 @@ class SearchFilter:
     def conditions(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
         """(must match any of, must not match any of) pairs, always restricted to chunks."""
         must: list[tuple[str, list]] = [("kind", ["chunk"])]
-        for key, values in (("locale", self.locales), ("visibility", self.visibilities),
-                            ("category", self.categories), ("article_id", self.article_ids),
-                            ("type", self.types)):
+        for key, values in (
+            ("locale", self.locales),
+            ("visibility", self.visibilities),
+            ("category", self.categories),
+            ("article_id", self.article_ids),
+            ("type", self.types),
+        ):
             if values is not None:
                 must.append((key, list(values)))
         if self.group_ids is not None:
@@ -93,7 +114,8 @@ class SearchFilter:
         if self.title_points:
             must.append(("chunk_index", [TITLE_INDEX]))
         must_not: list[tuple[str, list]] = (
-            [("article_id", list(self.exclude_article_ids))] if self.exclude_article_ids else [])
+            [("article_id", list(self.exclude_article_ids))] if self.exclude_article_ids else []
+        )
         if self.title_points is False:
             must_not.append(("chunk_index", [TITLE_INDEX]))
         return must, must_not
@@ -162,17 +184,17 @@ class VectorStore(ABC):
     @abstractmethod
     def set_meta(self, meta: dict, name: str = "index") -> None: ...
 
-    def optimize(self) -> None:
+    def optimize(self) -> None:  # noqa: B027 (a no-op default that backends override)
         """Build search indexes for what was written (a no-op where a server does it in the background).
 
         Qdrant Edge holds the GIL for the whole run (seconds to minutes at 100k points), so this is called
         only by `kb index` and before `kb serve` starts serving, never while requests are served.
         """
 
-    def flush(self) -> None:
+    def flush(self) -> None:  # noqa: B027 (a no-op default)
         """Make written data durable (a no-op where the backend does it itself)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a no-op default)
         """Release files and locks."""
 
     def __enter__(self):

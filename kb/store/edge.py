@@ -12,10 +12,23 @@ from typing import cast
 import qdrant_edge as qe
 
 from kb.store.base import (
-    DENSE, HIT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, SPARSE, ChunkPoint, Hit, QueryVectors, Record, SparseVec,
-    SearchFilter, Side, StoreError, StoreLockedError, VectorStore, meta_id,
+    DENSE,
+    HIT_FIELDS,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    SPARSE,
+    ChunkPoint,
+    Hit,
+    QueryVectors,
+    Record,
+    SearchFilter,
+    Side,
+    SparseVec,
+    StoreError,
+    StoreLockedError,
+    VectorStore,
+    meta_id,
 )
-
 
 # Qdrant Edge writes through memory-mapped files, and a write that finds the disk full there kills the process
 # (SIGBUS) instead of raising an error, in the middle of whatever it was doing. So writes that add data start
@@ -86,8 +99,10 @@ class EdgeStore(VectorStore):
         except Exception as e:
             text = str(e)
             if "No space left" in text or "Not enough space" in text:
-                raise StoreError(f"not enough free disk space for the index at {self.path}: {text}. Free some "
-                                 "space and run `kb index` again; what is already indexed stays searchable.") from None
+                raise StoreError(
+                    f"not enough free disk space for the index at {self.path}: {text}. Free some "
+                    "space and run `kb index` again; what is already indexed stays searchable."
+                ) from None
             if "Read-only" in text or "Permission denied" in text:
                 raise StoreError(f"cannot write the index at {self.path}: {text}") from None
             raise
@@ -117,8 +132,10 @@ class EdgeStore(VectorStore):
     def ensure_collection(self, dim: int) -> None:
         if self._shard is not None:
             if self.dim not in (None, dim):
-                raise StoreError(f"the index at {self.path} holds {self.dim}-dim vectors, the model gives {dim}: "
-                                 "re-index from scratch (`kb index --rebuild`)")
+                raise StoreError(
+                    f"the index at {self.path} holds {self.dim}-dim vectors, the model gives {dim}: "
+                    "re-index from scratch (`kb index --rebuild`)"
+                )
             return
         self.check_space(MIN_FREE_BYTES)
         try:
@@ -144,12 +161,18 @@ class EdgeStore(VectorStore):
         if not points:
             return
         edge_points = [
-            qe.Point(p.id, {DENSE: list(map(float, p.dense)), SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)}
-                     if p.sparse else {DENSE: list(map(float, p.dense))}, p.payload)
+            qe.Point(
+                p.id,
+                {DENSE: list(map(float, p.dense)), SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)}
+                if p.sparse
+                else {DENSE: list(map(float, p.dense))},
+                p.payload,
+            )
             for p in points
         ]
-        adding = sum(4 * len(p.dense) + 12 * len(p.sparse.indices) + len(json.dumps(p.payload, default=str))
-                     for p in points)
+        adding = sum(
+            4 * len(p.dense) + 12 * len(p.sparse.indices) + len(json.dumps(p.payload, default=str)) for p in points
+        )
         self._update(qe.UpdateOperation.upsert_points(edge_points), MIN_FREE_BYTES, adding)
 
     def delete_ids(self, ids: Sequence[str]) -> None:
@@ -167,8 +190,9 @@ class EdgeStore(VectorStore):
         flt = qe.Filter(must=[qe.FieldCondition(key="kind", match=qe.MatchValue("chunk"))]) if only_chunks else None
         offset = None
         while True:
-            records, offset = self._shard.scroll(qe.ScrollRequest(
-                offset=offset, limit=batch, filter=flt, with_payload=list(fields), with_vector=False))
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=batch, filter=flt, with_payload=list(fields), with_vector=False)
+            )
             for r in records:
                 yield Record(str(r.id), r.payload or {})
             if offset is None:
@@ -177,8 +201,11 @@ class EdgeStore(VectorStore):
     def records(self, flt: SearchFilter, fields: Sequence[str] | None = None, limit: int = 1000) -> list[Record]:
         if self._shard is None:
             return []
-        recs, _ = self._shard.scroll(qe.ScrollRequest(limit=limit, filter=_filter(flt),
-                                                      with_payload=list(fields) if fields else True, with_vector=False))
+        recs, _ = self._shard.scroll(
+            qe.ScrollRequest(
+                limit=limit, filter=_filter(flt), with_payload=list(fields) if fields else True, with_vector=False
+            )
+        )
         return [Record(str(r.id), r.payload or {}) for r in recs]
 
     def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
@@ -196,13 +223,24 @@ class EdgeStore(VectorStore):
             return
         offset = None
         while True:
-            records, offset = self._shard.scroll(qe.ScrollRequest(
-                offset=offset, limit=batch, filter=_filter(flt), with_payload=list(fields), with_vector=[DENSE, SPARSE]))
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(
+                    offset=offset,
+                    limit=batch,
+                    filter=_filter(flt),
+                    with_payload=list(fields),
+                    with_vector=[DENSE, SPARSE],
+                )
+            )
             for r in records:
                 vec = r.vector or {}
                 sp = vec.get(SPARSE)
-                yield Record(str(r.id), r.payload or {}, vec.get(DENSE),
-                             SparseVec(list(sp.indices), list(sp.values)) if sp is not None else None)
+                yield Record(
+                    str(r.id),
+                    r.payload or {},
+                    vec.get(DENSE),
+                    SparseVec(list(sp.indices), list(sp.values)) if sp is not None else None,
+                )
             if offset is None:
                 return
 

@@ -23,9 +23,7 @@ _GREETING_WORDS = (
 # word, case-sensitive even inside the case-insensitive patterns).
 _VOCATIVE = r"(?:(?-i:[A-ZА-ЯЁІЇЄҐ])[\w'’-]*\s*,\s*)?"
 _GREETING_START_RE = re.compile(rf"^\s*{_VOCATIVE}{_GREETING_WORDS}(?![\w'])(?P<rest>.*)$", _I)
-_GREETING_PREFIX_RE = re.compile(
-    rf"^\s*{_VOCATIVE}{_GREETING_WORDS}(?:\s+[^\s,!.?:;]+){{0,2}}?\s*[,!.]\s+(?=\S)", _I
-)
+_GREETING_PREFIX_RE = re.compile(rf"^\s*{_VOCATIVE}{_GREETING_WORDS}(?:\s+[^\s,!.?:;]+){{0,2}}?\s*[,!.]\s+(?=\S)", _I)
 # Who a greeting line may address besides a capitalised name: "Hello support team,", "Добрый день, коллеги!".
 # Any other lower-case word means the line goes on with the customer's own words ("Hi, contacting someone on
 # github."), and only the greeting words are dropped.
@@ -38,6 +36,7 @@ _ADDRESSEE_WORDS = frozenset(
     раз знову""".split()
 )
 _GREETING_ADDRESSEE_MAX = 4
+
 
 def _is_greeting_line(line: str) -> bool:
     """A line that is only a greeting and whom it addresses: "Hi team,", "Здравствуйте, Анна!"."""

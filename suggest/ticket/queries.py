@@ -12,6 +12,7 @@ from suggest.ticket.questions import split_questions
 
 _I = re.IGNORECASE
 
+
 @dataclass(frozen=True)
 class Message:
     """One message of a ticket."""
@@ -28,7 +29,6 @@ class TicketQuery:
     text: str  # what to search for
     weight: float  # how much it counts (latest customer message highest)
     source: str  # e.g. "subject", "latest customer message", "earlier customer message #2"
-
 
 
 _SUBJECT_PREFIX_RE = re.compile(

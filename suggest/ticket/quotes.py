@@ -56,6 +56,7 @@ _DISCLAIMER_RE = re.compile(
     _I,
 )
 
+
 def _is_header(line: str) -> bool:
     return bool(_QUOTE_HEADER_RE.match(line) or _NOVERB_HEADER_RE.match(line))
 
