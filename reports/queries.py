@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kb.db.events import SearchEvent
+from kb.db import SearchEvent
 
 MAX_FORMS = 8  # raw spellings remembered per normalized query, enough to pick the most common one
 

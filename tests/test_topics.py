@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from kb.db.events import EventLog, SearchEvent
+from kb.db import EventLog, SearchEvent
 from kb.indexer import Indexer
 from kb.store.edge import EdgeStore
 from reports import aggregate_searches, analyse

@@ -1,10 +1,11 @@
-"""The database: one schema (schema.py), its limits and checks, the event log's writes and reads (events.py), the
+"""The database: one schema (schema.py), its limits and checks, the event log's writes (events.py) and reads (event_reads.py), the
 dashboard's aggregates (dashboard.py), logins (accounts.py), and agents' suggestions and deflections (tickets.py)."""
 
 from kb.db.accounts import AccountError, Accounts, Session, User
 from kb.db.dashboard import Dashboard
 from kb.db.engine import database_url
-from kb.db.events import EventLog, SearchEvent
+from kb.db.event_reads import SearchEvent
+from kb.db.events import EventLog
 from kb.db.tickets import Feedback, TicketLog
 
 __all__ = [

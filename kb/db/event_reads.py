@@ -1,0 +1,224 @@
+"""The event log read back: one search, a window of searches streamed in id order, what is popular, vote counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.engine import Connection, Engine
+
+from kb.db.conditions import clicked, window
+from kb.db.limits import AUDIENCE_MAX, ID_MAX, LOCALE_MAX, QUERY_MAX
+from kb.db.schema import clicks, search_results, searches, votes
+from kb.db.validate import boolean, ident, integer, moment, real, text, utc_now
+
+
+@dataclass(frozen=True, slots=True)
+class SearchEvent:
+    """One logged search as read back by iter_searches and get_search."""
+
+    search_id: str
+    at: datetime
+    query: str
+    normalized: str
+    locale: str | None
+    answered: bool
+    result_ids: tuple[str, ...]
+    top_score: float | None
+    latency_ms: float
+    clicked: bool
+    audience: str
+    session: str | None
+    query_lang: str | None = None  # the language the query was written in (None: not detected, or logged before)
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern matching strings that start with prefix literally."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class EventReads:
+    """The reads of EventLog (which holds the engine); every read is one short transaction."""
+
+    engine: Engine
+
+    def _events(
+        self,
+        conn: Connection,
+        conds: list[Any],
+        *,
+        after: int | None = None,
+        upto: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[SearchEvent], int | None]:
+        """SearchEvents matching conds in id order, within (after, upto]; returns them and the last id."""
+        where = list(conds)
+        if after is not None:
+            where.append(searches.c.id > after)
+        if upto is not None:
+            where.append(searches.c.id <= upto)
+        s = searches.c
+        rows = conn.execute(
+            select(
+                s.id,
+                s.search_id,
+                s.at,
+                s.query,
+                s.normalized,
+                s.locale,
+                s.answered,
+                s.result_count,
+                s.top_score,
+                s.latency_ms,
+                clicked().label("clicked"),
+                s.audience,
+                s.session,
+                s.query_lang,
+            )
+            .where(*where)
+            .order_by(s.id)
+            .limit(limit)
+        ).all()
+        if not rows:
+            return [], None
+        # Results only for the searches that had any, by primary key, in chunks well under parameter limits.
+        ids: dict[int, list[str]] = {}
+        shown = [r.id for r in rows if r.result_count]
+        for i in range(0, len(shown), 1000):
+            for pk, article_id in conn.execute(
+                select(search_results.c.search_pk, search_results.c.article_id)
+                .where(search_results.c.search_pk.in_(shown[i : i + 1000]))
+                .order_by(search_results.c.search_pk, search_results.c.rank)
+            ):
+                ids.setdefault(pk, []).append(article_id)
+        events = [
+            SearchEvent(
+                search_id=r.search_id,
+                at=r.at,
+                query=r.query,
+                normalized=r.normalized,
+                locale=r.locale,
+                answered=bool(r.answered),
+                result_ids=tuple(ids.get(r.id, ())),
+                top_score=r.top_score,
+                latency_ms=r.latency_ms,
+                clicked=bool(r.clicked),
+                audience=r.audience,
+                session=r.session,
+                query_lang=r.query_lang,
+            )
+            for r in rows
+        ]
+        return events, rows[-1].id
+
+    def get_search(self, search_id: str) -> SearchEvent | None:
+        """One logged search by search_id, or None."""
+        if not isinstance(search_id, str):
+            raise ValueError(f"search_id must be a string, got {type(search_id).__name__}")
+        with self.engine.connect() as conn:
+            events, _ = self._events(conn, [searches.c.search_id == search_id])
+        return events[0] if events else None
+
+    def iter_searches(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        answered: bool | None = None,
+        batch: int = 5000,
+    ) -> Iterator[SearchEvent]:
+        """Stream searches with since <= at < until in id order, batch rows per short read (keyset, no OFFSET)."""
+        since, until = moment("since", since), moment("until", until)
+        if answered is not None:
+            answered = boolean("answered", answered)
+        batch = integer("batch", batch, minimum=1)
+
+        def conditions(at: Any, answered_col: Any) -> list[Any]:
+            conds = window(at, since, until)
+            return conds if answered is None else [*conds, answered_col == answered]
+
+        # Bound the id range once, through the (at) / (answered, at) indexes; rows logged while streaming
+        # do not extend the stream.
+        with self.engine.connect() as conn:
+            lo, hi = conn.execute(
+                select(func.min(searches.c.id), func.max(searches.c.id)).where(
+                    *conditions(searches.c.at, searches.c.answered)
+                )
+            ).one()
+        if lo is None:
+            return
+        # Batches walk the primary key from there. The filters are wrapped in an expression so no planner
+        # serves them from an index instead: that would rescan every match and sort it, once per batch.
+        conds = conditions(
+            func.coalesce(searches.c.at, searches.c.at), func.coalesce(searches.c.answered, searches.c.answered)
+        )
+        last = lo - 1
+        while True:
+            # The connection is returned before yielding: a slow or abandoned consumer holds no lock.
+            with self.engine.connect() as conn:
+                events, last_id = self._events(conn, conds, after=last, upto=hi, limit=batch)
+            yield from events
+            if last_id is None or len(events) < batch or last_id >= hi:
+                return
+            last = last_id
+
+    def popular_queries(
+        self,
+        locale: str | None = None,
+        prefix: str = "",
+        limit: int = 10,
+        min_count: int = 2,
+        *,
+        audience: str = "customer",
+    ) -> list[tuple[str, int]]:
+        """Frequent answered queries by normalized text, counted once per visitor, for autocomplete."""
+        if locale is not None:
+            locale = ident("locale", locale, LOCALE_MAX)
+        prefix = text("prefix", prefix, QUERY_MAX).casefold()
+        limit = integer("limit", limit, minimum=1)
+        min_count = integer("min_count", min_count, minimum=1)
+        s = searches.c
+        # One person repeating a query (maybe with their email in it) must not make it a suggestion:
+        # count distinct sessions, else IP hashes, else the search itself.
+        visitors = func.count(distinct(func.coalesce(s.session, s.ip_hash, s.search_id))).label("n")
+        conds = [s.answered.is_(True), s.audience == ident("audience", audience, AUDIENCE_MAX), s.normalized != ""]
+        if locale is not None:
+            conds.append(s.locale == locale)
+        if prefix:
+            conds.append(s.normalized.like(_like_prefix(prefix), escape="\\"))
+        stmt = (
+            select(s.normalized, visitors)
+            .where(*conds)
+            .group_by(s.normalized)
+            .having(visitors >= min_count)
+            .order_by(visitors.desc(), s.normalized)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(q, int(n)) for q, n in conn.execute(stmt)]
+
+    def popular_articles(self, limit: int = 10, days: float = 30) -> list[tuple[str, int]]:
+        """Most clicked article ids over the last days, with their click counts."""
+        limit = integer("limit", limit, minimum=1)
+        days = real("days", days, minimum=0.0)
+        n = func.count().label("n")
+        stmt = (
+            select(clicks.c.article_id, n)
+            .where(clicks.c.at >= utc_now() - timedelta(days=days))
+            .group_by(clicks.c.article_id)
+            .order_by(n.desc(), clicks.c.article_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(a, int(c)) for a, c in conn.execute(stmt)]
+
+    def helpfulness(self, article_id: str) -> tuple[int, int]:
+        """(helpful, not helpful) vote counts for an article."""
+        article_id = ident("article_id", article_id, ID_MAX)
+        stmt = select(votes.c.helpful, func.count()).where(votes.c.article_id == article_id).group_by(votes.c.helpful)
+        with self.engine.connect() as conn:
+            counts = {bool(h): int(n) for h, n in conn.execute(stmt)}
+        return counts.get(True, 0), counts.get(False, 0)
