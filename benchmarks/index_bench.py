@@ -31,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kb.articles import load_articles  # noqa: E402
+from kb.article_folder import load_articles  # noqa: E402
 from kb.chunks import chunk_article  # noqa: E402
 from kb.embedder import load_embedder  # noqa: E402
 from kb.indexer import Indexer, title_chunk  # noqa: E402

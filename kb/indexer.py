@@ -14,7 +14,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from kb import analysis
-from kb.articles import Article, ArticleLoadError, Problem, SourceFile, load_file, scan
+from kb.article_folder import SourceFile, load_file, scan
+from kb.articles import Article, ArticleLoadError, Problem
 from kb.chunks import Chunk, chunk_article
 from kb.embedder import Embedder
 from kb.store import ChunkPoint, SparseVec, VectorStore

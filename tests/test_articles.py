@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb.articles import ArticleLoadError, load_articles, parse_article
+from kb.article_folder import load_articles
+from kb.articles import ArticleLoadError, parse_article
 from kb.sections import slugify, split_sections
 
 from support import write_article

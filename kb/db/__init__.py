@@ -1,5 +1,6 @@
-"""The database: one schema (schema.py), its limits and checks, the event log's writes (events.py) and reads (event_reads.py), the
-dashboard's aggregates (dashboard.py), logins (accounts.py), and agents' suggestions and deflections (tickets.py)."""
+"""The database: one schema (schema.py), its limits and checks, the event log's writes (events.py) and reads
+(event_reads.py), the dashboard's aggregates (dashboard.py), logins (accounts.py), and agents' suggestions and
+deflections (tickets.py)."""
 
 from kb.db.accounts import AccountError, Accounts, Session, User
 from kb.db.dashboard import Dashboard
