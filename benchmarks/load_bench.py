@@ -196,7 +196,7 @@ class Server:
 
     def _kb(self, *args: str, stdin: str | None = None, timeout: float = 3600) -> str:
         r = subprocess.run(
-            [sys.executable, "-m", "kb.cli", *args],
+            [sys.executable, "-m", "cli.main", *args],
             env=self.env,
             cwd=self.tmp,
             input=stdin,
@@ -218,7 +218,7 @@ class Server:
         self.log = open(self.tmp / "serve.log", "w")  # noqa: SIM115 (closed in stop)
         # A session of its own: stop() ends the server with everything it started.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kb.cli", "serve", "--no-index", "--port", str(self.port)],
+            [sys.executable, "-m", "cli.main", "serve", "--no-index", "--port", str(self.port)],
             env=self.env,
             cwd=self.tmp,
             stdout=subprocess.DEVNULL,

@@ -142,7 +142,7 @@ def main() -> None:
                 "KB_ENV": "development",
             }
             server = subprocess.Popen(
-                [sys.executable, "-m", "kb.cli", "serve", "--no-index"],
+                [sys.executable, "-m", "cli.main", "serve", "--no-index"],
                 env=env,
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
