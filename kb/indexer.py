@@ -233,7 +233,7 @@ class Indexer:
         # The stamp moves only when the content did: what is fitted on the index (the answered decision) and
         # caches keyed on it stay valid through a re-run that changed nothing.
         changed_any = report.added or report.updated or report.removed or report.rebuilt or force or not meta
-        stamp = time.time() if changed_any or not (meta or {}).get("indexed_at") else meta["indexed_at"]
+        stamp = time.time() if changed_any or not (meta or {}).get("indexed_at") else (meta or {})["indexed_at"]
         self.store.set_meta({**config, "indexed_at": stamp})
         self.store.flush()
         if optimize and (report.added or report.updated or report.removed or report.rebuilt):

@@ -233,13 +233,13 @@ class EdgeStore(VectorStore):
                 )
             )
             for r in records:
-                vec = r.vector or {}
-                sp = vec.get(SPARSE)
+                vec = r.vector if isinstance(r.vector, dict) else {}
+                dense, sp = vec.get(DENSE), vec.get(SPARSE)
                 yield Record(
                     str(r.id),
                     r.payload or {},
-                    vec.get(DENSE),
-                    SparseVec(list(sp.indices), list(sp.values)) if sp is not None else None,
+                    cast(list[float], dense) if isinstance(dense, list) else None,  # DENSE is never a multi-vector
+                    SparseVec(list(sp.indices), list(sp.values)) if isinstance(sp, qe.SparseVector) else None,
                 )
             if offset is None:
                 return

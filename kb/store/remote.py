@@ -179,12 +179,12 @@ class QdrantStore(VectorStore):
             )
             for r in recs:
                 vec = r.vector if isinstance(r.vector, dict) else {}
-                sp = vec.get(SPARSE)
+                dense, sp = vec.get(DENSE), vec.get(SPARSE)
                 yield Record(
                     str(r.id),
                     r.payload or {},
-                    vec.get(DENSE),
-                    SparseVec(list(sp.indices), list(sp.values)) if sp is not None else None,
+                    cast(list[float], dense) if isinstance(dense, list) else None,  # DENSE is never a multi-vector
+                    SparseVec(list(sp.indices), list(sp.values)) if isinstance(sp, models.SparseVector) else None,
                 )
             if offset is None:
                 return
