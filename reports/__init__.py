@@ -1,7 +1,7 @@
 """Reports over the event log: what customers searched for and did not find, grouped into topics."""
 
 from reports.queries import QueryStat, aggregate_searches
-from reports.topics import ArticleRef, GapAnalysis, UncoveredTopic, analyse, detect_and_cluster
+from reports.topics import ArticleRef, GapAnalysis, UncoveredTopic, analyse_gaps, detect_and_cluster
 
 __all__ = [
     "ArticleRef",
@@ -9,6 +9,6 @@ __all__ = [
     "QueryStat",
     "UncoveredTopic",
     "aggregate_searches",
-    "analyse",
+    "analyse_gaps",
     "detect_and_cluster",
 ]

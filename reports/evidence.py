@@ -1,7 +1,7 @@
 """What the knowledge base can answer, as vectors: its units, centred per language, and their article prototypes.
 
 KnowledgeEvidence holds the raw units; fit_space returns the CentredEvidence the scores, and the calibrations
-(reports.calibration), are computed in, so nothing can be asked of a space before it is fitted. Why it is built
+(reports.gap_calibration), are computed in, so nothing can be asked of a space before it is fitted. Why it is built
 this way: docs/gap-detection.md.
 """
 
@@ -17,12 +17,12 @@ from kb.analysis import SUPPORTED, detect_language
 from kb.embedder import Embedder
 from kb.store import SearchFilter, VectorStore
 from kb.store.base import TITLE_INDEX
-from reports.calibration import (
+from reports.gap_calibration import (
     CALIBRATION_SAMPLE,
     CLUSTER_GRID,
     DEFAULT_CLUSTER_DISTANCE,
     DEFAULT_THRESHOLD,
-    Calibration,
+    GapCalibration,
     equal_error,
 )
 
@@ -222,7 +222,7 @@ class CentredEvidence:
         unanswered = np.where(same_group, -np.inf, sims).max(1)
         return answered, unanswered[np.isfinite(unanswered)]
 
-    def calibrate_threshold(self) -> Calibration:
+    def calibrate_threshold(self) -> GapCalibration:
         """The answered threshold at the equal-error point of the units as pseudo-queries, on the better pool."""
         ev = self.evidence
         fits = []
@@ -235,13 +235,13 @@ class CentredEvidence:
                 if fit:
                     fits.append(fit + (name,))
         if not fits:
-            return Calibration(DEFAULT_THRESHOLD, DEFAULT_CLUSTER_DISTANCE, units=len(ev.unit_texts))
+            return GapCalibration(DEFAULT_THRESHOLD, DEFAULT_CLUSTER_DISTANCE, units=len(ev.unit_texts))
         threshold, answered, unanswered, eer, name = min(fits, key=lambda f: f[3])
-        return Calibration(
+        return GapCalibration(
             threshold, DEFAULT_CLUSTER_DISTANCE, answered, unanswered, eer, name, len(ev.unit_texts), True
         )
 
-    def calibrate_cross_language(self, cal: Calibration) -> Calibration:
+    def calibrate_cross_language(self, cal: GapCalibration) -> GapCalibration:
         """How far apart one need can be in two languages: fitted on the KB's titles and their translations.
 
         A title and its translation are one need said twice; a title and the nearest title of another article
@@ -274,8 +274,8 @@ class CentredEvidence:
         return cal
 
     def calibrate_cluster_distance(
-        self, cal: Calibration, answered_vectors: np.ndarray, answered_article: np.ndarray, seed: int = 0
-    ) -> Calibration:
+        self, cal: GapCalibration, answered_vectors: np.ndarray, answered_article: np.ndarray, seed: int = 0
+    ) -> GapCalibration:
         """The cut at which average-linkage clustering best recovers articles as topics.
 
         The points are the KB's units labelled by their article plus the searches the KB answers labelled by

@@ -23,7 +23,7 @@ from kb.indexer import Indexer
 from kb.settings import Settings
 from kb.store.edge import EdgeStore
 from reports.queries import aggregate_searches
-from reports.topics import analyse
+from reports.topics import analyse_gaps
 from search.retrieval import Retriever
 from search.service import SearchService
 from search.spelling import SpellCorrector
@@ -124,7 +124,7 @@ def evaluate(
             t = time.perf_counter()
             logged = list(events.iter_searches())  # in id order = stream order; the report itself streams
             stats = aggregate_searches(iter(logged))
-            result = analyse(stats, store=store, embedder=embedder)
+            result = analyse_gaps(stats, store=store, embedder=embedder)
             report_seconds = time.perf_counter() - t
         finally:
             events.close()

@@ -52,7 +52,7 @@ class GapReport:
     topics: list[GapTopic]
     unhelpful_articles: list[dict] = field(default_factory=list)
     seconds: float = 0.0
-    calibration: dict = field(default_factory=dict)  # the thresholds this build fitted on the KB (Calibration)
+    calibration: dict = field(default_factory=dict)  # the thresholds this build fitted on the KB (GapCalibration)
 
     def as_dict(self) -> dict:
         return asdict(self)

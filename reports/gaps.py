@@ -52,14 +52,14 @@ class GapReporter:
         import time
 
         from reports.evidence import KnowledgeEvidence, languages
-        from reports.topics import MAX_CLUSTER, analyse, cluster_labels
+        from reports.topics import MAX_CLUSTER, analyse_gaps, cluster_labels
 
         t0 = time.perf_counter()
         until = until or datetime.now(UTC)
         since = since or until - timedelta(days=days)
         per, totals = collect(self.events, self.tickets, since, until)
         mondays = weeks(since.date(), until.date())
-        # Query vectors are remembered for this build: the covered queries below were embedded by analyse.
+        # Query vectors are remembered for this build: the covered queries below were embedded by analyse_gaps.
         store, embedder = self.retriever.store, _MemoEmbedder(self.retriever.embedder)
         topics: list[GapTopic] = []
         members_of: dict[str, list[QuerySignals]] = {}
@@ -67,9 +67,9 @@ class GapReporter:
         calibration: dict = {}
         if per:
             evidence = KnowledgeEvidence.from_store(store, embedder, self.visibilities)
-            # analyse checks the MAX_REPORT_QUERIES most searched (the same order): only those become QueryStats.
+            # analyse_gaps checks the MAX_REPORT_QUERIES most searched (the same order): only those become QueryStats.
             top = heapq.nsmallest(MAX_REPORT_QUERIES, per.values(), key=lambda q: (-q.events, q.normalized))
-            analysis = analyse(
+            analysis = analyse_gaps(
                 [_stat(q) for q in top],
                 store=store,
                 embedder=embedder,

@@ -19,8 +19,8 @@ import numpy as np
 
 from kb.embedder import Embedder
 from kb.store import VectorStore
-from reports.calibration import Calibration
 from reports.evidence import CentredEvidence, KnowledgeEvidence, languages, normalise_rows
+from reports.gap_calibration import GapCalibration
 from reports.queries import QueryStat
 
 MAX_ANALYSED_QUERIES = 50_000
@@ -82,7 +82,7 @@ class GapAnalysis:
     topics: list[UncoveredTopic]  # biggest first
     scores: dict[str, float]  # normalized → answered score, for every checked query
     unanswered: set[str]  # normalized texts judged unanswered
-    calibration: Calibration
+    calibration: GapCalibration
     checked: int  # distinct queries checked
     skipped: int  # distinct queries beyond max_queries (least searched)
     space: CentredEvidence = field(repr=False)  # where the scores were computed: compare other queries in it
@@ -176,7 +176,7 @@ def _average_linkage(vectors: np.ndarray, distance: float, langs: np.ndarray | N
     return fcluster(linkage(condensed, method="average"), distance, criterion="distance").astype(np.int64) - 1
 
 
-def analyse(
+def analyse_gaps(
     queries: list[QueryStat],
     *,
     store: VectorStore,
@@ -246,7 +246,7 @@ def _topic(
     raw: np.ndarray,
     Q: np.ndarray,
     ev: CentredEvidence,
-    cal: Calibration,
+    cal: GapCalibration,
     scores: dict[str, float],
 ) -> UncoveredTopic:
     cen_c = normalise_rows(Q[members].mean(0, keepdims=True))[0]
@@ -288,8 +288,8 @@ def _topic(
 def detect_and_cluster(
     queries: list[QueryStat], *, store: VectorStore, embedder: Embedder, **options
 ) -> list[UncoveredTopic]:
-    """The topics of unanswered queries, biggest first (see `analyse` for the options and the details)."""
-    return analyse(queries, store=store, embedder=embedder, **options).topics
+    """The topics of unanswered queries, biggest first (see `analyse_gaps` for the options and the details)."""
+    return analyse_gaps(queries, store=store, embedder=embedder, **options).topics
 
 
-__all__ = ["cluster_labels", "ArticleRef", "GapAnalysis", "UncoveredTopic", "analyse", "detect_and_cluster"]
+__all__ = ["cluster_labels", "ArticleRef", "GapAnalysis", "UncoveredTopic", "analyse_gaps", "detect_and_cluster"]

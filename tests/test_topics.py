@@ -10,9 +10,9 @@ import pytest
 from kb.db import EventLog, SearchEvent
 from kb.indexer import Indexer
 from kb.store.edge import EdgeStore
-from reports import aggregate_searches, analyse
-from reports.calibration import DEFAULT_THRESHOLD
+from reports import aggregate_searches, analyse_gaps
 from reports.evidence import KnowledgeEvidence, split_units
+from reports.gap_calibration import DEFAULT_THRESHOLD
 from reports.topics import cluster_labels
 
 from support import write_article
@@ -218,7 +218,7 @@ def gap_analysis(real_embedder, tmp_path_factory):
         for k, (q, loc) in enumerate([(q, "en") for q in EXPORT + DARK + ANSWERED] * 2)
     ]
     log.log_searches_bulk(rows)
-    result = analyse(aggregate_searches(log.iter_searches()), store=store, embedder=real_embedder)
+    result = analyse_gaps(aggregate_searches(log.iter_searches()), store=store, embedder=real_embedder)
     store.close()
     return result
 
@@ -270,8 +270,8 @@ def test_a_query_search_answered_most_times_is_not_a_gap_unless_asked_to_judge_a
             _event("zebra quantum violin", "zebra quantum violin", t, answered=False),
         ]
     )
-    alone = analyse(stats, store=store, embedder=embedder, use_search_time=False)
-    both = analyse(stats, store=store, embedder=embedder)
+    alone = analyse_gaps(stats, store=store, embedder=embedder, use_search_time=False)
+    both = analyse_gaps(stats, store=store, embedder=embedder)
     store.close()
     assert alone.unanswered == {"zebra quantum violin"} and [t.size for t in alone.topics] == [3]
     assert both.unanswered == set() and both.topics == []

@@ -32,7 +32,7 @@ def equal_error(
 
 
 @dataclass
-class Calibration:
+class GapCalibration:
     """The thresholds and the evidence they were fitted on (shown in the report, so nobody has to trust a constant)."""
 
     threshold: float
