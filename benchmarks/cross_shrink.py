@@ -58,10 +58,13 @@ def main() -> None:
                     continue
                 q = analyse(text)
                 vec = embedder.embed_queries([q.text])[0]
-                for exclude, out, want_cross in (([m for m in members if m != aid], same, False),
-                                                 ([m for m in members if arts[m].locale == arts[aid].locale], cross, True)):
-                    hits = retriever.search(q.text, 10, exclude=exclude, query_lang=q.lang,
-                                            vectors=retriever.query_vectors(q, vec))
+                for exclude, out, want_cross in (
+                    ([m for m in members if m != aid], same, False),
+                    ([m for m in members if arts[m].locale == arts[aid].locale], cross, True),
+                ):
+                    hits = retriever.search(
+                        q.text, 10, exclude=exclude, query_lang=q.lang, vectors=retriever.query_vectors(q, vec)
+                    )
                     e = evidence(q, vec, hits, background)
                     if e is not None and e.cross == want_cross:
                         out.append((e.z_top, e.z_gap))

@@ -76,9 +76,14 @@ def run(dataset: Path, embedder, n: int, seed: int) -> dict:
         finally:
             store.close()
     k = len(sample)
-    return {"set": dataset.name, "queries": k, "layout_detected": round(detected / k, 3),
-            "top_article_agreement": round(agree / k, 3), "ndcg_at_10_as_written": round(nd_plain / k, 4),
-            "ndcg_at_10_retyped": round(nd_typed / k, 4)}
+    return {
+        "set": dataset.name,
+        "queries": k,
+        "layout_detected": round(detected / k, 3),
+        "top_article_agreement": round(agree / k, 3),
+        "ndcg_at_10_as_written": round(nd_plain / k, 4),
+        "ndcg_at_10_retyped": round(nd_typed / k, 4),
+    }
 
 
 def main() -> None:
@@ -90,9 +95,12 @@ def main() -> None:
     embedder = load_embedder(Settings())
     for s in args.sets:
         r = run(s, embedder, args.queries, args.seed)
-        print(f"{r['set']}: {r['queries']} questions; layout detected {r['layout_detected']:.3f}; top article as "
-              f"intended {r['top_article_agreement']:.3f}; nDCG@10 {r['ndcg_at_10_as_written']:.4f} as written, "
-              f"{r['ndcg_at_10_retyped']:.4f} re-typed", flush=True)
+        print(
+            f"{r['set']}: {r['queries']} questions; layout detected {r['layout_detected']:.3f}; top article as "
+            f"intended {r['top_article_agreement']:.3f}; nDCG@10 {r['ndcg_at_10_as_written']:.4f} as written, "
+            f"{r['ndcg_at_10_retyped']:.4f} re-typed",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,15 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright's own browser download cannot work here
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -209,3 +219,10 @@ def login(client: TestClient, name: str, password: str, next_url: str = "/agent"
     return client.post(
         "/login", data={"username": name, "password": password, "csrf": csrf, "next": next_url}, follow_redirects=False
     )
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (for a uvicorn server in a thread)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from test_browser import ARGS, CHROMIUM, _free_port
+from support import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -20,33 +20,28 @@ def server(real_retriever, tmp_path_factory):
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     import uvicorn
 
-    from kb.events import EventLog
+    from app.runtime import open_runtime
     from kb.settings import Settings
-    from search.catalog import Catalog
-    from search.service import SearchService
-    from web.app import Services, create_app
+    from web.app import create_app
 
     tmp = tmp_path_factory.mktemp("answer-browser")
-    settings = Settings(data_dir=tmp, articles_dir=tmp / "articles")
-    events = EventLog(f"sqlite:///{tmp / 'events.db'}")
-    store = real_retriever.store
-    search = SearchService(store, real_retriever, events)
-    search.calibrations.get()
-    services = Services(settings, search, Catalog(store, real_retriever, events), events)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-    events.close()
+    settings = Settings(data_dir=tmp, articles_dir=tmp / "articles", database_url=f"sqlite:///{tmp / 'events.db'}")
+    # The session's real index and model, injected: the runtime opens only the database (and closes only that).
+    with open_runtime(settings, embedder=real_retriever.embedder, store=real_retriever.store) as rt:
+        port = free_port()
+        srv = uvicorn.Server(
+            uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not srv.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("uvicorn did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        srv.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +49,7 @@ def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 

@@ -108,7 +108,7 @@ def test_a_russian_question_over_an_english_article_is_answered_until_the_articl
 
     from kb.store.edge import EdgeStore
 
-    from conftest import REPO
+    from support import REPO
 
     root = tmp_path / "articles"
     shutil.copytree(REPO / "articles", root)

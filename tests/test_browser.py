@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
 
 import pytest
 
-from support import CountingEmbedder, index_kb
+from support import CHROMIUM, CHROMIUM_ARGS, CountingEmbedder, free_port, index_kb
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 XSS_QUERY = '<img src=x onerror="window.__xss=1;alert(9)"><script>window.__xss=2</script> password'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +28,7 @@ def server(tmp_path_factory):
 
     settings = index_kb(tmp_path_factory.mktemp("browserkb"))
     with open_runtime(settings, embedder=CountingEmbedder()) as rt:
-        port = _free_port()
+        port = free_port()
         srv = uvicorn.Server(
             uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning")
         )
@@ -65,7 +49,7 @@ def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
