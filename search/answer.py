@@ -15,7 +15,9 @@ from search.query import Query
 from search.retrieval import ArticleHit
 from search.snippets import highlight, passage
 
-CARD_CONFIDENCE = 0.8  # answered probability above which the card is shown: wrong answers shown as *the* answer cost most
+CARD_CONFIDENCE = (
+    0.8  # answered probability above which the card is shown: wrong answers shown as *the* answer cost most
+)
 LEAD_MARGIN = 1.0  # how many background standard deviations the opening must win by to be the card
 CARD_WORDS = 50
 
@@ -58,6 +60,13 @@ def answer_card(query: Query, hit: ArticleHit, confidence: float, sd: float) -> 
     if not text.strip():
         return None
     anchor = best.get("anchor", "")
-    return Answer(text=text, html=highlight(text, set(query.terms), lang), article_id=hit.id, title=hit.title,
-                  section=best.get("section", ""), anchor=anchor,
-                  url=f"/articles/{hit.id}" + (f"#{anchor}" if anchor else ""), confidence=confidence)
+    return Answer(
+        text=text,
+        html=highlight(text, set(query.terms), lang),
+        article_id=hit.id,
+        title=hit.title,
+        section=best.get("section", ""),
+        anchor=anchor,
+        url=f"/articles/{hit.id}" + (f"#{anchor}" if anchor else ""),
+        confidence=confidence,
+    )

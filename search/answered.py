@@ -53,11 +53,17 @@ class Evidence:
     cross: bool  # the top article is in another language than the query
 
     def as_dict(self) -> dict:
-        return {"z_top": round(self.z_top, 4), "z_gap": round(self.z_gap, 4), "coverage": round(self.coverage, 4),
-                "cross_language": self.cross}
+        return {
+            "z_top": round(self.z_top, 4),
+            "z_gap": round(self.z_gap, 4),
+            "coverage": round(self.coverage, 4),
+            "cross_language": self.cross,
+        }
 
 
-def evidence(query: Query, vector: np.ndarray | None, hits: list[ArticleHit], background: Background) -> Evidence | None:
+def evidence(
+    query: Query, vector: np.ndarray | None, hits: list[ArticleHit], background: Background
+) -> Evidence | None:
     """Features of a ranked list for a query (None when there is nothing to judge)."""
     if not hits or vector is None:
         return None
@@ -66,17 +72,22 @@ def evidence(query: Query, vector: np.ndarray | None, hits: list[ArticleHit], ba
     floor = min(dense) if dense else 0.0
     d1 = top.dense_score if top.dense_score is not None else floor  # found by keywords alone: at most the floor
     group = top.payload.get("group_id") or top.id
-    others = [h.dense_score for h in hits[1:]
-              if h.dense_score is not None and (h.payload.get("group_id") or h.id) != group]
+    others = [
+        h.dense_score for h in hits[1:] if h.dense_score is not None and (h.payload.get("group_id") or h.id) != group
+    ]
     d2 = max(others) if others else floor
     mean, sd = background.stats(vector, top.locale)
     found: set[str] = set()
     for chunk in top.chunks[:3]:
-        found |= matched_terms(chunk.get("title", "") + "\n" + chunk.get("text", ""), set(query.terms),
-                               chunk.get("locale"))
-    return Evidence(z_top=(d1 - mean) / sd, z_gap=max(d1 - d2, 0.0) / sd,
-                    coverage=background.coverage(query.terms, found),
-                    cross=not same_language(query.lang, top.locale))
+        found |= matched_terms(
+            chunk.get("title", "") + "\n" + chunk.get("text", ""), set(query.terms), chunk.get("locale")
+        )
+    return Evidence(
+        z_top=(d1 - mean) / sd,
+        z_gap=max(d1 - d2, 0.0) / sd,
+        coverage=background.coverage(query.terms, found),
+        cross=not same_language(query.lang, top.locale),
+    )
 
 
 @dataclass(frozen=True)

@@ -59,15 +59,24 @@ class LanguageBackground:
         return float(self.mean @ q), max(var, 1e-12) ** 0.5
 
     def as_json(self) -> dict:
-        return {"dim": int(self.mean.shape[0]), "k": int(self.basis.shape[0]), "mean": _pack(self.mean, "float32"),
-                "basis": _pack(self.basis, "float16"), "variances": _pack(self.variances, "float32"),
-                "residual": self.residual}
+        return {
+            "dim": int(self.mean.shape[0]),
+            "k": int(self.basis.shape[0]),
+            "mean": _pack(self.mean, "float32"),
+            "basis": _pack(self.basis, "float16"),
+            "variances": _pack(self.variances, "float32"),
+            "residual": self.residual,
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> LanguageBackground:
         dim, k = d["dim"], d["k"]
-        return cls(_unpack(d["mean"], "float32"), _unpack(d["basis"], "float16", (k, dim)),
-                   _unpack(d["variances"], "float32"), float(d["residual"]))
+        return cls(
+            _unpack(d["mean"], "float32"),
+            _unpack(d["basis"], "float16", (k, dim)),
+            _unpack(d["variances"], "float32"),
+            float(d["residual"]),
+        )
 
 
 @dataclass
@@ -104,8 +113,9 @@ class Background:
         return sum(self.idf(t) for t in known if t in found) / total if total else 0.0
 
     @classmethod
-    def build(cls, vectors: Sequence[tuple[str, np.ndarray]], article_terms: Iterable[Iterable[int]],
-              seed: int = 0) -> Background:
+    def build(
+        cls, vectors: Sequence[tuple[str, np.ndarray]], article_terms: Iterable[Iterable[int]], seed: int = 0
+    ) -> Background:
         """From (locale, vector) of the KB's public chunks and each public article's set of term ids."""
         rng = np.random.default_rng(seed)
         by_lang: dict[str, list[np.ndarray]] = {}
@@ -130,13 +140,20 @@ class Background:
 
     def as_json(self) -> dict:
         ids = np.array(sorted(self.df), dtype=np.uint32)
-        return {"languages": {k: v.as_json() for k, v in self.languages.items()}, "pooled": self.pooled.as_json(),
-                "articles": self.articles, "term_ids": _pack(ids, "uint32"),
-                "term_df": _pack(np.array([self.df[int(i)] for i in ids], dtype=np.uint32), "uint32")}
+        return {
+            "languages": {k: v.as_json() for k, v in self.languages.items()},
+            "pooled": self.pooled.as_json(),
+            "articles": self.articles,
+            "term_ids": _pack(ids, "uint32"),
+            "term_df": _pack(np.array([self.df[int(i)] for i in ids], dtype=np.uint32), "uint32"),
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> Background:
         ids, counts = _unpack(d["term_ids"], "uint32"), _unpack(d["term_df"], "uint32")
-        return cls({k: LanguageBackground.from_json(v) for k, v in d["languages"].items()},
-                   LanguageBackground.from_json(d["pooled"]), int(d["articles"]),
-                   dict(zip(ids.tolist(), counts.tolist())))
+        return cls(
+            {k: LanguageBackground.from_json(v) for k, v in d["languages"].items()},
+            LanguageBackground.from_json(d["pooled"]),
+            int(d["articles"]),
+            dict(zip(ids.tolist(), counts.tolist())),
+        )

@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,7 @@ META_NAME = "answered"
 VERSION = 1
 PER_KIND = 200  # pseudo-queries per kind (title, heading, line), at most
 MIN_SAMPLES = 20  # searches a model needs to be fitted; fewer and the fallback decides
+MAX_OUTCOMES = 2000  # logged searches searched again per fit, the most recent first
 # Without translations in the KB there is nothing to fit the cross-language model on. Then it is the
 # same-language model over the dense features, with those features divided by how much a cross-language
 # match shrinks them for e5: measured on the shipped help center's translations by benchmarks/cross_shrink.py.
@@ -55,15 +57,23 @@ class Calibration:
     stats: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
-        return {"version": VERSION, "indexed_at": self.indexed_at, "embedder": self.embedder,
-                "same": self.model.same.as_json(), "cross": self.model.cross.as_json(),
-                "threshold": self.model.threshold, "background": self.background.as_json(), "stats": self.stats}
+        return {
+            "version": VERSION,
+            "indexed_at": self.indexed_at,
+            "embedder": self.embedder,
+            "same": self.model.same.as_json(),
+            "cross": self.model.cross.as_json(),
+            "threshold": self.model.threshold,
+            "background": self.background.as_json(),
+            "stats": self.stats,
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> Calibration:
         model = AnsweredModel(Logistic.from_json(d["same"]), Logistic.from_json(d["cross"]), float(d["threshold"]))
-        return cls(model, Background.from_json(d["background"]), d.get("indexed_at"), d.get("embedder", ""),
-                   d.get("stats", {}))
+        return cls(
+            model, Background.from_json(d["background"]), d.get("indexed_at"), d.get("embedder", ""), d.get("stats", {})
+        )
 
 
 def load(store: VectorStore) -> Calibration | None:
@@ -87,11 +97,16 @@ def current(store: VectorStore, embedder: Embedder) -> Calibration | None:
     return cal
 
 
-def ensure(store: VectorStore, embedder: Embedder) -> Calibration | None:
-    """The current calibration, fitted and stored first when the index changed since (None: empty index)."""
+def ensure(
+    store: VectorStore, embedder: Embedder, outcomes: Callable[[], Sequence[tuple[str, bool]]] | None = None
+) -> Calibration | None:
+    """The current calibration, fitted and stored first when the index changed since (None: empty index).
+
+    `outcomes` gives the logged searches to fit on as well (see fit), read only when a fit is needed.
+    """
     cal = current(store, embedder)
     if cal is None:
-        cal = fit(store, embedder)
+        cal = fit(store, embedder, outcomes=outcomes() if outcomes else ())
         if cal is not None:
             store.set_meta(cal.as_json(), META_NAME)
     return cal
@@ -142,6 +157,7 @@ def _read_kb(store: VectorStore) -> tuple[dict[str, _Article], list[tuple[str, n
 
 def _pseudo_queries(arts: dict[str, _Article], rng: random.Random) -> list[tuple[str, str, str]]:
     """(kind, text, article id): titles and headings unique to one article, and lines; balanced per article."""
+
     def key(t: str) -> str:
         return re.sub(r"\W+", " ", t.casefold()).strip()
 
@@ -184,12 +200,22 @@ def _fit_logistic(rows: list[tuple[list[float], int]]) -> Logistic | None:
 def _rates(model: Logistic, rows: list[tuple[list[float], int]]) -> dict:
     pos = [model.probability(x) >= 0.5 for x, y in rows if y]
     neg = [model.probability(x) >= 0.5 for x, y in rows if not y]
-    return {"searches": len(rows), "answered_when_present": round(float(np.mean(pos)), 3) if pos else None,
-            "answered_when_missing": round(float(np.mean(neg)), 3) if neg else None}
+    return {
+        "searches": len(rows),
+        "answered_when_present": round(float(np.mean(pos)), 3) if pos else None,
+        "answered_when_missing": round(float(np.mean(neg)), 3) if neg else None,
+    }
 
 
-def fit(store: VectorStore, embedder: Embedder, seed: int = 0) -> Calibration | None:
-    """Fit the answered decision on this KB's pseudo-queries (None when it has no public article)."""
+def fit(
+    store: VectorStore, embedder: Embedder, seed: int = 0, outcomes: Sequence[tuple[str, bool]] = ()
+) -> Calibration | None:
+    """Fit the answered decision on this KB's pseudo-queries (None when it has no public article).
+
+    `outcomes` are logged customer searches with what their searchers did (True: a result was clicked and not
+    voted unhelpful; False: the article they reached was voted unhelpful): searched again now, they join the
+    pseudo-queries as real answerable and unanswerable searches.
+    """
     t0 = time.perf_counter()
     arts, vectors = _read_kb(store)
     if not arts or not vectors:
@@ -201,9 +227,9 @@ def fit(store: VectorStore, embedder: Embedder, seed: int = 0) -> Calibration | 
     for a in arts.values():
         by_group.setdefault(a.group, []).append(a.id)
     # Cross-language answerable searches: a title or heading of an article whose translations remain.
-    cross = [(kind, text, aid) for kind, text, aid in pseudo
-             if kind != "line" and len(by_group[arts[aid].group]) > 1]
-    texts = [text for _, text, _ in pseudo]
+    cross = [(kind, text, aid) for kind, text, aid in pseudo if kind != "line" and len(by_group[arts[aid].group]) > 1]
+    outcomes = list(outcomes)[:MAX_OUTCOMES]
+    texts = [text for _, text, _ in pseudo] + [text for text, _ in outcomes]
     vecs = embedder.embed_queries(texts) if texts else np.zeros((0, 0))
     vec_of = dict(zip(texts, vecs))
     retriever = Retriever(store, embedder)
@@ -221,8 +247,14 @@ def fit(store: VectorStore, embedder: Embedder, seed: int = 0) -> Calibration | 
     def run(text: str, exclude: list[str]) -> Evidence | None:
         q = analyse(text)
         vec = vec_of[text]
-        hits = retriever.search(q.text, 10, sparse_text=q.searched, exclude=exclude, query_lang=q.lang,
-                                vectors=retriever.query_vectors(q, vec))
+        hits = retriever.search(
+            q.text,
+            10,
+            sparse_text=q.searched,
+            exclude=exclude,
+            query_lang=q.lang,
+            vectors=retriever.query_vectors(q, vec),
+        )
         return evidence(q, vec, hits, background)
 
     for _, text, aid in pseudo:
@@ -230,6 +262,8 @@ def fit(store: VectorStore, embedder: Embedder, seed: int = 0) -> Calibration | 
         add(run(text, sorted(by_group[arts[aid].group])), 0)
     for _, text, aid in cross:
         add(run(text, [x for x in by_group[arts[aid].group] if arts[x].locale == arts[aid].locale]), 1)
+    for text, answered in outcomes:
+        add(run(text, []), int(answered))
     same = _fit_logistic(same_rows)
     if same is None:
         same = Logistic((1.0, 1.0, 1.0), -4.0)  # too small a KB to fit: answered when clearly above background
@@ -240,10 +274,19 @@ def fit(store: VectorStore, embedder: Embedder, seed: int = 0) -> Calibration | 
         cross_model = Logistic(tuple(w / s for w, s in zip(dense_only.weights, CROSS_SHRINK)), dense_only.bias)
         cross_source = "same-language pseudo-queries, shrink prior"
     meta = store.get_meta() or {}
-    stats = {"pseudo_queries": dict(Counter(k for k, _, _ in pseudo)), "cross_queries": len(cross),
-             "same": _rates(same, same_rows), "cross": {**_rates(cross_model, cross_rows), "fitted_on": cross_source},
-             "features": {"same": list(SAME_FEATURES), "cross": list(CROSS_FEATURES)},
-             "seconds": round(time.perf_counter() - t0, 1), "fitted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    stats = {
+        "pseudo_queries": dict(Counter(k for k, _, _ in pseudo)),
+        "cross_queries": len(cross),
+        "logged_searches": {
+            "answered": sum(1 for _, a in outcomes if a),
+            "unanswered": sum(1 for _, a in outcomes if not a),
+        },
+        "same": _rates(same, same_rows),
+        "cross": {**_rates(cross_model, cross_rows), "fitted_on": cross_source},
+        "features": {"same": list(SAME_FEATURES), "cross": list(CROSS_FEATURES)},
+        "seconds": round(time.perf_counter() - t0, 1),
+        "fitted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     log.info("answered decision fitted on %d pseudo-queries in %.1fs", len(pseudo), stats["seconds"])
     return Calibration(AnsweredModel(same, cross_model), background, meta.get("indexed_at"), embedder.name, stats)
 
@@ -251,8 +294,16 @@ def fit(store: VectorStore, embedder: Embedder, seed: int = 0) -> Calibration | 
 class CalibrationCache:
     """The calibration of the index as it is now, checked against the store every few seconds."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder, fit: bool = True, refresh_seconds: float = 5.0):
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        fit: bool = True,
+        refresh_seconds: float = 5.0,
+        outcomes: Callable[[], Sequence[tuple[str, bool]]] | None = None,
+    ):
         self.store, self.embedder, self.fit, self.refresh = store, embedder, fit, refresh_seconds
+        self.outcomes = outcomes
         self._lock = threading.Lock()
         self._cal: Calibration | None = None
         self._stamp: object = object()
@@ -269,7 +320,9 @@ class CalibrationCache:
             if stamp != self._stamp or self._cal is None:
                 # Fitting takes seconds; the index's owner does it right after indexing, so a request only
                 # pays for it when the index was changed by something that did not (tests, an old index).
-                cal = ensure(self.store, self.embedder) if self.fit else current(self.store, self.embedder)
+                cal = (
+                    ensure(self.store, self.embedder, self.outcomes) if self.fit else current(self.store, self.embedder)
+                )
                 self._cal = cal if cal is not None else load(self.store)
                 self._stamp = stamp
             self._checked = now

@@ -41,8 +41,14 @@ class ArticlePage:
 
 
 def _summary(p: dict) -> ArticleSummary:
-    return ArticleSummary(p["article_id"], p.get("title", ""), p.get("locale", ""), p.get("category", ""),
-                          f"/articles/{p['article_id']}", p.get("updated"))
+    return ArticleSummary(
+        p["article_id"],
+        p.get("title", ""),
+        p.get("locale", ""),
+        p.get("category", ""),
+        f"/articles/{p['article_id']}",
+        p.get("updated"),
+    )
 
 
 def _newest(records: list[Record]) -> dict[str, Record]:
@@ -75,9 +81,12 @@ class Catalog:
             meta = self.store.get_meta() or {}
             stamp = meta.get("indexed_at")
             if stamp != self._stamp or self._stamp is None:
-                recs = self.store.records(SearchFilter(visibilities=["public"], title_points=True), _SUMMARY_FIELDS,
-                                          limit=1_000_000)
-                self._public = sorted((_summary(r.payload) for r in _newest(recs).values()), key=lambda s: (s.locale, s.title))
+                recs = self.store.records(
+                    SearchFilter(visibilities=["public"], title_points=True), _SUMMARY_FIELDS, limit=1_000_000
+                )
+                self._public = sorted(
+                    (_summary(r.payload) for r in _newest(recs).values()), key=lambda s: (s.locale, s.title)
+                )
                 self._stamp = stamp if stamp is not None else now
             self._checked = now
         return self._public
@@ -90,19 +99,29 @@ class Catalog:
         rec = _newest(recs)[article_id]
         p = rec.payload
         group = p.get("group_id") or article_id
-        others = self.store.records(SearchFilter(group_ids=[group], visibilities=visible, title_points=True,
-                                                 exclude_article_ids=[article_id]), _SUMMARY_FIELDS)
+        others = self.store.records(
+            SearchFilter(group_ids=[group], visibilities=visible, title_points=True, exclude_article_ids=[article_id]),
+            _SUMMARY_FIELDS,
+        )
         translations = sorted((_summary(o.payload) for o in _newest(others).values()), key=lambda s: s.locale)
         return ArticlePage(
-            id=article_id, title=p.get("title", ""), locale=p.get("locale", ""), category=p.get("category", ""),
-            tags=list(p.get("tags") or []), updated=p.get("updated"), body=p.get("body", ""),
-            visibility=p.get("visibility", ""), translations=translations,
-            related=self.related(rec.id, audience, locale=p.get("locale"),
-                                 exclude=[article_id] + [t.id for t in translations]),
+            id=article_id,
+            title=p.get("title", ""),
+            locale=p.get("locale", ""),
+            category=p.get("category", ""),
+            tags=list(p.get("tags") or []),
+            updated=p.get("updated"),
+            body=p.get("body", ""),
+            visibility=p.get("visibility", ""),
+            translations=translations,
+            related=self.related(
+                rec.id, audience, locale=p.get("locale"), exclude=[article_id] + [t.id for t in translations]
+            ),
         )
 
-    def related(self, record_id: str, audience: str = "customer", *, locale: str | None, exclude: list[str],
-                limit: int = 5) -> list[ArticleSummary]:
+    def related(
+        self, record_id: str, audience: str = "customer", *, locale: str | None, exclude: list[str], limit: int = 5
+    ) -> list[ArticleSummary]:
         """Articles nearest in meaning to a title point (`record_id`), in its language, `exclude` left out.
 
         The article and its visible translations are excluded by id; invisible ones the filter drops anyway.
@@ -110,11 +129,16 @@ class Catalog:
         vec = self.store.dense_vectors([record_id]).get(record_id)
         if vec is None:
             return []
-        flt = SearchFilter(visibilities=list(AUDIENCES[audience]), locales=[locale] if locale else None,
-                           exclude_article_ids=sorted(set(exclude)))
+        flt = SearchFilter(
+            visibilities=list(AUDIENCES[audience]),
+            locales=[locale] if locale else None,
+            exclude_article_ids=sorted(set(exclude)),
+        )
         hits = self.store.query(QueryVectors(vec, None), flt, limit * 6, mode="dense")
-        return [ArticleSummary(h.id, h.title, h.locale, h.category, f"/articles/{h.id}", h.payload.get("updated"))
-                for h in group_by_article(hits, limit)]
+        return [
+            ArticleSummary(h.id, h.title, h.locale, h.category, f"/articles/{h.id}", h.payload.get("updated"))
+            for h in group_by_article(hits, limit)
+        ]
 
     def categories(self, locale: str | None) -> list[tuple[str, int]]:
         counts = Counter(s.category for s in self.listing(locale))
@@ -162,4 +186,3 @@ class Catalog:
 
     def sitemap(self) -> list[ArticleSummary]:
         return list(self._public_summaries())
-

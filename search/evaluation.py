@@ -42,8 +42,12 @@ def load_beir(root: Path) -> tuple[list[dict], dict[str, str], dict[str, set[str
     """Corpus, queries and relevant documents per query from `corpus.jsonl`, `queries.jsonl`, `qrels.tsv`."""
     for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
         if not (root / name).is_file():
-            raise FileNotFoundError(f"{root / name} is missing: a BEIR-layout folder has corpus.jsonl, queries.jsonl, qrels.tsv")
-    corpus = [json.loads(line) for line in (root / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+            raise FileNotFoundError(
+                f"{root / name} is missing: a BEIR-layout folder has corpus.jsonl, queries.jsonl, qrels.tsv"
+            )
+    corpus = [
+        json.loads(line) for line in (root / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     queries = {}
     for line in (root / "queries.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -68,9 +72,8 @@ def write_articles(corpus: list[dict], root: Path) -> dict[str, str]:
         ids[aid] = did
         title = (doc.get("title") or "").replace("_", " ").strip() or did
         # The title goes into YAML as JSON (a valid YAML string), so quotes and colons are safe.
-        (root / f"{aid.replace('/', '_')}.md").write_text(
-            f"---\nid: {aid}\ntitle: {json.dumps(title, ensure_ascii=False)}\ncategory: eval\n---\n{doc.get('text', '')}\n",
-            encoding="utf-8")
+        front = f"---\nid: {aid}\ntitle: {json.dumps(title, ensure_ascii=False)}\ncategory: eval\n---\n"
+        (root / f"{aid.replace('/', '_')}.md").write_text(front + f"{doc.get('text', '')}\n", encoding="utf-8")
     return ids
 
 
@@ -87,8 +90,9 @@ def percentile(values: list[float], p: float) -> float:
     return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
 
 
-def evaluate(dataset: Path, embedder: Embedder, modes: list[Mode], chunk_tokens: int = 256,
-             progress: bool = False) -> list[EvalReport]:
+def evaluate(
+    dataset: Path, embedder: Embedder, modes: list[Mode], chunk_tokens: int = 256, progress: bool = False
+) -> list[EvalReport]:
     corpus, queries, qrels = load_beir(dataset)
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         articles = Path(tmp) / "articles"
@@ -104,14 +108,23 @@ def evaluate(dataset: Path, embedder: Embedder, modes: list[Mode], chunk_tokens:
             # The same code customers go through: corrections, fusion, grouping (logging off).
             service = SearchService(store, Retriever(store, embedder), speller=SpellCorrector.from_store(store))
             service.calibrations.get()  # fitted on the new KB before the timed searches
-            return [_run(dataset.name, mode, service, queries, qrels, id_map, len(corpus), index_seconds)
-                    for mode in modes]
+            return [
+                _run(dataset.name, mode, service, queries, qrels, id_map, len(corpus), index_seconds) for mode in modes
+            ]
         finally:
             store.close()
 
 
-def _run(name: str, mode: Mode, service: SearchService, queries: dict[str, str], qrels: dict[str, set[str]],
-         id_map: dict[str, str], n_docs: int, index_seconds: float) -> EvalReport:
+def _run(
+    name: str,
+    mode: Mode,
+    service: SearchService,
+    queries: dict[str, str],
+    qrels: dict[str, set[str]],
+    id_map: dict[str, str],
+    n_docs: int,
+    index_seconds: float,
+) -> EvalReport:
     ndcg = recall = mrr = 0.0
     latencies: list[float] = []
     judged = [q for q in queries if q in qrels]
@@ -125,9 +138,19 @@ def _run(name: str, mode: Mode, service: SearchService, queries: dict[str, str],
         recall += len(set(ranked[:10]) & relevant) / len(relevant)
         mrr += next((1 / (i + 1) for i, d in enumerate(ranked[:10]) if d in relevant), 0.0)
     n = max(len(judged), 1)
-    return EvalReport(name, mode, len(judged), n_docs, round(ndcg / n, 4), round(recall / n, 4), round(mrr / n, 4),
-                      round(percentile(latencies, 50), 2), round(percentile(latencies, 95), 2),
-                      round(percentile(latencies, 99), 2), round(index_seconds, 1))
+    return EvalReport(
+        name,
+        mode,
+        len(judged),
+        n_docs,
+        round(ndcg / n, 4),
+        round(recall / n, 4),
+        round(mrr / n, 4),
+        round(percentile(latencies, 50), 2),
+        round(percentile(latencies, 95), 2),
+        round(percentile(latencies, 99), 2),
+        round(index_seconds, 1),
+    )
 
 
 @dataclass
@@ -151,8 +174,16 @@ class AnsweredReport:
         return asdict(self)
 
 
-def evaluate_answered(dataset: Path, embedder: Embedder, *, removed_share: float = 0.3, queries_n: int = 400,
-                      seed: int = 0, chunk_tokens: int = 256, progress: bool = False) -> AnsweredReport:
+def evaluate_answered(
+    dataset: Path,
+    embedder: Embedder,
+    *,
+    removed_share: float = 0.3,
+    queries_n: int = 400,
+    seed: int = 0,
+    chunk_tokens: int = 256,
+    progress: bool = False,
+) -> AnsweredReport:
     """Index the set without a seeded `removed_share` of its documents and ask `queries_n` sampled queries: a
     query is answerable when one of its relevant documents is still there."""
     corpus, queries, qrels = load_beir(dataset)
@@ -184,9 +215,16 @@ def evaluate_answered(dataset: Path, embedder: Embedder, *, removed_share: float
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / len(neg) if neg else 0.0
     return AnsweredReport(
-        dataset=dataset.name, seed=seed, removed_share=removed_share, documents_kept=len(kept), answerable=len(pos),
-        unanswerable=len(neg), answered_when_answerable=round(sum(pos) / len(pos), 4) if pos else 0.0,
+        dataset=dataset.name,
+        seed=seed,
+        removed_share=removed_share,
+        documents_kept=len(kept),
+        answerable=len(pos),
+        unanswerable=len(neg),
+        answered_when_answerable=round(sum(pos) / len(pos), 4) if pos else 0.0,
         answered_when_unanswerable=round(sum(neg) / len(neg), 4) if neg else 0.0,
-        unanswered_precision=round(p, 4), unanswered_recall=round(r, 4),
+        unanswered_precision=round(p, 4),
+        unanswered_recall=round(r, 4),
         unanswered_f1=round(2 * p * r / (p + r), 4) if p + r else 0.0,
-        calibration=cal.stats if cal is not None else {})
+        calibration=cal.stats if cal is not None else {},
+    )

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kb.analysis import _morph_for
+from kb.analysis import morph_for
 
 __all__ = ["LayoutFix", "fix_layout"]
 
@@ -129,10 +129,10 @@ def _english_trigrams() -> frozenset[str]:
     """Letter trigrams of English words (word edges marked), from the spell checker's 160k-word list."""
     from search.spelling import english_words
 
-    grams = set()
+    grams: set[str] = set()
     for w in english_words():
         w = f"^{w}$"
-        grams.update(w[i:i + 3] for i in range(len(w) - 2))
+        grams.update(w[i : i + 3] for i in range(len(w) - 2))
     return frozenset(grams)
 
 
@@ -143,7 +143,7 @@ def _unlike_english(word: str) -> bool:
     Cyrillic typed on QWERTY gives runs like "hjl", "jlj", "yb[" that English spelling never has.
     """
     w = f"^{word.lower()}$"
-    grams = [w[i:i + 3] for i in range(len(w) - 2) if w[i + 1].isalpha()]
+    grams = [w[i : i + 3] for i in range(len(w) - 2) if w[i + 1].isalpha()]
     if len(grams) < 4:
         return False
     known = _english_trigrams()
@@ -159,7 +159,7 @@ def _known(word: str, lang: str) -> bool:
     w = word.lower().replace("ё", "е") if lang == "ru" else word.lower()
     if not w or len(w) > 64:
         return False
-    morph = _morph_for(lang)
+    morph = morph_for(lang)
     parts = w.split("-") if "-" in w and not morph.word_is_known(w) else [w]
     for part in parts:
         if not part or not morph.word_is_known(part):
@@ -235,10 +235,14 @@ def _plan_cyr(chunk: str, lang: str, last: bool) -> tuple[str, bool, bool]:
     start = chunk.find(core) if core else 0
     pre, suf = chunk[:start], chunk[start + len(core) :]
     letters = [ch for ch in core if ch.isalpha()]
-    impossible = bool(core) and all(ch in table or ch == "-" for ch in core) and (
-        not any(ch in _VOWELS for ch in letters)
-        or any(not ch.isalpha() and ch != "-" for ch in core)  # , . ; [ ] inside a word
-        or _unlike_english(core)  # hjljabn (родофит), Rbhyb (Кирни): letter runs English does not have
+    impossible = (
+        bool(core)
+        and all(ch in table or ch == "-" for ch in core)
+        and (
+            not any(ch in _VOWELS for ch in letters)
+            or any(not ch.isalpha() and ch != "-" for ch in core)  # , . ; [ ] inside a word
+            or _unlike_english(core)  # hjljabn (родофит), Rbhyb (Кирни): letter runs English does not have
+        )
     )
     # Lower case, or a capitalised name (Gbrtnnb → Пикетти): ALL CAPS stays, it is an abbreviation or a code.
     may = impossible and all(p[1:] == p[1:].lower() for p in core.split("-")) and not _is_english(core)

@@ -50,6 +50,12 @@ def analyse(raw: str, speller: SpellCorrector | None = None) -> Query:
         spelled = speller.correct(text)
         if spelled:
             searched, correction = spelled, "spelling"
-    return Query(raw=(raw or "")[:MAX_QUERY_CHARS], text=text, searched=searched, correction=correction,
-                 lang=analysis.detect_language(searched), terms=frozenset(analysis.terms(searched, None)),
-                 normalized=analysis.normalize(searched))
+    return Query(
+        raw=(raw or "")[:MAX_QUERY_CHARS],
+        text=text,
+        searched=searched,
+        correction=correction,
+        lang=analysis.detect_language(searched),
+        terms=frozenset(analysis.terms(searched, None)),
+        normalized=analysis.normalize(searched),
+    )

@@ -71,8 +71,11 @@ def _unique_titles(dense: Sequence[Hit]) -> list[Hit]:
     shared = {t for t, ids in seen.items() if len(ids) > 1}
     if not shared:
         return list(dense)
-    return [h for h in dense if h.payload.get("chunk_index") != TITLE_INDEX
-            or analysis.normalize(h.payload.get("title", "")) not in shared]
+    return [
+        h
+        for h in dense
+        if h.payload.get("chunk_index") != TITLE_INDEX or analysis.normalize(h.payload.get("title", "")) not in shared
+    ]
 
 
 def _newest_generations(*lists: Sequence[Hit]) -> dict[str, int]:
@@ -117,17 +120,30 @@ def _article_hit(aid: str, score: float, dense: list[Hit], sparse: list[Hit]) ->
     rep = (sparse or body_dense or dense)[0]
     p = rep.payload
     return ArticleHit(
-        id=aid, title=p.get("title", ""), locale=p.get("locale", ""), category=p.get("category", ""),
-        visibility=p.get("visibility", ""), score=score, section=p.get("section", ""), anchor=p.get("anchor", ""),
-        text=p.get("text", ""), payload=p,
-        dense_score=dense[0].score if dense else None, sparse_score=sparse[0].score if sparse else None,
+        id=aid,
+        title=p.get("title", ""),
+        locale=p.get("locale", ""),
+        category=p.get("category", ""),
+        visibility=p.get("visibility", ""),
+        score=score,
+        section=p.get("section", ""),
+        anchor=p.get("anchor", ""),
+        text=p.get("text", ""),
+        payload=p,
+        dense_score=dense[0].score if dense else None,
+        sparse_score=sparse[0].score if sparse else None,
         chunks=[h.payload for h in sorted(dense + sparse, key=lambda h: -h.score)],
         passages=[(h.score, h.payload) for h in dense],
     )
 
 
-def fuse(dense: Sequence[Hit], sparse: Sequence[Hit], limit: int, dense_share: float = DENSE_SHARE,
-         query_lang: str | None = None) -> list[ArticleHit]:
+def fuse(
+    dense: Sequence[Hit],
+    sparse: Sequence[Hit],
+    limit: int,
+    dense_share: float = DENSE_SHARE,
+    query_lang: str | None = None,
+) -> list[ArticleHit]:
     """One entry per article: a convex mix of each side's best chunk score, normalised per query, for articles
     in the query's language; the dense score alone for the others."""
     dense = _unique_titles(dense)
@@ -138,8 +154,10 @@ def fuse(dense: Sequence[Hit], sparse: Sequence[Hit], limit: int, dense_share: f
     dn = _normalise({a: hs[0].score for a, hs in d.items()})
     sn = _normalise({a: hs[0].score for a, hs in s.items() if a in mixed})
     share = dense_share if sn else 1.0
-    scores = {a: (share * dn.get(a, 0.0) + (1 - share) * sn.get(a, 0.0)) if a in mixed else dn.get(a, 0.0)
-              for a in set(dn) | set(sn)}
+    scores = {
+        a: (share * dn.get(a, 0.0) + (1 - share) * sn.get(a, 0.0)) if a in mixed else dn.get(a, 0.0)
+        for a in set(dn) | set(sn)
+    }
     ranked = sorted(scores, key=lambda a: (-scores[a], a))[:limit]
     return [_article_hit(a, scores[a], d.get(a, []), s.get(a, [])) for a in ranked]
 
@@ -159,8 +177,9 @@ class Retriever:
         self.store = store
         self.embedder = embedder
 
-    def vectors(self, query: str, lang: str | None = None, mode: Mode = "hybrid",
-                sparse_text: str | None = None) -> QueryVectors:
+    def vectors(
+        self, query: str, lang: str | None = None, mode: Mode = "hybrid", sparse_text: str | None = None
+    ) -> QueryVectors:
         dense = self.embedder.embed_queries([query])[0].tolist() if mode != "sparse" else None
         sparse = SparseVec(*analysis.sparse_query_vector(sparse_text or query, lang)) if mode != "dense" else None
         return QueryVectors(dense, sparse)
@@ -170,29 +189,50 @@ class Retriever:
         if mode != "sparse" and dense is None:
             dense = self.embedder.embed_queries([query.text])[0]
         ids = sorted({analysis.term_id(t) for t in query.terms}) if mode != "dense" else []
-        return QueryVectors(dense.tolist() if mode != "sparse" and dense is not None else None,
-                            SparseVec(ids, [1.0] * len(ids)) if ids else None)
+        return QueryVectors(
+            dense.tolist() if mode != "sparse" and dense is not None else None,
+            SparseVec(ids, [1.0] * len(ids)) if ids else None,
+        )
 
     def vectors_many(self, queries: Sequence[str]) -> list[QueryVectors]:
         """Hybrid vectors of several queries, embedded in one batch (a ticket's questions, say)."""
-        dense = self.embedder.embed_queries(list(queries)) if queries else []
-        return [QueryVectors(d.tolist(), SparseVec(*analysis.sparse_query_vector(q, None))) for q, d in zip(queries, dense)]
+        if not queries:
+            return []
+        dense = self.embedder.embed_queries(list(queries))
+        return [
+            QueryVectors(d.tolist(), SparseVec(*analysis.sparse_query_vector(q, None))) for q, d in zip(queries, dense)
+        ]
 
-    def search(self, query: str, limit: int = 10, *, locales: list[str] | None = None,
-               categories: list[str] | None = None, visibilities: Sequence[str] = ("public",),
-               mode: Mode = "hybrid", lang: str | None = None, exclude: Sequence[str] = (),
-               sparse_text: str | None = None, types: Sequence[str] = ("article",),
-               vectors: QueryVectors | None = None, query_lang: str | None = None) -> list[ArticleHit]:
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        locales: list[str] | None = None,
+        categories: list[str] | None = None,
+        visibilities: Sequence[str] = ("public",),
+        mode: Mode = "hybrid",
+        lang: str | None = None,
+        exclude: Sequence[str] = (),
+        sparse_text: str | None = None,
+        types: Sequence[str] = ("article",),
+        vectors: QueryVectors | None = None,
+        query_lang: str | None = None,
+    ) -> list[ArticleHit]:
         """`sparse_text`, when given, is what the sparse side analyses instead of `query` (a spelling fix:
         the dense model copes with typos itself and should see what the customer wrote). `vectors`, when
         given, are the query's vectors already computed by `vectors()`. `query_lang` is the query's detected
         language (kb.analysis.detect_language of the text; computed here when not given)."""
-        flt = SearchFilter(locales=locales, categories=categories, visibilities=list(visibilities),
-                           exclude_article_ids=list(exclude), types=list(types))
+        flt = SearchFilter(
+            locales=locales,
+            categories=categories,
+            visibilities=list(visibilities),
+            exclude_article_ids=list(exclude),
+            types=list(types),
+        )
         vectors = vectors or self.vectors(query, lang, mode, sparse_text)
         dense = self.store.query(vectors, flt, CANDIDATES, mode="dense") if mode != "sparse" else []
         sparse = self.store.query(vectors, flt, CANDIDATES, mode="sparse") if mode != "dense" and vectors.sparse else []
         if mode == "hybrid":
-            return fuse(dense, sparse, limit,
-                        query_lang=query_lang or analysis.detect_language(sparse_text or query))
+            return fuse(dense, sparse, limit, query_lang=query_lang or analysis.detect_language(sparse_text or query))
         return group_by_article(dense or sparse, limit)

@@ -17,8 +17,7 @@ from search.retrieval import ArticleHit, Mode, Retriever
 from search.snippets import highlight, snippet
 from search.spelling import SpellCorrector
 
-__all__ = ["AUDIENCES", "MAX_QUERY_CHARS", "Result", "SearchResponse", "SearchService", "Translation",
-           "reader_locale"]
+__all__ = ["AUDIENCES", "MAX_QUERY_CHARS", "Result", "SearchResponse", "SearchService", "Translation", "reader_locale"]
 
 AUDIENCES = {"customer": ("public",), "agent": ("public", "internal")}
 
@@ -68,14 +67,28 @@ class SearchResponse:
     def as_api(self) -> dict:
         """The public JSON contract of GET /api/search."""
         return {
-            "query": self.query, "answered": self.answered, "search_id": self.search_id,
-            "corrected": self.corrected, "locale": self.locale,
+            "query": self.query,
+            "answered": self.answered,
+            "search_id": self.search_id,
+            "corrected": self.corrected,
+            "locale": self.locale,
             "answer": self.answer.as_api() if self.answer else None,
-            "results": [{"id": r.id, "title": r.title, "title_html": r.title_html, "url": r.url, "locale": r.locale,
-                         "snippet": r.snippet,
-                         "section": r.section, "score": round(r.score, 4), "category": r.category,
-                         "other_language": r.other_language,
-                         "translation": asdict(r.translation) if r.translation else None} for r in self.results],
+            "results": [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "title_html": r.title_html,
+                    "url": r.url,
+                    "locale": r.locale,
+                    "snippet": r.snippet,
+                    "section": r.section,
+                    "score": round(r.score, 4),
+                    "category": r.category,
+                    "other_language": r.other_language,
+                    "translation": asdict(r.translation) if r.translation else None,
+                }
+                for r in self.results
+            ],
         }
 
 
@@ -98,8 +111,15 @@ def reader_locale(query: Query, interface: str | None) -> str | None:
 class SearchService:
     """Query analysis, retrieval, locale arrangement, snippets, the answered decision and logging."""
 
-    def __init__(self, store: VectorStore, retriever: Retriever, events=None, answered: AnsweredModel | None = None,
-                 speller: SpellCorrector | None = None, calibrate: bool = True):
+    def __init__(
+        self,
+        store: VectorStore,
+        retriever: Retriever,
+        events=None,
+        answered: AnsweredModel | None = None,
+        speller: SpellCorrector | None = None,
+        calibrate: bool = True,
+    ):
         """`answered` replaces the fitted decision (tests); `calibrate=False` never fits one on a request."""
         self.store = store
         self.retriever = retriever
@@ -111,9 +131,20 @@ class SearchService:
     def analyse(self, query: str) -> Query:
         return analyse(query, self.speller)
 
-    def search(self, query: str, *, limit: int = 10, locale: str | None = None, category: str | None = None,
-               audience: str = "customer", session: str | None = None, ip: str | None = None,
-               log: bool = True, mode: Mode = "hybrid", types: Sequence[str] = ("article",)) -> SearchResponse:
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        locale: str | None = None,
+        category: str | None = None,
+        audience: str = "customer",
+        session: str | None = None,
+        ip: str | None = None,
+        log: bool = True,
+        mode: Mode = "hybrid",
+        types: Sequence[str] = ("article",),
+    ) -> SearchResponse:
         t0 = time.perf_counter()
         q = self.analyse(query)
         visibilities = AUDIENCES[audience]
@@ -121,9 +152,16 @@ class SearchService:
         vector = None
         if q:
             vector = self.retriever.embedder.embed_queries([q.text])[0] if mode != "sparse" else None
-            hits = self.retriever.search(q.text, limit * 2, categories=[category] if category else None,
-                                         visibilities=visibilities, mode=mode, types=types, query_lang=q.lang,
-                                         vectors=self.retriever.query_vectors(q, vector, mode))
+            hits = self.retriever.search(
+                q.text,
+                limit * 2,
+                categories=[category] if category else None,
+                visibilities=visibilities,
+                mode=mode,
+                types=types,
+                query_lang=q.lang,
+                vectors=self.retriever.query_vectors(q, vector, mode),
+            )
         cal = self.calibrations.get()
         ev = evidence(q, vector, hits, cal.background) if cal is not None else None
         model = self.fixed_model or (cal.model if cal is not None else None)
@@ -137,20 +175,41 @@ class SearchService:
             card = answer_card(q, top, prob, cal.background.stats(vector, top.locale)[1])
         latency = (time.perf_counter() - t0) * 1000
         response = SearchResponse(
-            query=q.raw, normalized=q.normalized, answered=answered, search_id=uuid.uuid4().hex, results=results,
-            locale=reader, corrected=q.corrected, correction=q.correction, latency_ms=round(latency, 2),
-            answered_probability=round(prob, 4), features=ev.as_dict() if ev else {}, query_lang=q.lang, answer=card)
+            query=q.raw,
+            normalized=q.normalized,
+            answered=answered,
+            search_id=uuid.uuid4().hex,
+            results=results,
+            locale=reader,
+            corrected=q.corrected,
+            correction=q.correction,
+            latency_ms=round(latency, 2),
+            answered_probability=round(prob, 4),
+            features=ev.as_dict() if ev else {},
+            query_lang=q.lang,
+            answer=card,
+        )
         if log and self.events is not None and q:
             response.search_id = self.events.log_search(
-                query=q.raw, normalized=q.normalized, locale=locale, answered=response.answered,
+                query=q.raw,
+                normalized=q.normalized,
+                locale=locale,
+                answered=response.answered,
                 results=[{"id": r.id, "score": r.score, "rank": i + 1} for i, r in enumerate(results)],
-                latency_ms=latency, corrected=q.corrected, session=session, ip=ip, audience=audience,
-                category=category)
+                latency_ms=latency,
+                corrected=q.corrected,
+                session=session,
+                ip=ip,
+                audience=audience,
+                category=category,
+                query_lang=q.lang,
+            )
         return response
 
-    def _arrange(self, hits: list[ArticleHit], query: Query, locale: str | None,
-                 visibilities: Sequence[str], limit: int) -> list[Result]:
-        """One result per translation group: the reader's locale when the group has it, else marked as other language."""
+    def _arrange(
+        self, hits: list[ArticleHit], query: Query, locale: str | None, visibilities: Sequence[str], limit: int
+    ) -> list[Result]:
+        """One result per translation group: the reader's locale when the group has it, else marked."""
         q_terms = set(query.terms)
         groups: dict[str, ArticleHit] = {}
         for h in hits:
@@ -166,16 +225,40 @@ class SearchService:
         results = []
         for g, h in shown:
             lang = h.locale or None
-            results.append(Result(
-                id=h.id, title=h.title, url=h.url, locale=h.locale, snippet=snippet(h.text, q_terms, lang),
-                section=h.section, score=h.score, category=h.category, title_html=highlight(h.title, q_terms, lang),
-                other_language=bool(locale) and h.locale != locale,
-                translation=translations.get(g), visibility=h.visibility))
+            results.append(
+                Result(
+                    id=h.id,
+                    title=h.title,
+                    url=h.url,
+                    locale=h.locale,
+                    snippet=snippet(h.text, q_terms, lang),
+                    section=h.section,
+                    score=h.score,
+                    category=h.category,
+                    title_html=highlight(h.title, q_terms, lang),
+                    other_language=bool(locale) and h.locale != locale,
+                    translation=translations.get(g),
+                    visibility=h.visibility,
+                )
+            )
         return results
 
-    def _translations(self, group_ids: list[str], locale: str | None, visibilities: Sequence[str]) -> dict[str, Translation]:
-        recs = self.store.records(SearchFilter(group_ids=group_ids, locales=[locale] if locale else None,
-                                               visibilities=list(visibilities), title_points=True),
-                                  ["article_id", "title", "locale", "group_id"], limit=len(group_ids) * 4)
-        return {r.payload["group_id"]: Translation(r.payload["article_id"], r.payload["title"], r.payload["locale"],
-                                                   f"/articles/{r.payload['article_id']}") for r in recs}
+    def _translations(
+        self, group_ids: list[str], locale: str | None, visibilities: Sequence[str]
+    ) -> dict[str, Translation]:
+        recs = self.store.records(
+            SearchFilter(
+                group_ids=group_ids,
+                locales=[locale] if locale else None,
+                visibilities=list(visibilities),
+                title_points=True,
+            ),
+            ["article_id", "title", "locale", "group_id"],
+            limit=len(group_ids) * 4,
+        )
+        return {
+            r.payload["group_id"]: Translation(
+                r.payload["article_id"], r.payload["title"], r.payload["locale"], f"/articles/{r.payload['article_id']}"
+            )
+            for r in recs
+        }

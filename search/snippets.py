@@ -70,7 +70,7 @@ def _window(text: str, query_terms: set[str], lang: str | None, words: int) -> t
     matcher = _Matcher(query_terms, lang)
     hits = [i for i, t in enumerate(tokens) if matcher.token(t.group())]
     best, best_count = 0, -1
-    for start in ({max(0, i - words // 4) for i in hits} or {0}):
+    for start in {max(0, i - words // 4) for i in hits} or {0}:
         count = sum(1 for i in hits if start <= i < start + words)
         if count > best_count:
             best, best_count = start, count
@@ -100,5 +100,8 @@ def passage(text: str, query_terms: set[str], lang: str | None, words: int = 70)
     if after:
         stop = flat.find(". ", end)
         end = stop + 1 if stop != -1 and stop - end < 200 else end
-    return ("… " if before and start > 0 and flat[start - 2:start] != ". " else "") + flat[start:end].strip() + \
-        ("" if flat[end - 1:end] == "." or end >= len(flat) else " …")
+    return (
+        ("… " if before and start > 0 and flat[start - 2 : start] != ". " else "")
+        + flat[start:end].strip()
+        + ("" if flat[end - 1 : end] == "." or end >= len(flat) else " …")
+    )

@@ -27,7 +27,7 @@ def english_words() -> frozenset[str]:
 def _real_word(word: str) -> bool:
     """A word of the language (not a typo) even if no article uses it: "crossed" must not become "closed"."""
     if re.search("[а-яіїєґ]", word):
-        return any(analysis._morph_for(lang).parse(word)[0].is_known for lang in ("ru", "uk"))
+        return any(analysis.morph_for(lang).parse(word)[0].is_known for lang in ("ru", "uk"))
     return word in english_words()
 
 

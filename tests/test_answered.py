@@ -130,3 +130,22 @@ def test_a_russian_question_over_an_english_article_is_answered_until_the_articl
         assert service.search("как сбросить забытый пароль", locale="ru").answered
     finally:
         store.close()
+
+
+def test_each_search_logs_the_language_it_was_written_in_and_the_dashboard_counts_that(store, embedder, tmp_path):
+    from kb.db import EventLog
+
+    write_article(tmp_path / "a", "en/reset.md", id="reset", title="Reset your password", body="Open Settings.")
+    write_article(tmp_path / "a", "ru/reset.md", id="reset-ru", title="Сброс пароля", locale="ru",
+                  translation_of="reset", body="Откройте настройки.")
+    Indexer(store, embedder, chunk_tokens=64).run(tmp_path / "a")
+    events = EventLog(f"sqlite:///{tmp_path / 'events.db'}")
+    try:
+        service = SearchService(store, Retriever(store, embedder), events)
+        ru = service.search("сбросить пароль", locale="en")  # a Russian query in the English interface
+        service.search("reset password", locale="en")
+        assert events.get_search(ru.search_id).query_lang == "ru"
+        by_locale = events.dashboard.stats()["by_locale"]
+        assert by_locale["ru"]["searches"] == 1 and by_locale["en"]["searches"] == 1
+    finally:
+        events.close()

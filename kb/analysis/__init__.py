@@ -9,9 +9,6 @@ from kb.analysis.normal_form import normalize, tokenize
 from kb.analysis.sparse import ANALYZER_VERSION, AVGLEN, K1, B, sparse_doc_vector, sparse_query_vector, term_id
 from kb.analysis.terms import analyze, highlight_terms, terms, token_terms
 
-# TODO(lead): search/layout.py and search/spelling.py import the old private name; remove once they use morph_for.
-_morph_for = morph_for
-
 __all__ = [
     "ANALYZER_VERSION",
     "AVGLEN",
