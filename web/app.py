@@ -52,8 +52,8 @@ class Services:
         from search.service import SearchService
         from search.spelling import SpellCorrector
 
-        if not settings.torch_threads:
-            settings = settings.model_copy(update={"torch_threads": 1})  # see kb.settings.Settings.torch_threads
+        if not settings.embed_threads:
+            settings = settings.model_copy(update={"embed_threads": 1})  # see kb.settings.Settings.embed_threads
         runtime = Runtime(settings)
         closers = [runtime.close]
         try:
