@@ -10,9 +10,7 @@
 3. Passages/s, bare: every core, as `kb index` runs; the first --passages chunk texts of the shipped articles,
    embedded in one call per backend, backends in turn, --rounds times (best round counts). Cosine of each backend's
    vectors to torch's, queries and passages.
-4. In-process concurrency: 8 and 32 threads embedding queries on one ONNX session, with runs admitted one per core
-   (as shipped) and with every thread let in at once: whether the gate against oversubscription pays.
-5. HTTP: GET /api/search at each concurrency (wrk when installed, else httpx), the backends in turn at each level.
+4. HTTP: GET /api/search at each concurrency (wrk when installed, else httpx), the backends in turn at each level.
 
 Ends with the issue's two goals: ONNX req/s at 8 clients over torch's, and ONNX's whole HTTP search p95 at one client
 against torch's bare query-embedding p95 of the same run. Run it on a quiet machine; say when it was not.
@@ -27,7 +25,6 @@ import os
 import shutil
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -90,46 +87,6 @@ def cosines(a: np.ndarray, b: np.ndarray) -> dict:
     return {"min": round(float(c.min()), 4), "mean": round(float(c.mean()), 4)}
 
 
-def threaded(emb, qs: list[str], clients: int, seconds: float) -> dict:
-    """Requests/s and p95 of `clients` threads embedding one query at a time on one embedder."""
-    lat: list[float] = []
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def work(w: int) -> None:
-        i = w * 37
-        while time.perf_counter() < deadline:
-            t = time.perf_counter()
-            emb.embed_queries([qs[i % len(qs)]])
-            with lock:
-                lat.append((time.perf_counter() - t) * 1000)
-            i += 1
-
-    start = time.perf_counter()
-    workers = [threading.Thread(target=work, args=(w,)) for w in range(clients)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return {"rps": round(len(lat) / (time.perf_counter() - start), 1), "p95_ms": round(pct(lat, 95), 1)}
-
-
-def gate_comparison(levels: list[int], qs: list[str], seconds: float) -> list[dict]:
-    from kb.embedding.names import E5_MODEL, bundled_release
-    from kb.embedding.onnx_backend import OnnxEmbedder
-    from kb.embedding.onnx_export import export_dir
-
-    gated = load_embedder(Settings(embed_backend="onnx", embed_threads=1))
-    folder = export_dir(Settings().cache_dir, bundled_release(E5_MODEL))
-    ungated = OnnxEmbedder(folder, gated.name, gated.query_prompt, gated.passage_prompt, threads=1,
-                           max_concurrent=10_000)
-    rows = []
-    for clients in [c for c in levels if c > 1]:
-        for name, emb in (("one run per core", gated), ("all threads at once", ungated)):
-            rows.append({"clients": clients, "admission": name, **threaded(emb, qs, clients, seconds)})
-    return rows
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backends", default="torch,onnx,onnx-int8")
@@ -167,8 +124,6 @@ def main() -> int:
     agreement = {b: {"queries": cosines(query_vecs[b], query_vecs[ref]),
                      "passages": cosines(passage_vecs[b], passage_vecs[ref])} for b in backends}
 
-    say("in-process concurrency on one ONNX session ...")
-    gate = gate_comparison(levels, qs, min(args.seconds, 8.0)) if "onnx" in backends else []
 
     http: dict[str, dict[int, dict]] = {b: {} for b in backends}
     for b, server in servers.items():
@@ -184,7 +139,7 @@ def main() -> int:
 
     result = {"cores": usable_cores(), "client": client, "queries": len(qs), "passages": len(texts),
               "loadavg_at_end": os.getloadavg(), "query_ms": query_ms, "passages_per_s": per_s,
-              "cosine_to": ref, "agreement": agreement, "gate": gate,
+              "cosine_to": ref, "agreement": agreement,
               "http": {b: {str(c): r for c, r in v.items()} for b, v in http.items()}}
     if "torch" in backends and "onnx" in backends and 8 in levels and 1 in levels:
         result["goals"] = {"rps_at_8_onnx_over_torch": round(http["onnx"][8]["rps"] / http["torch"][8]["rps"], 2),
@@ -199,9 +154,6 @@ def main() -> int:
         cells = "".join(f"{http[b][c]['rps']:>10.1f}{http[b][c]['p95_ms']:>9.1f}" for c in levels)
         print(f"{b:<11}{query_ms[b]['p50_ms']:>10.1f}{query_ms[b]['p95_ms']:>8.1f}{per_s[b]:>11.1f}"
               f"{agreement[b]['queries']['min']:>10.4f}{agreement[b]['passages']['min']:>10.4f}{cells}")
-    for row in gate:
-        print(f"  one ONNX session, {row['clients']:>2} threads, {row['admission']:<20}: {row['rps']:>6.1f} embeddings/s, "
-              f"p95 {row['p95_ms']:.1f} ms")
     if "goals" in result:
         g = result["goals"]
         print(f"goal 1: HTTP req/s at 8 clients, onnx / torch = {g['rps_at_8_onnx_over_torch']:.2f} (goal >= 1.5)")
