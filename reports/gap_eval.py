@@ -92,6 +92,22 @@ def _clustering(labels: list[str], clusters: list[str]) -> dict:
     }
 
 
+OOS_LABEL = "(out of scope)"
+
+
+def topic_quality(topics: list[list[str]], held_out: set[str]) -> dict:
+    """intents_found and topic_precision_at_n over absent topics, best-ranked first, each the labels of its searches."""
+    majorities = [Counter(labels).most_common(1)[0][0] for labels in topics if labels]
+    n = len(held_out)
+    top = majorities[:n]
+    good = sum(m in held_out or m == OOS_LABEL for m in top)
+    return {
+        "intents_found": round(len(held_out & set(majorities)) / n, 4) if n else 0.0,
+        "topic_precision_at_n": round(good / len(top), 4) if top else 0.0,
+        "absent_topics": len(majorities),
+    }
+
+
 def evaluate(
     data_dir: Path, settings: Settings, progress: bool = False, *, seed: int = SEED, embedder: Embedder | None = None
 ) -> dict:
@@ -163,8 +179,15 @@ def evaluate(
             if lab in held_out and n * 2 > sum(c.values()) and n * 3 >= totals[lab]
         }
     )
+    absent = [t for t in result.topics if t.coverage == "absent"]
+    labels_of = defaultdict(list)
+    for (_, intent), e in zip(stream, logged):
+        labels_of[e.normalized].append(intent if intent is not None else OOS_LABEL)
+    topic_labels = [[lab for q in t.queries for lab in labels_of[q.normalized]] for t in absent]
+    tq = topic_quality(topic_labels, held_out)
     return {
         "dataset": Path(data_dir).name,
+        **tq,
         "seed": seed,
         "precision": round(p, 4),
         "recall": round(r, 4),
