@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -34,8 +35,64 @@ UTTERANCES_PER_ARTICLE = 8
 OOS_SEARCHES = 1000
 
 
+class IntentSetError(ValueError):
+    """An intent set that cannot be evaluated, said in a sentence naming the file and what is wrong."""
+
+
 def article_id(intent: str) -> str:
-    return intent.replace("_", "-").lower()
+    """A valid article id (ID_RE) from an intent: `reverted_card_payment?` → `reverted-card-payment`."""
+    slug = re.sub(r"[^a-z0-9._]+", "-", intent.replace("_", "-").lower()).strip("-._")
+    return re.sub(r"-{2,}", "-", slug) or "intent"
+
+
+def article_ids(intents: list[str]) -> dict[str, str]:
+    """Distinct valid ids for every intent; names that differ only in punctuation get -2, -3, … in sorted order."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for intent in sorted(intents):
+        base = article_id(intent)
+        aid, n = base, 1
+        while aid in used:
+            n += 1
+            aid = f"{base}-{n}"
+        used.add(aid)
+        out[intent] = aid
+    return out
+
+
+def load_intent_set(data_dir: Path) -> dict:
+    """DATA_DIR/data_full.json checked: `train` and `test` lists of [text, intent] pairs (`oos_test` optional)."""
+    path = Path(data_dir) / "data_full.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IntentSetError(f"{path} is missing: pass the folder holding an intent set's data_full.json") from None
+    except UnicodeDecodeError as e:
+        raise IntentSetError(f"{path} is not UTF-8 text (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise IntentSetError(f"{path}:{e.lineno}: not valid JSON ({e.msg}, column {e.colno})") from None
+    if not isinstance(data, dict):
+        raise IntentSetError(f"{path}: expected an object with 'train' and 'test' lists, found {type(data).__name__}")
+    for key in ("train", "test", "oos_test"):
+        rows = data.get(key)
+        if rows is None and key == "oos_test":
+            continue
+        if not isinstance(rows, list) or (key != "oos_test" and not rows):
+            raise IntentSetError(f"{path}: field '{key}' must be a non-empty list of [text, intent] pairs")
+        for i, row in enumerate(rows):
+            if not (
+                isinstance(row, list | tuple)
+                and len(row) == 2
+                and isinstance(row[0], str)
+                and isinstance(row[1], str)
+                and row[1].strip()
+            ):
+                raise IntentSetError(
+                    f"{path}: {key}[{i}] is {json.dumps(row, ensure_ascii=False)[:80]}, not a [text, intent] pair"
+                )
+    if len({i for _, i in data["train"]}) < 2:
+        raise IntentSetError(f"{path}: 'train' has fewer than two intents, nothing to hold out")
+    return data
 
 
 def intent_title(intent: str) -> str:
@@ -52,13 +109,14 @@ def write_articles(data: dict, root: Path, held_out: set[str]) -> int:
     by_intent: dict[str, list[str]] = defaultdict(list)
     for text, intent in data["train"]:
         by_intent[intent].append(text)
+    ids = article_ids(list(by_intent))
     n = 0
     for intent, texts in sorted(by_intent.items()):
         if intent in held_out:
             continue
         body = "\n".join(f"- {t}" for t in texts[:UTTERANCES_PER_ARTICLE])
-        (root / f"{article_id(intent)}.md").write_text(
-            f"---\nid: {json.dumps(article_id(intent))}\ntitle: {json.dumps(intent_title(intent))}\n"
+        (root / f"{ids[intent]}.md").write_text(
+            f"---\nid: {json.dumps(ids[intent])}\ntitle: {json.dumps(intent_title(intent))}\n"
             "locale: en\ncategory: eval\n---\n"
             f"{body}\n",
             encoding="utf-8",
@@ -113,7 +171,7 @@ def evaluate(
 ) -> dict:
     """Run the protocol on DATA_DIR/data_full.json; returns the metrics, counts and what was found."""
     t0 = time.perf_counter()
-    data = json.loads((Path(data_dir) / "data_full.json").read_text(encoding="utf-8"))
+    data = load_intent_set(data_dir)
     intents = sorted({i for _, i in data["train"]})
     held_out = split_intents(intents, seed)
     stream = [(t, i) for t, i in data["test"]] + [(t, None) for t, _ in data.get("oos_test", [])[:OOS_SEARCHES]]
