@@ -81,8 +81,9 @@ class GapReporter:
             for t in analysis.topics:
                 members = [per[q.normalized] for q in t.queries]
                 # The KB's evidence finds no article for these; the log must also say they failed: a wording
-                # customers were answered for and clicked most of the time is no gap, whatever its score.
-                kept = [q for q in members if failed_count(q, True) >= MIN_FAILURE_RATE * q.events]
+                # customers were answered for and clicked most of the time is no gap, whatever its score, and
+                # one whose top result was clicked or voted helpful has an article (weak at worst, never absent).
+                kept = [q for q in members if failed_count(q, True) >= MIN_FAILURE_RATE * q.events and not q.found]
                 if not kept:
                     continue
                 title = t.title
@@ -99,7 +100,7 @@ class GapReporter:
                 (
                     q
                     for q in failing(per)
-                    if q.normalized in analysis.scores and q.normalized not in analysis.unanswered
+                    if q.normalized in analysis.scores and (q.normalized not in analysis.unanswered or q.found)
                 ),
                 key=lambda q: (-q.failures, q.normalized),
             )[:MAX_REPORT_QUERIES]
@@ -196,7 +197,10 @@ class GapReporter:
             trend=trend,
             weekly_failures=weekly_failures,
             locales=dict(locales.most_common()),
-            queries=[{"text": q.text, "count": q.events, "failures": failed(q)} for q in members[:8]],
+            queries=[
+                {"text": q.text, "count": q.events, "failures": failed(q)} | ({"typed": q.typed} if q.typed else {})
+                for q in members[:8]
+            ],
             signals=signals,
             nearest=nearest,
         )

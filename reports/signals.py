@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from kb.analysis import normalize, terms
+from search.layout import fix_layout
 
 # A new, different query from the same visitor within this time means the previous one did not help.
 REFORMULATION_SECONDS = 90
@@ -26,10 +27,10 @@ class QuerySignals:
     """Everything the log says about one normalized query."""
 
     normalized: str
-    text: str  # the most recent wording as typed (as corrected, for a wrong keyboard layout: see layout_fixed)
+    text: str  # the most recent wording: as typed, or as search read it when typed in the wrong keyboard layout
+    typed: str | None = None  # what was typed, when `text` is its layout correction ("Ghbdtn" for "Привет")
     searches: int = 0
     found: int = 0  # searches whose top article was clicked or voted helpful, answered or not
-    found_unanswered: int = 0  # of those, the ones search had called unanswered
     corrected: str | None = None  # what search searched instead, when it corrected the most recent wording
     unanswered: int = 0
     no_click: int = 0  # answered, nothing clicked
@@ -86,12 +87,16 @@ def collect(
     last_by_session: dict[str, tuple[datetime, str, bool, bool]] = {}
 
     def entry(normalized: str, text: str, corrected: str | None = None) -> QuerySignals:
+        typed = None
+        if corrected and fix_layout(text) is not None:
+            # Typed in the wrong layout: "Ghbdtn yt vjue" means nothing to the admin, "Привет не могу" does.
+            typed, text = text, corrected
         q = per.get(normalized)
         if q is None:
             q = per[normalized] = QuerySignals(normalized, text)
         else:
             q.text = text
-        q.corrected = corrected
+        q.typed, q.corrected = typed, corrected
         return q
 
     for e in events.iter_searches(since, until):
@@ -99,9 +104,8 @@ def collect(
             continue
         totals["searches"] += 1
         q = entry(e.normalized, e.query, e.corrected)
-        found = e.top_clicked or e.helpful
+        found = e.top_clicked or e.helpful  # a public article answered it, whatever search decided
         q.found += found
-        q.found_unanswered += found and not e.answered
         failed = not e.answered
         q.add(e.at, e.locale, failed=failed)
         if not e.answered:
@@ -164,16 +168,6 @@ def related(a: str, b: str) -> bool:
     """
     ta, tb = _terms(a), _terms(b)
     return bool(ta & tb) or not ta or not tb
-
-
-def layout_fixed(q: QuerySignals) -> None:
-    """Show a query typed in the wrong keyboard layout as search read it ("Ghbdtn" → "Привет"), never as typed."""
-    from search.layout import fix_layout
-
-    if q.corrected:
-        fix = fix_layout(q.text)
-        if fix is not None:
-            q.text = fix.text
 
 
 def failing(per: dict[str, QuerySignals]) -> list[QuerySignals]:
