@@ -187,10 +187,12 @@ def _without(text: str, root, section: str, index: int) -> str:
         raise RulesError(f"there is no {section} entry {index + 1} to remove (the file changed since?)")
     node = items.value[index]
     lines = text.splitlines(keepends=True)
-    start, end = node.start_mark.line, node.end_mark.line
-    if node.end_mark.column > 0:
-        end += 1
-    # The entry's "- " sits before its first key on the same line.
+    # The entry's "- " sits before its first key on the same line; it runs to where the next entry starts.
+    start = node.start_mark.line
+    if index + 1 < len(items.value):
+        end = items.value[index + 1].start_mark.line
+    else:
+        end = node.end_mark.line + (1 if node.end_mark.column > 0 else 0)
     kept = lines[:start] + lines[end:]
     if len(items.value) == 1:  # the section is empty now: drop its key too
         key_line = next(k.start_mark.line for k, v in root.value if k.value == section)

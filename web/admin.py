@@ -122,7 +122,16 @@ def reindex(services) -> dict:
         # Fit the answered decision on the new index here, in the re-index request, not in a customer's search.
         services.search.calibrations.invalidate()
         services.search.calibrations.get()
-        return report.as_dict()
+        from reports.kb_view import refresh
+        from search.rules_file import publish
+
+        refresh(services.search.store, services.search.retriever.embedder)  # so the gap report opens without embedding
+        _, problems = publish(services.search.store, services.settings.articles_dir)
+        services.search.retriever.rules.invalidate()
+        out = report.as_dict()
+        for p in problems:
+            out["errors" if p.severity == "error" else "warnings"].append(p.as_dict())
+        return out
     finally:
         _index_lock.release()
 
