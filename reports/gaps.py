@@ -140,8 +140,11 @@ class GapReporter:
                         self._topic(tid, suggest_title(central.text), members, near, "weak", mondays, uncovered=False)
                     )
             self._dates(topics)
+            from search.rules_file import stored
+
+            rules = stored(store)
             for t in topics:
-                self._resolve(t, members_of[t.id], t.id in uncovered)
+                self._resolve(t, members_of[t.id], t.id in uncovered, _pinned_on(rules, t, members_of[t.id]))
         topics = [t for t in topics if t.failures > 0]
         topics.sort(key=lambda t: (t.status != "open", -t.impact, t.title))
         return GapReport(
@@ -222,11 +225,16 @@ class GapReporter:
             for n in t.nearest:
                 n.updated = str(dates.get(n.id) or "") or None
 
-    def _resolve(self, topic: GapTopic, members: list[QuerySignals], uncovered: bool = False) -> None:
-        """Resolved: the nearest article was published after the failures began, and they have stopped since."""
+    def _resolve(
+        self, topic: GapTopic, members: list[QuerySignals], uncovered: bool = False, pinned: date | None = None
+    ) -> None:
+        """Resolved: the nearest article was published (or pinned for these wordings) after the failures began,
+        and they have stopped since."""
         first = min((q.first for q in members if q.first), default=None)
         art = topic.nearest[0] if topic.nearest else None
         published = parse_day(art.updated) if art else None
+        if pinned and (published is None or pinned > published):
+            published = pinned
         if not (published and first and first.date() < published):
             return
         before, after, after_events = rate_around(members, published, uncovered)
@@ -259,6 +267,25 @@ class _MemoEmbedder:
         if not texts:
             return np.zeros((0, self._embedder.dim), np.float32)
         return np.stack([self._vectors[t] for t in texts])
+
+
+def _pinned_on(rules, topic: GapTopic, members: list[QuerySignals]) -> date | None:
+    """The day a search rule began sending this topic's wordings to its nearest article, if one does."""
+    if not rules or not topic.nearest:
+        return None
+    target = topic.nearest[0].id
+    days = [
+        p.added
+        for p in rules.pins_for([target])
+        if p.added and any(p.applies(key, p.keys) for key in {_key(q.text) for q in members})
+    ]
+    return min(days) if days else None
+
+
+def _key(text: str) -> frozenset[str]:
+    from search.rules import term_key
+
+    return term_key(text)
 
 
 def _same_title(text: str, title: str) -> bool:

@@ -137,12 +137,8 @@ class RulesCache:
 
 def save_text(articles_dir: Path, text: str, store: VectorStore | None = None) -> tuple[Rules, list[Problem]]:
     """Replace the file with `text` when it has no errors (warnings are returned); RulesError otherwise."""
-    rules, problems = check(text, store)
-    errors = [p for p in problems if p.severity == "error"]
-    if rules is None or errors:
-        raise RulesError(f"{RULES_FILE} was not saved: {len(errors) or 1} error(s)", problems)
-    _write(articles_dir, text)
-    return rules, problems
+    with _lock(articles_dir):
+        return _save_locked(articles_dir, text, store)
 
 
 def add_pin(
@@ -247,11 +243,6 @@ def _save_locked(articles_dir: Path, text: str, store) -> tuple[Rules, list[Prob
 def _lock(articles_dir: Path) -> FileLock:
     digest = hashlib.sha256(str(Path(articles_dir).resolve()).encode()).hexdigest()[:16]
     return FileLock(str(Path(tempfile.gettempdir()) / f"kb-rules-{digest}.lock"))
-
-
-def _write(articles_dir: Path, text: str) -> None:
-    with _lock(articles_dir):
-        _write_unlocked(articles_dir, text)
 
 
 def _write_unlocked(articles_dir: Path, text: str) -> None:
