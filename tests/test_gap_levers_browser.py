@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_gap_levers import _report
 
 from support import CHROMIUM, CHROMIUM_ARGS, HIDDEN_IDS, HIDDEN_TITLES, CountingEmbedder, free_port, index_kb
-from test_gap_levers import _report
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(os.environ.get("KB_SCREENSHOTS", "/tmp/kb-screenshots"))
