@@ -116,3 +116,22 @@ def test_apply_a_rule_and_draft_an_article(server, browser, width):
     drafted = list((settings.articles_dir / "ru" / "billing").glob("kak-vygruzit-diagrammu-ganta*.md"))
     assert drafted and all("visibility: draft" in p.read_text(encoding="utf-8") for p in drafted)
     customer.context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_health_page_fits_the_screen(server, browser, width):
+    base, _, _ = server
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
+    page = context.new_page()
+    _login(page, base)
+    page.goto(base + "/admin/health")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"health-{width}.png"), full_page=True)
+    assert page.locator("h1").inner_text().startswith("Content health")
+    tables = page.locator("table.rules-table").all()
+    assert tables, "the demo KB has articles nobody searched for: at least one section"
+    main = page.locator("main").bounding_box() or page.locator("body").bounding_box()
+    for t in tables:
+        assert _inside(t.bounding_box(), main)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    context.close()

@@ -192,6 +192,31 @@ async def gaps_draft(
     return RedirectResponse(f"/admin/gaps?days={days}&drafted={quote(rel)}", status_code=303)
 
 
+HEALTH_KINDS = {
+    "duplicate": "Near-duplicate articles",
+    "missing_translation": "Translations missing for clicked articles",
+    "stale_translation": "Translations older than their source",
+    "broken_link": "Broken links between articles",
+    "never_shown": "Never shown in a customer search",
+    "never_clicked": "Shown, never clicked",
+}
+
+
+def _health(request: Request, days: int):
+    from reports.health import content_health
+
+    services = request.app.state.services
+    since, until = _window(days)
+    search = services.search
+    return content_health(search.store, search.retriever.embedder, services.events, since, until)
+
+
+@router.get("/admin/health", response_class=HTMLResponse, include_in_schema=False)
+async def health_page(request: Request, user: AdminDep, days: DaysParam = 56) -> HTMLResponse:
+    report = await run_in_threadpool(_health, request, days)
+    return _render(request, "health.html", user=user, report=report, days=days, kinds=HEALTH_KINDS)
+
+
 # -- the search rules editor ------------------------------------------------------------------------------------
 
 

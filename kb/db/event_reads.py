@@ -241,6 +241,30 @@ class EventReads:
         with self.engine.connect() as conn:
             return [(a, int(c)) for a, c in conn.execute(stmt)]
 
+    def article_exposure(self, since: datetime, until: datetime, audience: str = "customer") -> dict[str, list[int]]:
+        """Per article id: [times shown in a search's results, clicks], for searches in the window."""
+        audience = text("audience", audience, AUDIENCE_MAX)
+        out: dict[str, list[int]] = {}
+        in_window = (searches.c.at >= since, searches.c.at < until, searches.c.audience == audience)
+        shown = (
+            select(search_results.c.article_id, func.count())
+            .join(searches, searches.c.id == search_results.c.search_pk)
+            .where(*in_window)
+            .group_by(search_results.c.article_id)
+        )
+        clicked = (
+            select(clicks.c.article_id, func.count())
+            .join(searches, searches.c.id == clicks.c.search_pk)
+            .where(*in_window)
+            .group_by(clicks.c.article_id)
+        )
+        with self.engine.connect() as conn:
+            for aid, n in conn.execute(shown):
+                out.setdefault(aid, [0, 0])[0] = int(n)
+            for aid, n in conn.execute(clicked):
+                out.setdefault(aid, [0, 0])[1] = int(n)
+        return out
+
     def helpfulness(self, article_id: str) -> tuple[int, int]:
         """(helpful, not helpful) vote counts for an article."""
         article_id = ident("article_id", article_id, ID_MAX)
