@@ -121,3 +121,15 @@ def test_edits_keep_the_reviewers_comments_and_a_broken_file_keeps_the_last_good
     rules, problems = _apply(store, root, service)
     assert rules is None and "stay in force" in problems[0].message
     assert service.search("how much", log=False).results[0].id == "plans-ru"  # still pinned
+
+
+def test_agent_suggestions_get_the_pinned_article_first(kb, store, embedder):
+    from suggest.models import TicketIn
+    from suggest.service import SuggestService
+
+    root, service = kb
+    suggest = SuggestService(service.retriever)
+    ticket = TicketIn(subject="", messages=[{"role": "customer", "text": "on call engineer"}])
+    add_pin(root, ["on call engineer"], "reset")
+    _apply(store, root, service)
+    assert suggest.suggest(ticket, log=False).articles[0].id == "reset"
