@@ -226,3 +226,34 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(root: Path) -> Iterator[tuple[str, object]]:
+    """The small KB indexed under root and served by uvicorn in a thread: (base URL, settings), for a browser."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from app.runtime import open_runtime
+    from web.app import create_app
+
+    settings = index_kb(root)
+    with open_runtime(settings, embedder=CountingEmbedder()) as rt:
+        port = free_port()
+        srv = uvicorn.Server(
+            uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not srv.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}", settings
+        finally:
+            srv.should_exit = True
+            thread.join(10)

@@ -1,0 +1,222 @@
+"""Every customer and staff page at 1280 and 390 px: axe-core finds no violation, and what axe cannot judge holds.
+
+axe-core is vendored under tests/vendor/axe-core (npm pack axe-core@4.14.1) and injected into each page; the
+checks it cannot make (focus-ring and field-border contrast, every text's contrast, elements wider than the
+screen, blocks drawn over each other) are measured by tests/a11y_checks.js.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from support import CHROMIUM, CHROMIUM_ARGS, live_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+HERE = Path(__file__).resolve().parent
+AXE = HERE / "vendor" / "axe-core" / "axe.min.js"
+CHECKS = HERE / "a11y_checks.js"
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+STAFF_PASSWORD = "a long enough password"
+
+CUSTOMER_PAGES = [
+    "/",
+    "/search",
+    "/search?q=reset+password",
+    "/search?q=zzqx+wibble",
+    "/articles/reset-password",
+    "/articles/reset-password-ru",
+    "/articles/invoices",
+    "/categories/account",
+    "/contact",
+    "/contact?subject=reset+my+password",
+    "/no-such-page",
+    "/login",
+]
+STAFF_PAGES = ["/agent", "/agent?ticket=T-1001", "/admin", "/admin/gaps"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    import httpx
+
+    from kb.db.accounts import Accounts
+    from kb.db.events import EventLog
+
+    with live_server(tmp_path_factory.mktemp("a11ykb")) as (base, settings):
+        with EventLog(settings.database_url) as log:
+            Accounts(log.writer).add_user("a11y-admin", "admin", STAFF_PASSWORD)
+        # Searches of one day, answered and not, so the dashboard has its chart and tables and the gap report a topic.
+        for q in ["reset password", "invoices", "zzqx wibble", "zzqx wibble", "как сбросить пароль", "Як оплатити"]:
+            httpx.get(base + "/api/search", params={"q": q}, timeout=30).raise_for_status()
+        yield base, settings
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def staff_state(server, browser):
+    """The cookies of a logged-in admin, shared by the staff pages."""
+    base, _ = server
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#username", "a11y-admin")
+    page.fill("#password", STAFF_PASSWORD)
+    with page.expect_navigation():
+        page.click("form.stack-form button[type=submit]")
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+def open_page(browser, base, path, size, state=None, lang="en"):
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, bypass_csp=True, storage_state=state, locale="en-US"
+    )
+    page = context.new_page()
+    sep = "&" if "?" in path else "?"
+    page.goto(f"{base}{path}{sep}lang={lang}")
+    page.wait_for_load_state("networkidle")
+    page.add_script_tag(path=str(AXE))
+    page.add_script_tag(path=str(CHECKS))
+    return context, page
+
+
+def axe_violations(page) -> list[str]:
+    result = page.evaluate("async () => JSON.stringify(await axe.run(document, {resultTypes: ['violations']}))")
+    out = []
+    for v in json.loads(result)["violations"]:
+        targets = "; ".join(" ".join(n["target"]) for n in v["nodes"][:4])
+        out.append(f"{v['id']} ({v['impact']}): {v['help']} at {targets}")
+    return out
+
+
+def focus_walk(page, limit=80) -> list[str]:
+    """Tab through the page as a keyboard user does; every focused element must show a ≥ 3:1 indicator."""
+    problems: list[str] = []
+    page.locator("body").focus()
+    seen = set()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        key = page.evaluate(
+            "() => { const e = document.activeElement; return e === document.body ? null : "
+            "(e.id || '') + '|' + e.tagName + '|' + (e.getAttribute('href') || '') + '|' + (e.name || '') + "
+            "'|' + Array.from(document.querySelectorAll('*')).indexOf(e) }"
+        )
+        if key is None or key in seen:
+            break
+        seen.add(key)
+        problems += page.evaluate("() => __a11y.focusProblems([document.activeElement])")
+    return problems
+
+
+def measure(page) -> dict[str, list[str]]:
+    return {
+        "axe": axe_violations(page),
+        "fields": page.evaluate("() => __a11y.fieldProblems()"),
+        "text": page.evaluate("() => __a11y.textProblems()"),
+        "width": page.evaluate("() => __a11y.widthProblems()"),
+        "overlap": page.evaluate("() => __a11y.overlapProblems()"),
+        "focus": focus_walk(page),
+    }
+
+
+def assert_clean(found: dict[str, list[str]], where: str) -> None:
+    bad = {k: v for k, v in found.items() if v}
+    assert not bad, f"{where}:\n" + "\n".join(f"  [{k}] {p}" for k, v in bad.items() for p in v)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("path", CUSTOMER_PAGES)
+def test_customer_page_is_accessible(server, browser, path, width):
+    base, _ = server
+    context, page = open_page(browser, base, path, WIDTHS[width])
+    try:
+        assert_clean(measure(page), f"{path} at {WIDTHS[width][0]} px")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_staff_page_is_accessible(server, browser, staff_state, path, width):
+    base, _ = server
+    context, page = open_page(browser, base, path, WIDTHS[width], state=staff_state)
+    try:
+        assert not page.url.startswith(base + "/login"), "the staff page asked to log in again"
+        assert_clean(measure(page), f"{path} at {WIDTHS[width][0]} px")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk"])
+@pytest.mark.parametrize("path", ["/", "/search?q=reset+password", "/articles/reset-password", "/contact", "/admin"])
+def test_translated_pages_fit_a_phone(server, browser, staff_state, path, lang):
+    """Russian and Ukrainian strings run longer than English: nothing may overflow or overlap at 390 px."""
+    base, _ = server
+    context, page = open_page(browser, base, path, WIDTHS["phone"], state=staff_state, lang=lang)
+    try:
+        found = {"axe": axe_violations(page)}
+        found["width"] = page.evaluate("() => __a11y.widthProblems()")
+        found["overlap"] = page.evaluate("() => __a11y.overlapProblems()")
+        assert_clean(found, f"{path} in {lang} at 390 px")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("start", ["/", "/search?q=invoices"])
+def test_instant_search_results_are_accessible(server, browser, start, width):
+    """The results search.js draws while the reader types pass the same checks as the server's."""
+    base, _ = server
+    context, page = open_page(browser, base, start, WIDTHS[width])
+    try:
+        page.locator("#q").fill("")
+        page.locator("#q").press_sequentially("reset password", delay=20)
+        page.locator(".instant-results[data-js] .results .result").first.wait_for(timeout=10_000)
+        page.keyboard.press("Escape")  # the autocomplete list is a popup over the page: close it to measure
+        found = measure(page)
+        del found["focus"]
+        assert_clean(found, f"instant search from {start} at {WIDTHS[width][0]} px")
+    finally:
+        context.close()
+
+
+def test_the_checks_catch_what_they_are_for(server, browser):
+    """Each check fails on the fault it exists for, so a clean run means something."""
+    base, _ = server
+    context, page = open_page(browser, base, "/contact", WIDTHS["phone"])
+    try:
+        page.add_style_tag(
+            content=(
+                "#c-email { border-color: #dfe3ea !important; }"
+                "#c-subject:focus { outline: 3px solid #ffbf47 !important; box-shadow: none !important; }"
+                ".narrow h1 { color: #aaaaaa !important; }"
+                ".narrow > p { width: 600px; }"
+                ".stack-form { margin-top: -120px; }"
+            )
+        )
+        assert any("c-email" in p for p in page.evaluate("() => __a11y.fieldProblems()"))
+        page.focus("#c-subject")
+        assert page.evaluate("() => __a11y.focusProblems([document.activeElement])")
+        assert any(p.startswith("h1") for p in page.evaluate("() => __a11y.textProblems()"))
+        assert any("wider than" in p for p in page.evaluate("() => __a11y.widthProblems()"))
+        assert any("overlaps" in p for p in page.evaluate("() => __a11y.overlapProblems()"))
+    finally:
+        context.close()
