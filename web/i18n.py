@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import re
+from functools import cache
+
+from babel import Locale
+from markupsafe import Markup, escape
 
 LANGUAGES = {"en": "English", "ru": "Русский", "uk": "Українська"}
 DEFAULT = "en"
 LANG_COOKIE = "kb_lang"
 
-STRINGS: dict[str, dict[str, str]] = {
+# A value is the string, or for a string with a count {n} its CLDR plural forms ("one", "few", "many", "other"),
+# chosen by Babel's plural rule for the language (and in the browser by Intl.PluralRules, the same CLDR data).
+Text = str | dict[str, str]
+
+STRINGS: dict[str, dict[str, Text]] = {
     "en": {
         "product": "Orbita Help Center",
         "home": "Home",
+        "breadcrumb": "Breadcrumb",
+        "still_stuck": "Still stuck?",
+        "search_title": "Search the help center",
         "skip": "Skip to content",
         "hero_title": "How can we help?",
         "hero_sub": "Search our guides and answers, in your language.",
@@ -31,11 +42,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "suggestions": "Suggestions",
         "categories": "Browse by topic",
         "popular": "Popular articles",
-        "articles_n": "{n} articles",
-        "articles_one": "1 article",
+        "articles_n": {"one": "{n} article", "other": "{n} articles"},
         "results_for": "Results for “{q}”",
-        "results_n": "{n} results",
-        "results_one": "1 result",
+        "results_n": {"one": "{n} result", "other": "{n} results"},
+        "deflect_n": {"one": "{n} article might answer this", "other": "{n} articles might answer this"},
+        "deflect_see": "See them below the form",
         "showing_for": "Showing results for:",
         "searched_for": "You typed:",
         "no_results": "We couldn't find anything for “{q}”.",
@@ -82,6 +93,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "ru": {
         "product": "Справочный центр Orbita",
         "home": "Главная",
+        "breadcrumb": "Навигационная цепочка",
+        "still_stuck": "Не нашли ответ?",
+        "search_title": "Поиск по справочному центру",
         "skip": "Перейти к содержимому",
         "hero_title": "Чем мы можем помочь?",
         "hero_sub": "Ищите инструкции и ответы на своём языке.",
@@ -103,10 +117,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "suggestions": "Подсказки",
         "categories": "Разделы",
         "popular": "Популярные статьи",
-        "articles_n": "Статей: {n}",
+        "articles_n": {"one": "{n} статья", "few": "{n} статьи", "many": "{n} статей", "other": "{n} статьи"},
         "results_for": "Результаты по запросу «{q}»",
-        "results_n": "Найдено: {n}",
-        "results_one": "Найдено: 1",
+        "results_n": {
+            "one": "{n} результат",
+            "few": "{n} результата",
+            "many": "{n} результатов",
+            "other": "{n} результата",
+        },
+        "deflect_n": {
+            "one": "{n} статья может ответить на ваш вопрос",
+            "few": "{n} статьи могут ответить на ваш вопрос",
+            "many": "{n} статей могут ответить на ваш вопрос",
+            "other": "{n} статьи могут ответить на ваш вопрос",
+        },
+        "deflect_see": "Они под формой",
         "showing_for": "Показаны результаты для:",
         "searched_for": "Вы ввели:",
         "no_results": "По запросу «{q}» ничего не найдено.",
@@ -153,6 +178,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "uk": {
         "product": "Довідковий центр Orbita",
         "home": "Головна",
+        "breadcrumb": "Навігаційний ланцюжок",
+        "still_stuck": "Не знайшли відповідь?",
+        "search_title": "Пошук у довідковому центрі",
         "skip": "Перейти до вмісту",
         "hero_title": "Чим ми можемо допомогти?",
         "hero_sub": "Шукайте інструкції та відповіді своєю мовою.",
@@ -174,10 +202,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "suggestions": "Підказки",
         "categories": "Розділи",
         "popular": "Популярні статті",
-        "articles_n": "Статей: {n}",
+        "articles_n": {"one": "{n} стаття", "few": "{n} статті", "many": "{n} статей", "other": "{n} статті"},
         "results_for": "Результати за запитом «{q}»",
-        "results_n": "Знайдено: {n}",
-        "results_one": "Знайдено: 1",
+        "results_n": {
+            "one": "{n} результат",
+            "few": "{n} результати",
+            "many": "{n} результатів",
+            "other": "{n} результату",
+        },
+        "deflect_n": {
+            "one": "{n} стаття може відповісти на ваше питання",
+            "few": "{n} статті можуть відповісти на ваше питання",
+            "many": "{n} статей можуть відповісти на ваше питання",
+            "other": "{n} статті можуть відповісти на ваше питання",
+        },
+        "deflect_see": "Вони під формою",
         "showing_for": "Показано результати для:",
         "searched_for": "Ви ввели:",
         "no_results": "За запитом «{q}» нічого не знайдено.",
@@ -251,19 +290,49 @@ REASONS = ("not_related", "incomplete", "outdated", "unclear", "other")
 _ACCEPT_RE = re.compile(r"\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
 
 
-def translator(lang: str):
-    """t(key, **values): the UI string in lang, falling back to English, then to the key itself."""
-    table = STRINGS.get(lang, STRINGS[DEFAULT])
+class Translator:
+    """t(key, **values): the UI string in lang, falling back to English, then to the key itself.
 
-    def t(key: str, **values) -> str:
-        text = (
-            table.get(key)
-            or (table.get("articles_n", "").format(n=1) if key == "articles_one" else None)
-            or STRINGS[DEFAULT].get(key, key)
-        )
+    A value that is Markup (a span marking another language) stays markup, and the rest is escaped around it.
+    """
+
+    def __init__(self, lang: str):
+        self.lang = lang if lang in STRINGS else DEFAULT
+        self.table = STRINGS[self.lang]
+
+    def __call__(self, key: str, **values) -> str:
+        text = self.forms(key)
+        if isinstance(text, dict):
+            n = values.get("n")
+            if not isinstance(n, int | float):
+                raise TypeError(f"{key!r} has plural forms: pass its count as n")
+            text = text.get(self.plural(n)) or text["other"]
+        if any(isinstance(v, Markup) for v in values.values()):
+            return escape(text).format(**values)
         return text.format(**values) if values else text
 
-    return t
+    def forms(self, key: str) -> Text:
+        """The raw entry: a string, or the plural forms of a counted string (for search.js)."""
+        return self.table.get(key) or STRINGS[DEFAULT].get(key) or key
+
+    def plural(self, n: float) -> str:
+        return _plural_rule(self.lang)(n)
+
+
+@cache
+def _plural_rule(lang: str):
+    return Locale.parse(lang).plural_form
+
+
+def translator(lang: str) -> Translator:
+    return Translator(lang)
+
+
+def in_lang(text: str, locale: str | None, page_lang: str) -> str:
+    """Text in another language than the page's, wrapped in a span that says which (else the text as it is)."""
+    if not locale or locale == page_lang:
+        return text
+    return Markup('<span lang="{}">{}</span>').format(locale, text)
 
 
 def category_name(category: str, lang: str) -> str:

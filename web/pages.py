@@ -22,6 +22,7 @@ from web.render import render_markdown
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")  # autoescape on for .html
+templates.env.globals["in_lang"] = i18n.in_lang  # the macros need it too, and they see no context
 SUPPORT_EMAIL = "support@orbita.example"
 _CATEGORY_RE = re.compile(CATEGORY_PATTERN)
 _SID_RE = re.compile(r"^[0-9a-f]{8,64}$")
@@ -60,7 +61,7 @@ def render(request: Request, template: str, lang: str, status_code: int = 200, *
         "lang_links": _lang_links(request, home=status_code >= 400),
         "category_name": lambda c: i18n.category_name(c, lang),
         "category_names": i18n.CATEGORY_NAMES.get(lang, {}),
-        "language_name": _language_name,
+        "language_name": lambda code: i18n.in_lang(_language_name(code), code, lang),
         "result_href": result_href,
         "support_email": SUPPORT_EMAIL,
         "max_query": MAX_QUERY_CHARS,
