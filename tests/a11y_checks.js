@@ -42,6 +42,9 @@
   function visible(el) {
     const r = el.getBoundingClientRect();
     const s = getComputedStyle(el);
+    // A closed <details> keeps boxes for what it hides: only its summary is on screen.
+    const folded = el.closest("details:not([open])");
+    if (folded && !el.closest("summary") && el !== folded) return false;
     return r.width > 1 && r.height > 1 && s.visibility !== "hidden" && s.display !== "none" && !el.closest("[hidden]");
   }
 

@@ -207,9 +207,9 @@ def test_the_checks_catch_what_they_are_for(server, browser):
             content=(
                 "#c-email { border-color: #dfe3ea !important; }"
                 "#c-subject:focus { outline: 3px solid #ffbf47 !important; box-shadow: none !important; }"
-                ".narrow h1 { color: #aaaaaa !important; }"
-                ".narrow > p { width: 600px; }"
-                ".stack-form { margin-top: -120px; }"
+                ".contact h1 { color: #aaaaaa !important; }"
+                ".contact > p { width: 600px; }"
+                "#contact-form { margin-top: -120px !important; }"
             )
         )
         assert any("c-email" in p for p in page.evaluate("() => __a11y.fieldProblems()"))
