@@ -247,7 +247,7 @@ def live_server(root: Path) -> Iterator[tuple[str, object]]:
         )
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # startup fits the answered decision; slow when the machine is busy
         while not srv.started:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("uvicorn did not start")

@@ -8,6 +8,7 @@ screen, blocks drawn over each other) are measured by tests/a11y_checks.js.
 from __future__ import annotations
 
 import json
+import re
 import os
 from pathlib import Path
 
@@ -218,5 +219,95 @@ def test_the_checks_catch_what_they_are_for(server, browser):
         assert any(p.startswith("h1") for p in page.evaluate("() => __a11y.textProblems()"))
         assert any("wider than" in p for p in page.evaluate("() => __a11y.widthProblems()"))
         assert any("overlaps" in p for p in page.evaluate("() => __a11y.overlapProblems()"))
+    finally:
+        context.close()
+
+
+LANG_OF = "(sel) => Array.from(document.querySelectorAll(sel)).map(e => e.closest('[lang]').lang)"
+
+
+def test_lang_marks_exactly_the_text_in_each_language(server, browser):
+    """An English article read with the Russian interface: Russian rules for the interface, English for the article."""
+    base, _ = server
+    context, page = open_page(browser, base, "/articles/reset-password", WIDTHS["desktop"], lang="ru")
+    try:
+        assert page.evaluate("document.documentElement.lang") == "ru"
+        assert set(page.evaluate(LANG_OF, ".article h1, .article-body p, .toc li a")) == {"en"}
+        assert set(
+            page.evaluate(LANG_OF, ".article-header .muted, .toc h2, #fb-h, .feedback label, .feedback button")
+        ) == {"ru"}
+        assert page.get_attribute(".breadcrumb", "aria-label") == "Навигационная цепочка"
+        footer = page.inner_text(".site-footer")
+        assert "Напишите в поддержку: Написать в поддержку" not in footer and footer.count("поддержк") == 1
+    finally:
+        context.close()
+    context, page = open_page(browser, base, "/search?q=reset+password", WIDTHS["desktop"], lang="ru")
+    try:
+        badge = page.locator(".result .badge").first
+        assert badge.inner_text() == "Язык: English"
+        assert badge.evaluate("b => b.closest('[lang]').lang") == "ru"
+        assert badge.locator("span").evaluate("s => [s.lang, s.textContent]") == ["en", "English"]
+        english = page.locator(".result:has(.badge)").first
+        assert english.locator(".result-title").get_attribute("lang") == "en"
+        assert english.locator(".snippet").get_attribute("lang") == "en"
+        assert english.locator(".result-category").evaluate("c => c.closest('[lang]').lang") == "ru"
+        russian = page.locator(".result:not(:has(.badge))").first
+        assert russian.locator(".result-title").evaluate("t => t.closest('[lang]').lang") == "ru"
+    finally:
+        context.close()
+
+
+def test_instant_search_keeps_one_h1_the_title_and_the_outline(server, browser):
+    base, _ = server
+    context, page = open_page(browser, base, "/search?q=invoices", WIDTHS["desktop"])
+    try:
+        page.locator("#q").fill("")
+        page.locator("#q").press_sequentially("reset password", delay=20)
+        page.wait_for_function("() => document.title.startsWith('reset password')", timeout=10_000)
+        levels = page.evaluate(
+            "() => Array.from(document.querySelectorAll('main h1, main h2, main h3')).map(h => +h.tagName[1])"
+        )
+        assert levels.count(1) == 1 and levels[0] == 1
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
+        assert page.inner_text("main h1") == "Results for “reset password”"
+        assert page.evaluate("() => document.querySelector('.results .result-title').tagName") == "H2"
+    finally:
+        context.close()
+
+
+def test_contact_suggestions_leave_send_in_place_and_announce_a_count(server, browser):
+    base, _ = server
+    context, page = open_page(browser, base, "/contact", WIDTHS["phone"])
+    try:
+        send = page.get_by_role("button", name="Send to support")
+        before = send.bounding_box()["y"]
+        page.fill("#c-subject", "Cannot log in")
+        page.type("#c-description", "I forgot my password and need to reset it", delay=5)
+        page.wait_for_selector("#deflect-list li a")
+        n = page.locator("#deflect-list li").count()
+        assert page.inner_text("#deflect-summary") == f"{n} article{'s' if n != 1 else ''} might answer this"
+        assert page.get_attribute("#deflect-summary", "role") == "status"
+        assert (
+            page.locator("[aria-live], [role=status]").evaluate_all("els => els.map(e => e.id)").count("deflect") == 0
+        )
+        assert send.bounding_box()["y"] - before < 40, "the suggestions pushed Send down"
+        assert page.locator("#deflect").bounding_box()["y"] > send.bounding_box()["y"], "on a phone they follow Send"
+    finally:
+        context.close()
+
+
+def test_a_single_day_chart_draws_a_point_with_its_value_and_a_table(server, browser, staff_state):
+    base, _ = server
+    context, page = open_page(browser, base, "/admin", WIDTHS["desktop"], state=staff_state)
+    try:
+        chart = page.locator("svg.chart-lines")
+        assert chart.get_attribute("role") == "img" and chart.get_attribute("aria-label")
+        points = chart.locator("circle")
+        assert points.count() == 3
+        assert all(points.nth(i).bounding_box()["width"] >= 8 for i in range(3))
+        legend = page.inner_text(".chart-legend")
+        searches = page.locator(".chart-table tbody tr td").first.text_content()
+        assert re.search(rf"\b{searches}\b", legend) and int(searches) > 0
+        assert page.locator(".chart-table tbody tr").count() == 1
     finally:
         context.close()
