@@ -8,8 +8,8 @@ screen, blocks drawn over each other) are measured by tests/a11y_checks.js.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from pathlib import Path
 
 import pytest
