@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -94,9 +94,15 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Every absolute URL the service writes (sitemap, draft replies) starts with this, never with a request's Host.
     public_url: str = Field(
         default="http://127.0.0.1:8000", description="the help center's address, for links in replies"
     )
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: comma-separated addresses or
+    # networks, "*" for any. Empty: nobody's, so a client cannot pick the address it is rate-limited under.
+    forwarded_allow_ips: str = ""
+    # The largest request body accepted; a larger one gets 413 before it is parsed.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     # Development only: create the demo logins `agent` and `admin` (password DEMO_PASSWORD) when no user exists.
     demo_accounts: bool = True
@@ -106,7 +112,33 @@ class Settings(BaseSettings):
     rate_limit_search: int = Field(default=120, ge=1)
     rate_limit_feedback: int = Field(default=30, ge=1)
     rate_limit_login: int = Field(default=10, ge=1)
+    # Failed logins per hour per user name, whichever address they come from (known and unknown names alike).
+    rate_limit_login_account: int = Field(default=20, ge=1)
     rate_limit_storage: str = "memory://"
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, v: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be an absolute http(s) URL such as https://help.example.com, without ?query")
+        return v.strip().rstrip("/")
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, v: str) -> str:
+        import ipaddress
+
+        items = [item.strip() for item in v.split(",") if item.strip()]
+        for item in items:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an address or network (e.g. 10.0.0.5, 10.0.0.0/24, *)") from None
+        return ",".join(items)
 
     def check_secrets(self) -> None:
         """Refuse placeholder secrets outside development: raises SettingsError naming the variable."""

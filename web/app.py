@@ -222,9 +222,22 @@ def jsonable_errors(exc: RequestValidationError) -> list[dict]:
     return jsonable_encoder([{k: v for k, v in e.items() if k != "ctx" and k != "url"} for e in exc.errors()])
 
 
+def server_options(settings: Settings) -> dict:
+    """uvicorn's options: forwarded headers are believed only from the proxies in KB_FORWARDED_ALLOW_IPS."""
+    # uvicorn's own default believes X-Forwarded-For from 127.0.0.1, which lets any local client (or anything a
+    # local process relays) pick the address its rate limits count.
+    trusted = settings.forwarded_allow_ips
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted,
+    }
+
+
 def run(settings: Settings | None = None) -> None:
     """Serve the help center with uvicorn on settings.host:settings.port."""
     import uvicorn
 
     settings = settings or Settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    uvicorn.run(create_app(settings), **server_options(settings))
