@@ -113,3 +113,107 @@ def test_a_proxy_setting_that_is_not_an_address_is_refused_at_start():
     with pytest.raises(ValidationError, match="forwarded_allow_ips"):
         Settings(forwarded_allow_ips="127.0.0.1, nginx")
     assert Settings(forwarded_allow_ips=" 127.0.0.1 , 10.0.0.0/8 ").forwarded_allow_ips == "127.0.0.1,10.0.0.0/8"
+
+
+# -- 2. exports escape what customers and authors wrote --------------------------------------------
+
+HOSTILE = (
+    "[click](javascript:alert(1)) <script>alert(1)</script> ![t](https://evil.example/t.png) | a | b |\n"
+    "# injected heading\n<img src=x onerror=alert(2)> **bold** `code` &lt;b&gt;"
+)
+FORMULAS = ('=HYPERLINK("https://evil.example")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1")
+
+
+def _hostile_report():
+    from reports.gap_report import GapReport, GapTopic, Nearest
+
+    def topic(n: int, **fields) -> GapTopic:
+        base = dict(
+            id=f"t{n}",
+            title=HOSTILE,
+            status="open",
+            coverage="weak",
+            impact=1.0,
+            searches=3,
+            failures=2,
+            failure_rate=0.67,
+            distinct_queries=2,
+            trend="new",
+            weekly_failures=[2],
+            locales={"en": 2},
+            queries=[{"text": f, "count": 1} for f in FORMULAS] + [{"text": HOSTILE, "count": 1}],
+            signals={},
+            nearest=[Nearest("x", HOSTILE, "/articles/x) [y](javascript:alert(3)", 0.5)],
+        )
+        return GapTopic(**{**base, **fields})
+
+    return GapReport(
+        generated="2026-01-01T00:00:00+00:00",
+        since="2025-12-01",
+        until="2026-01-01",
+        weeks=["2025-12-29"],
+        totals={"unanswered": 2},
+        topics=[
+            topic(1),
+            topic(2, title=FORMULAS[0]),
+            topic(
+                3,
+                status="resolved",
+                resolved_by=Nearest("y", HOSTILE, "javascript:alert(4)", 0.9, "2025-12-15"),
+                failure_rate_before=1.0,
+                failure_rate_after=0.0,
+            ),
+        ],
+        unhelpful_articles=[{"article_id": "reset-password", "not_helpful": 2, "helpful": 0, "top_reason": HOSTILE}],
+    )
+
+
+def test_the_markdown_export_renders_hostile_text_as_text():
+    from markdown_it import MarkdownIt
+
+    md = _hostile_report().to_markdown()
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md)
+    for markup in ("<script", "<img", '="javascript:', "<table", "<strong", "<code", "<em"):
+        assert markup not in html, markup
+    assert html.count("<h1>") == 1 and html.count("<h3>") == 2  # the report's own headings, none injected
+    assert re.findall(r'<a href="([^"]*)"', html) == ["/articles/x%29%20%5By%5D%28javascript:alert%283%29"] * 2 + ["#"]
+    # The reader still sees what the customer wrote, character for character.
+    assert "[click](javascript:alert(1)) &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&amp;lt;b&amp;gt;" in html
+
+
+def test_the_csv_export_runs_no_formula():
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(_hostile_report().to_csv())))
+    cells = [cell for row in rows[1:] for cell in row]
+    for cell in cells:
+        assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+        assert not cell.startswith("-") or re.fullmatch(r"-\d+(\.\d+)?", cell), cell
+    assert "'" + FORMULAS[0] in cells  # the title, kept readable
+
+
+def test_the_json_export_keeps_every_value_and_no_markup():
+    import json
+
+    report = _hostile_report()
+    text = report.to_json()
+    assert "<" not in text and ">" not in text and "&" not in text
+    data = json.loads(text)
+    assert data["topics"][0]["title"] == HOSTILE and data["unhelpful_articles"][0]["top_reason"] == HOSTILE
+    assert data["topics"][0]["queries"][0]["text"] == FORMULAS[0]
+
+
+def test_a_not_helpful_reason_reaches_the_markdown_export_only_as_text(kb_settings):
+    from support import serve_app
+
+    reason = "[click](javascript:alert(1)) <script>alert(1)</script>"
+    with serve_app(kb_settings) as c:
+        for _ in range(2):
+            vote = {"article_id": "two-factor", "helpful": False, "reason": reason}
+            assert c.post("/api/feedback", json=vote).status_code == 204
+        token = c.app.state.services.accounts.create_token(VICTIM)
+        md = c.get("/api/admin/gaps", params={"format": "md"}, headers={"Authorization": f"Bearer {token}"}).text
+    line = next(ln for ln in md.splitlines() if ln.startswith("- two-factor"))
+    assert "(mostly: \\[click\\](javascript:alert(1)) &lt;script&gt;alert(1)&lt;/script&gt;)" in line
