@@ -255,3 +255,20 @@ def live_server(settings, **options) -> Iterator[str]:
         finally:
             srv.should_exit = True
             thread.join(10)
+
+
+def full_openapi(app) -> dict:
+    """The app's OpenAPI schema with the pages and forms /openapi.json leaves out, for tests that walk every route."""
+    import copy
+
+    from fastapi.openapi.utils import get_openapi
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    routes = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            route = copy.copy(route)
+            route.include_in_schema = True
+            routes.append(route)
+    return get_openapi(title=app.title, version=app.version, routes=routes)

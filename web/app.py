@@ -139,10 +139,14 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_wrapper)
 
 
+def _field(err: dict) -> str:
+    return ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
+        loc = _field(err)
         parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
     return "; ".join(parts)
 
@@ -203,7 +207,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             return JSONResponse(
                 status_code=422, content={"message": _validation_message(exc), "detail": jsonable_errors(exc)}
             )
-        return pages.error_page(request, 400)
+        return pages.error_page(request, 400, invalid=sorted({_field(e) or "body" for e in exc.errors()}))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -72,9 +72,10 @@ def _language_name(code: str) -> str:
     return i18n.LANGUAGES.get(code, code)
 
 
-def error_page(request: Request, status_code: int = 404) -> HTMLResponse:
-    """The one 'not found' page: the same for a missing and a non-public article."""
-    return render(request, "404.html", get_lang(request), status_code=status_code)
+def error_page(request: Request, status_code: int = 404, invalid: list[str] | None = None) -> HTMLResponse:
+    """The one 'not found' page: the same for a missing and a non-public article; with `invalid`, the fields of a
+    malformed request (their names, never the values sent)."""
+    return render(request, "404.html", get_lang(request), status_code=status_code, invalid=invalid or [])
 
 
 @router.get("/", response_class=HTMLResponse)
