@@ -64,12 +64,14 @@ def _newest(records: list[Record]) -> dict[str, Record]:
 class Catalog:
     """Reads the index for pages; the list of public articles is cached until the index changes."""
 
-    def __init__(self, store: VectorStore, retriever: Retriever, events=None):
+    def __init__(self, store: VectorStore, retriever: Retriever, events=None, *, min_visitors: int = 3):
         self.store = store
         self.retriever = retriever
         self.events = events
+        self.min_visitors = min_visitors  # kb.settings.Settings.autocomplete_min_visitors
         self._lock = threading.Lock()
         self._public: list[ArticleSummary] = []
+        self._hidden_terms: frozenset[str] = frozenset()
         self._stamp: object = None
         self._checked = 0.0
 
@@ -87,9 +89,27 @@ class Catalog:
                 self._public = sorted(
                     (_summary(r.payload) for r in _newest(recs).values()), key=lambda s: (s.locale, s.title)
                 )
+                self._hidden_terms = self._terms_only_hidden_articles_have()
                 self._stamp = stamp if stamp is not None else now
             self._checked = now
         return self._public
+
+    def _terms_only_hidden_articles_have(self) -> frozenset[str]:
+        """The terms of internal and draft articles (titles and text) that no public article has."""
+
+        def vocabulary(visibilities: list[str]) -> set[str]:
+            recs = self.store.records(SearchFilter(visibilities=visibilities), ["title", "text"], limit=10_000_000)
+            out: set[str] = set()
+            for r in recs:
+                out.update(analysis.terms(f"{r.payload.get('title', '')}\n{r.payload.get('text', '')}", None))
+            return out
+
+        return frozenset(vocabulary(["internal", "draft"]) - vocabulary(["public"]))
+
+    def shows_hidden_text(self, text: str) -> bool:
+        """Whether text has a term of an internal or draft article that no public article has."""
+        self._public_summaries()  # refreshes the terms when the index changed
+        return any(t in self._hidden_terms for t in analysis.terms(text, None))
 
     def article(self, article_id: str, audience: str = "customer") -> ArticlePage | None:
         visible = list(AUDIENCES[audience])
@@ -164,7 +184,8 @@ class Catalog:
         return chosen
 
     def autocomplete(self, prefix: str, locale: str | None = None, limit: int = 8) -> list[dict]:
-        """Titles containing the typed words (the last one as a prefix), then frequent successful queries."""
+        """Titles containing the typed words (the last one as a prefix), then queries enough visitors searched
+        successfully (EventReads.popular_queries), none with a word only internal or draft articles have."""
         norm = analysis.normalize(prefix)
         words = norm.split()
         if len(norm) < 2 or not words:
@@ -180,8 +201,14 @@ class Catalog:
         for *_, s in sorted(ranked, key=lambda r: r[:3])[:limit]:
             out.append({"kind": "article", "text": s.title, "url": s.url})
         if self.events is not None and len(out) < limit:
-            for text, _ in self.events.popular_queries(locale=locale, prefix=norm, limit=limit - len(out)):
-                out.append({"kind": "query", "text": text, "url": None})
+            # A few more than needed, since the filter below may drop some.
+            popular = self.events.popular_queries(
+                locale=locale, prefix=norm, limit=2 * limit, min_count=self.min_visitors
+            )
+            for text, _ in popular:
+                # An agent may have typed an internal article's words into the public search box.
+                if len(out) < limit and not self.shows_hidden_text(text):
+                    out.append({"kind": "query", "text": text, "url": None})
         return out
 
     def sitemap(self) -> list[ArticleSummary]:

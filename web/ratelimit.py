@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute, storage, strategies
 
+from kb.db.events import visitor_address
 from kb.settings import Settings
 
 
@@ -60,7 +61,8 @@ def limit(bucket: str):
 
             if current_user(request) is not None:
                 return
-        key = request.client.host if request.client else "unknown"
+        # An IPv6 client usually holds a whole /64: one count for all of it.
+        key = visitor_address(request.client.host) if request.client else "unknown"
         if not limiter.allow(bucket, key):
             raise limiter.refusal(bucket)
 
