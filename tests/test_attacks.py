@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from support import index_kb, live_server
+from support import index_kb, live_server, serve_app
 
 VICTIM, VICTIM_PASSWORD = "victim", "correct horse battery staple"
 
@@ -217,3 +217,245 @@ def test_a_not_helpful_reason_reaches_the_markdown_export_only_as_text(kb_settin
         md = c.get("/api/admin/gaps", params={"format": "md"}, headers={"Authorization": f"Bearer {token}"}).text
     line = next(ln for ln in md.splitlines() if ln.startswith("- two-factor"))
     assert "(mostly: \\[click\\](javascript:alert(1)) &lt;script&gt;alert(1)&lt;/script&gt;)" in line
+
+
+# -- 3. malformed form and query fields: a 4xx that names the field ---------------------------------
+
+
+def test_a_malformed_deflection_id_in_the_contact_preview_is_a_400_naming_it(kb_settings):
+    with serve_app(kb_settings) as c:
+        r = c.post("/contact", data={"description": "my invoice is wrong", "preview": "1", "deflection_id": "zzz"})
+        assert r.status_code == 400
+        assert "deflection_id" in r.text and "zzz" not in r.text  # the field by name, never the value echoed
+        ok = c.post("/contact", data={"description": "my invoice is wrong", "preview": "1", "deflection_id": ""})
+        assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kw", "field"),
+    [
+        ("GET", "/search", {"params": {"q": "password", "category": "../../admin?x=1"}}, "category"),
+        ("GET", "/articles/reset-password", {"params": {"sid": "<script>"}}, "sid"),
+        ("GET", "/articles/reset-password", {"params": {"voted": "yes"}}, "voted"),
+        ("POST", "/articles/reset-password/feedback", {"data": {"helpful": "maybe"}}, "helpful"),
+        ("POST", "/articles/reset-password/feedback", {"data": {"helpful": "no", "sid": "'; drop"}}, "sid"),
+        ("GET", "/contact", {"params": {"subject": "s" * 301}}, "subject"),
+        ("GET", "/login", {"params": {"next": "/" * 301}}, "next"),
+    ],
+)
+def test_malformed_page_and_form_fields_get_a_400_page_naming_them(kb_settings, method, path, kw, field):
+    with serve_app(kb_settings) as c:
+        r = c.request(method, path, **kw)
+    assert r.status_code == 400
+    fields = re.search(r'<p class="invalid-fields">[^<]*: ([^<]*)\.</p>', r.text)
+    assert fields and fields.group(1) == field, r.text[:500]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kw", "field"),
+    [
+        ("GET", "/api/search", {"params": {"q": "x", "limit": "lots"}}, "limit"),
+        ("GET", "/api/search", {"params": {"q": "x", "category": "../../admin"}}, "category"),
+        ("GET", "/api/autocomplete", {"params": {"q": "x", "locale": "en_US.UTF-8"}}, "locale"),
+        ("POST", "/api/deflect", {"json": {"description": "help", "deflection_id": "zzz"}}, "deflection_id"),
+        ("POST", "/api/feedback", {"json": {"article_id": "x", "helpful": "perhaps"}}, "helpful"),
+    ],
+)
+def test_malformed_api_fields_get_a_422_naming_them(kb_settings, method, path, kw, field):
+    with serve_app(kb_settings) as c:
+        r = c.request(method, path, **kw)
+    assert r.status_code == 422
+    assert r.json()["message"].startswith(f"{field}: ") and r.json()["detail"][0]["loc"][-1] == field
+
+
+# -- 4. autocomplete: enough distinct visitors, answered or clicked, nothing internal ----------------
+
+POISON = "how to reset your password evil-support.example"
+
+
+def _autocomplete(c, q: str) -> list[str]:
+    return [e["text"] for e in c.get("/api/autocomplete", params={"q": q}).json() if e["kind"] == "query"]
+
+
+def test_a_cookieless_client_repeating_a_query_never_makes_it_a_suggestion(tmp_path):
+    settings = index_kb(tmp_path)  # no KB_IP_SALT: the install makes its own salt and still counts addresses
+    from support import serve_app
+
+    with serve_app(settings) as c:
+        for _ in range(10):
+            c.cookies.clear()  # a new visitor by cookie every time
+            assert c.get("/api/search", params={"q": POISON}).json()["answered"]
+        assert _autocomplete(c, "how to res") == []
+    salt = (settings.data_dir / "ip_salt").read_text().strip()
+    assert len(salt) == 64 and (settings.data_dir / "ip_salt").stat().st_mode & 0o077 == 0
+    with serve_app(settings) as c:  # a restart keeps the salt: the same client is still one visitor
+        c.get("/api/search", params={"q": POISON})
+        assert _autocomplete(c, "how to res") == []
+    assert (settings.data_dir / "ip_salt").read_text().strip() == salt
+
+
+def _searches_from(base: str, q: str, addresses: list[str], click: bool = False) -> list[dict]:
+    out = []
+    with httpx.Client(base_url=base) as c:
+        for ip in addresses:
+            c.cookies.clear()
+            r = c.get("/api/search", params={"q": q}, headers={"X-Forwarded-For": ip}).json()
+            if click and r["results"]:
+                click_body = {"search_id": r["search_id"], "article_id": r["results"][0]["id"], "rank": 1}
+                assert c.post("/api/click", json=click_body, headers={"X-Forwarded-For": ip}).status_code == 204
+            out.append(r)
+    return out
+
+
+def test_a_query_becomes_a_suggestion_only_once_enough_distinct_addresses_searched_it(tmp_path):
+    settings = index_kb(tmp_path)
+    with live_server(settings, forwarded_allow_ips="127.0.0.1") as base, httpx.Client(base_url=base) as c:
+        # Three addresses of one IPv6 /64 (one subscriber) and two IPv4 clients: three visitors short of... four.
+        _searches_from(base, POISON, ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3"])
+        _searches_from(base, POISON, ["198.51.100.1"])
+        assert _autocomplete(c, "how to res") == []  # two visitors, under the default three
+        _searches_from(base, POISON, ["198.51.100.2"])
+        assert _autocomplete(c, "how to res") == [POISON]  # the third visitor: now a suggestion
+
+
+def test_a_query_nobody_found_an_answer_for_is_never_suggested(tmp_path):
+    settings = index_kb(tmp_path)
+    with live_server(settings, forwarded_allow_ips="127.0.0.1") as base, httpx.Client(base_url=base) as c:
+        query = "weather in paris tomorrow"  # unanswered on this KB (with the test embedder's calibration)
+        results = _searches_from(base, query, [f"198.51.100.{i}" for i in range(5)])
+        assert not any(r["answered"] for r in results)
+        assert _autocomplete(c, "weather") == []
+        # The same unanswered query, but the visitors clicked a result: it helped them.
+        _searches_from(base, query, [f"203.0.113.{i}" for i in range(3)], click=True)
+        assert _autocomplete(c, "weather") == [query]
+
+
+def test_words_of_an_internal_article_typed_into_the_public_search_are_never_suggested(tmp_path):
+    settings = index_kb(tmp_path)
+    with live_server(settings, forwarded_allow_ips="127.0.0.1") as base, httpx.Client(base_url=base) as c:
+        # Agents (or anyone who read it) search the internal playbook's title; the customers who come after type
+        # "refund".
+        leak = "refund approval playbook for agents"
+        _searches_from(base, leak, [f"198.51.100.{i}" for i in range(5)], click=True)
+        draft = "unreleased pricing"
+        _searches_from(base, draft, [f"198.51.100.{i}" for i in range(5)], click=True)
+        public = "refund for invoices"
+        _searches_from(base, public, [f"198.51.100.{i}" for i in range(5)], click=True)
+        assert _autocomplete(c, "refund") == [public]
+        assert _autocomplete(c, "unrel") == []
+
+
+# -- 5. absolute URLs come from KB_PUBLIC_URL, never from the request's Host -----------------------
+
+
+def test_a_forged_host_header_does_not_reach_the_sitemap(kb_settings):
+    from support import serve_app
+
+    with serve_app(kb_settings) as c:
+        locs = re.findall(r"<loc>([^<]+)</loc>", c.get("/sitemap.xml", headers={"Host": "evil.example"}).text)
+    assert locs and all(loc.startswith("http://127.0.0.1:8000/articles/") for loc in locs)  # from KB_HOST/KB_PORT
+    public = kb_settings.model_copy(update={"public_url": "https://help.orbita.example"})
+    with serve_app(public) as c:
+        locs = re.findall(r"<loc>([^<]+)</loc>", c.get("/sitemap.xml", headers={"Host": "evil.example"}).text)
+    assert locs and all(loc.startswith("https://help.orbita.example/articles/") for loc in locs)
+
+
+def test_a_forged_host_header_does_not_reach_the_links_in_a_draft_reply(kb_settings):
+    from support import serve_app
+
+    public = kb_settings.model_copy(update={"public_url": "https://help.orbita.example/"})
+    with serve_app(public, base_url="http://evil.example") as c:
+        token = c.app.state.services.accounts.create_token(VICTIM)
+        ticket = {"subject": "Password", "messages": [{"role": "customer", "text": "How do I reset my password?"}]}
+        r = c.post("/api/suggest", json=ticket, headers={"Authorization": f"Bearer {token}", "Host": "evil.example"})
+    draft = r.json()["draft"]
+    links = re.findall(r"https?://[^\s)\]>]+", draft)
+    assert links and all(link.startswith("https://help.orbita.example/articles/") for link in links), draft
+    assert "evil.example" not in r.text
+
+
+def test_the_public_url_must_be_an_absolute_address():
+    from pydantic import ValidationError
+
+    from kb.settings import Settings
+
+    for bad in ("help.orbita.example", "javascript:alert(1)", "https://help.example/?x=1"):
+        with pytest.raises(ValidationError, match="public_url"):
+            Settings(public_url=bad)
+    assert Settings(host="0.0.0.0", port=8080).site_url == "http://127.0.0.1:8080"
+    assert Settings(host="::1", port=80).site_url == "http://[::1]"
+
+
+# -- also: a request body limit, no-store for staff, category names like ids ------------------------
+
+
+def test_a_5_mb_body_is_refused_with_413_before_it_is_parsed(kb_settings):
+    from support import serve_app
+
+    big = b'{"article_id": "reset-password", "helpful": false, "reason": "' + b"x" * 5_000_000 + b'"}'
+    with serve_app(kb_settings) as c:
+        r = c.post("/api/feedback", content=big, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and r.json()["detail"] == "request body too large: at most 1,048,576 bytes"
+        assert r.headers["x-content-type-options"] == "nosniff"  # the security headers are on the 413 too
+
+        def chunked():  # no Content-Length to check up front: counted as it arrives
+            for _ in range(50):
+                yield b"x" * 100_000
+
+        r = c.post("/contact", content=chunked(), headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 413 and "request body too large" in r.text
+        r = c.post("/api/feedback", content=b"{}", headers={"content-type": "application/json", "content-length": "x"})
+        assert r.status_code == 413
+        small = {"article_id": "reset-password", "helpful": False, "reason": "x" * 900}
+        assert c.post("/api/feedback", json=small).status_code == 204
+    with serve_app(kb_settings.model_copy(update={"max_body_bytes": 2048})) as c:
+        assert c.post("/api/feedback", json={**small, "reason": "x" * 900}).status_code == 204
+        r = c.post("/api/feedback", json={**small, "reason": "x" * 2100})
+        assert r.status_code == 413 and "2,048 bytes" in r.json()["detail"]
+
+
+def test_staff_pages_and_answers_are_never_cached(kb_settings):
+    from support import login, serve_app
+
+    with serve_app(kb_settings) as c:
+        assert "no-store" not in c.get("/").headers.get("cache-control", "")  # public pages may be cached
+        assert c.get("/login").headers["cache-control"] == "no-store"
+        assert c.get("/admin", follow_redirects=False).headers["cache-control"] == "no-store"
+        token = c.app.state.services.accounts.create_token(VICTIM)
+        r = c.get("/api/admin/stats", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        assert login(c, VICTIM, VICTIM_PASSWORD).status_code == 303
+        for path in ("/admin", "/admin/gaps", "/agent", "/"):  # logged in: even the help center's pages
+            r = c.get(path)
+            assert r.status_code == 200 and r.headers["cache-control"] == "no-store", path
+
+
+@pytest.mark.parametrize(
+    ("rel", "category", "line"),
+    [
+        ("en/account/evil.md", "../../admin?x=1", 4),
+        ("en/account/evil.md", "account/../admin", 4),
+        ("en/Ac.count/evil.md", None, 1),  # from the folder: the same rule
+    ],
+)
+def test_a_category_that_would_climb_out_of_categories_is_refused_at_index_time(tmp_path, rel, category, line):
+    from kb.articles import ArticleLoadError, parse_article
+
+    text = "---\nid: evil\ntitle: Evil\n" + (f"category: '{category}'\n" if category else "") + "---\nBody.\n"
+    folder = rel.split("/")[1].lower()
+    with pytest.raises(ArticleLoadError) as e:
+        parse_article(text.encode(), rel, default_locale="en", default_category=folder)
+    (problem,) = e.value.problems
+    assert problem.field == "category" and problem.line == line and problem.path == rel
+
+
+def test_a_category_already_in_an_older_index_links_nowhere(kb_settings):
+    from support import serve_app
+
+    with serve_app(kb_settings) as c:
+        page = c.app.state.services.catalog.article("reset-password")
+        page.category = "../../admin?x=1"
+        c.app.state.services.catalog.article = lambda *a, **k: page
+        html = c.get("/articles/reset-password").text
+    assert 'href="/categories/../' not in html and "/admin?x=1" not in html.split("<main", 1)[-1].split('href="/')[0]
+    assert not re.search(r'href="[^"]*admin\?x=1', html)
