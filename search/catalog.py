@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from kb import analysis
@@ -61,6 +62,16 @@ def _newest(records: list[Record]) -> dict[str, Record]:
     return best
 
 
+def hidden_only_terms(public_texts: Iterable[str], hidden_texts: Iterable[str]) -> frozenset[str]:
+    """The analysed terms (kb.analysis.terms, any language) of the hidden texts that no public text has."""
+    public = {t for text in public_texts for t in analysis.terms(text, None)}
+    return frozenset({t for text in hidden_texts for t in analysis.terms(text, None)} - public)
+
+
+def has_any_term(text: str, terms: frozenset[str]) -> bool:
+    return any(t in terms for t in analysis.terms(text, None))
+
+
 class Catalog:
     """Reads the index for pages; the list of public articles is cached until the index changes."""
 
@@ -95,21 +106,16 @@ class Catalog:
         return self._public
 
     def _terms_only_hidden_articles_have(self) -> frozenset[str]:
-        """The terms of internal and draft articles (titles and text) that no public article has."""
-
-        def vocabulary(visibilities: list[str]) -> set[str]:
+        def texts(visibilities: list[str]) -> Iterator[str]:
             recs = self.store.records(SearchFilter(visibilities=visibilities), ["title", "text"], limit=10_000_000)
-            out: set[str] = set()
-            for r in recs:
-                out.update(analysis.terms(f"{r.payload.get('title', '')}\n{r.payload.get('text', '')}", None))
-            return out
+            return (f"{r.payload.get('title', '')}\n{r.payload.get('text', '')}" for r in recs)
 
-        return frozenset(vocabulary(["internal", "draft"]) - vocabulary(["public"]))
+        return hidden_only_terms(texts(["public"]), texts(["internal", "draft"]))
 
     def shows_hidden_text(self, text: str) -> bool:
         """Whether text has a term of an internal or draft article that no public article has."""
         self._public_summaries()  # refreshes the terms when the index changed
-        return any(t in self._hidden_terms for t in analysis.terms(text, None))
+        return has_any_term(text, self._hidden_terms)
 
     def article(self, article_id: str, audience: str = "customer") -> ArticlePage | None:
         visible = list(AUDIENCES[audience])
