@@ -294,6 +294,21 @@ def test_a_cookieless_client_repeating_a_query_never_makes_it_a_suggestion(tmp_p
     assert (settings.data_dir / "ip_salt").read_text().strip() == salt
 
 
+def test_processes_starting_at_once_hash_addresses_with_one_generated_salt(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kb.db.salt import ip_salt
+    from kb.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    with ThreadPoolExecutor(8) as pool:
+        salts = set(pool.map(lambda _: ip_salt(settings), range(16)))
+    assert len(salts) == 1 and sorted(p.name for p in (tmp_path / "data").iterdir()) == ["ip_salt"]
+    assert ip_salt(Settings(data_dir=tmp_path / "data", ip_salt="a configured secret, long enough")) == (
+        "a configured secret, long enough"
+    )
+
+
 def _searches_from(base: str, q: str, addresses: list[str], click: bool = False) -> list[dict]:
     out = []
     with httpx.Client(base_url=base) as c:

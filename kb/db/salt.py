@@ -47,8 +47,11 @@ def _read_or_create(path: Path) -> str:
         os.link(tmp, path)
     except FileExistsError:
         pass
+    except OSError:  # a filesystem without hard links: the last writer wins, read back below
+        if not path.exists():
+            os.replace(tmp, path)
     finally:
-        tmp.unlink()
+        tmp.unlink(missing_ok=True)
     value = path.read_text(encoding="ascii").strip()
     if len(value) < 32:
         raise OSError(f"{path} holds no usable salt: remove it to have a new one made")
