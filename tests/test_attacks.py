@@ -229,6 +229,7 @@ def test_a_malformed_deflection_id_in_the_contact_preview_is_a_400_naming_it(kb_
         assert "deflection_id" in r.text and "zzz" not in r.text  # the field by name, never the value echoed
         ok = c.post("/contact", data={"description": "my invoice is wrong", "preview": "1", "deflection_id": ""})
         assert ok.status_code == 200
+        assert c.get("/search", params={"q": "password", "category": ""}).status_code == 200  # blank: no category
 
 
 @pytest.mark.parametrize(

@@ -96,8 +96,10 @@ async def search_page(
     session: SessionDep,
     ip: ClientIPDep,
     q: str = "",
-    category: Annotated[str | None, Query(pattern=CATEGORY_PATTERN)] = None,
+    # Empty is no category (a form's blank field); anything else must be one.
+    category: Annotated[str | None, Query(pattern=f"^$|{CATEGORY_PATTERN}")] = None,
 ) -> HTMLResponse:
+    category = category or None
     query = re.sub(r"\s+", " ", q).strip()
     shortened = len(query) > MAX_QUERY_CHARS
     query = query[:MAX_QUERY_CHARS]
