@@ -82,7 +82,10 @@ class Catalog:
         self.min_visitors = min_visitors  # kb.settings.Settings.autocomplete_min_visitors
         self._lock = threading.Lock()
         self._public: list[ArticleSummary] = []
-        self._hidden_terms: frozenset[str] = frozenset()
+        # The terms only hidden articles have, and the index stamp they were read at: made on first need, since
+        # reading every chunk's text is the one slow step (pages that never autocomplete never wait for it).
+        self._hidden_lock = threading.Lock()
+        self._hidden: tuple[object, frozenset[str]] | None = None
         self._stamp: object = None
         self._checked = 0.0
 
@@ -100,7 +103,6 @@ class Catalog:
                 self._public = sorted(
                     (_summary(r.payload) for r in _newest(recs).values()), key=lambda s: (s.locale, s.title)
                 )
-                self._hidden_terms = self._terms_only_hidden_articles_have()
                 self._stamp = stamp if stamp is not None else now
             self._checked = now
         return self._public
@@ -114,8 +116,12 @@ class Catalog:
 
     def shows_hidden_text(self, text: str) -> bool:
         """Whether text has a term of an internal or draft article that no public article has."""
-        self._public_summaries()  # refreshes the terms when the index changed
-        return has_any_term(text, self._hidden_terms)
+        self._public_summaries()  # notices an index change
+        with self._hidden_lock:
+            if self._hidden is None or self._hidden[0] != self._stamp:
+                self._hidden = (self._stamp, self._terms_only_hidden_articles_have())
+            terms = self._hidden[1]
+        return has_any_term(text, terms)
 
     def article(self, article_id: str, audience: str = "customer") -> ArticlePage | None:
         visible = list(AUDIENCES[audience])
