@@ -229,14 +229,20 @@ def free_port() -> int:
 
 
 @contextmanager
+<<<<<<< HEAD
 def live_server(root: Path) -> Iterator[tuple[str, object]]:
     """The small KB indexed under root and served by uvicorn in a thread: (base URL, settings), for a browser."""
+=======
+def live_server(settings, **options) -> Iterator[str]:
+    """The app over a test KB served by a real uvicorn in a thread, started with `kb serve`'s own options."""
+>>>>>>> main
     import threading
     import time
 
     import uvicorn
 
     from app.runtime import open_runtime
+<<<<<<< HEAD
     from web.app import create_app
 
     settings = index_kb(root)
@@ -248,12 +254,47 @@ def live_server(root: Path) -> Iterator[tuple[str, object]]:
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 120  # startup fits the answered decision; slow when the machine is busy
+=======
+    from web.app import create_app, server_options
+
+    settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port(), **options})
+    with open_runtime(settings, embedder=CountingEmbedder()) as rt:
+        config = uvicorn.Config(create_app(settings, runtime=rt), log_level="warning", **server_options(settings))
+        srv = uvicorn.Server(config)
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+>>>>>>> main
         while not srv.started:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.05)
         try:
+<<<<<<< HEAD
             yield f"http://127.0.0.1:{port}", settings
         finally:
             srv.should_exit = True
             thread.join(10)
+=======
+            yield f"http://127.0.0.1:{settings.port}"
+        finally:
+            srv.should_exit = True
+            thread.join(10)
+
+
+def full_openapi(app) -> dict:
+    """The app's OpenAPI schema with the pages and forms /openapi.json leaves out, for tests that walk every route."""
+    import copy
+
+    from fastapi.openapi.utils import get_openapi
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    routes = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            route = copy.copy(route)
+            route.include_in_schema = True
+            routes.append(route)
+    return get_openapi(title=app.title, version=app.version, routes=routes)
+>>>>>>> main

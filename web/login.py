@@ -14,7 +14,7 @@ from kb.db.limits import USER_MAX
 from kb.settings import DEMO_PASSWORD
 from web.auth import AUTH_COOKIE, LOGIN_CSRF_COOKIE, AccountsDep, current_session, login_csrf
 from web.deps import SettingsDep, set_cookie
-from web.ratelimit import limit
+from web.ratelimit import limit, limiter_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,8 +63,15 @@ async def login(
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf):
         return _page(request, settings, _safe_next(next), "Your login form expired: please try again.", 403)
+    # Per account as well as per address: rotating addresses must not buy more guesses at one password. The name
+    # is counted whether or not such a user exists, so the answer says nothing about which names are real.
+    limiter, account = limiter_of(request), username.strip().lower()
+    if limiter is not None and limiter.exhausted("login_account", account):
+        raise limiter.refusal("login_account")
     user = await run_in_threadpool(accounts.authenticate, username, password)
     if user is None:
+        if limiter is not None:
+            limiter.allow("login_account", account)
         return _page(request, settings, _safe_next(next), "Wrong user name or password.", 401)
     sid, _ = await run_in_threadpool(accounts.open_session, user)
     set_cookie(request, AUTH_COOKIE, sid, int(SESSION_TTL.total_seconds()))
