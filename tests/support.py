@@ -229,32 +229,14 @@ def free_port() -> int:
 
 
 @contextmanager
-<<<<<<< HEAD
-def live_server(root: Path) -> Iterator[tuple[str, object]]:
-    """The small KB indexed under root and served by uvicorn in a thread: (base URL, settings), for a browser."""
-=======
 def live_server(settings, **options) -> Iterator[str]:
     """The app over a test KB served by a real uvicorn in a thread, started with `kb serve`'s own options."""
->>>>>>> main
     import threading
     import time
 
     import uvicorn
 
     from app.runtime import open_runtime
-<<<<<<< HEAD
-    from web.app import create_app
-
-    settings = index_kb(root)
-    with open_runtime(settings, embedder=CountingEmbedder()) as rt:
-        port = free_port()
-        srv = uvicorn.Server(
-            uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 120  # startup fits the answered decision; slow when the machine is busy
-=======
     from web.app import create_app, server_options
 
     settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port(), **options})
@@ -263,19 +245,12 @@ def live_server(settings, **options) -> Iterator[str]:
         srv = uvicorn.Server(config)
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 30
->>>>>>> main
+        deadline = time.monotonic() + 120  # startup fits the answered decision: slow on a busy machine
         while not srv.started:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.05)
         try:
-<<<<<<< HEAD
-            yield f"http://127.0.0.1:{port}", settings
-        finally:
-            srv.should_exit = True
-            thread.join(10)
-=======
             yield f"http://127.0.0.1:{settings.port}"
         finally:
             srv.should_exit = True
@@ -297,4 +272,3 @@ def full_openapi(app) -> dict:
             route.include_in_schema = True
             routes.append(route)
     return get_openapi(title=app.title, version=app.version, routes=routes)
->>>>>>> main

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS, live_server
+from support import CHROMIUM, CHROMIUM_ARGS, index_kb, live_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -51,7 +51,8 @@ def server(tmp_path_factory):
     from kb.db.accounts import Accounts
     from kb.db.events import EventLog
 
-    with live_server(tmp_path_factory.mktemp("a11ykb")) as (base, settings):
+    settings = index_kb(tmp_path_factory.mktemp("a11ykb"))
+    with live_server(settings) as base:
         with EventLog(settings.database_url) as log:
             Accounts(log.writer).add_user("a11y-admin", "admin", STAFF_PASSWORD)
         # Searches of one day, answered and not, so the dashboard has its chart and tables and the gap report a topic.
