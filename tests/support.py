@@ -272,3 +272,27 @@ def full_openapi(app) -> dict:
             route.include_in_schema = True
             routes.append(route)
     return get_openapi(title=app.title, version=app.version, routes=routes)
+
+
+def require_browser() -> None:
+    """Skip the calling test unless Debian's Chromium and Playwright are both installed."""
+    import os
+
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium driven by Playwright (its own browser download cannot work here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -8,13 +8,13 @@ screen, blocks drawn over each other) are measured by tests/a11y_checks.js.
 from __future__ import annotations
 
 import json
-import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS, index_kb, live_server
+from support import chromium, index_kb, live_server, require_browser
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -43,9 +43,7 @@ STAFF_PAGES = ["/agent", "/agent?ticket=T-1001", "/admin", "/admin/gaps"]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    require_browser()
     import httpx
 
     from kb.db.accounts import Accounts
@@ -63,12 +61,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -87,17 +81,22 @@ def staff_state(server, browser):
     return state
 
 
+@contextmanager
 def open_page(browser, base, path, size, state=None, lang="en"):
+    """A fresh browser context on path in lang at size, with axe-core and our checks injected."""
     context = browser.new_context(
         viewport={"width": size[0], "height": size[1]}, bypass_csp=True, storage_state=state, locale="en-US"
     )
-    page = context.new_page()
-    sep = "&" if "?" in path else "?"
-    page.goto(f"{base}{path}{sep}lang={lang}")
-    page.wait_for_load_state("networkidle")
-    page.add_script_tag(path=str(AXE))
-    page.add_script_tag(path=str(CHECKS))
-    return context, page
+    try:
+        page = context.new_page()
+        sep = "&" if "?" in path else "?"
+        page.goto(f"{base}{path}{sep}lang={lang}")
+        page.wait_for_load_state("networkidle")
+        page.add_script_tag(path=str(AXE))
+        page.add_script_tag(path=str(CHECKS))
+        yield page
+    finally:
+        context.close()
 
 
 def axe_violations(page) -> list[str]:
@@ -148,23 +147,17 @@ def assert_clean(found: dict[str, list[str]], where: str) -> None:
 @pytest.mark.parametrize("path", CUSTOMER_PAGES)
 def test_customer_page_is_accessible(server, browser, path, width):
     base, _ = server
-    context, page = open_page(browser, base, path, WIDTHS[width])
-    try:
+    with open_page(browser, base, path, WIDTHS[width]) as page:
         assert_clean(measure(page), f"{path} at {WIDTHS[width][0]} px")
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("path", STAFF_PAGES)
 def test_staff_page_is_accessible(server, browser, staff_state, path, width):
     base, _ = server
-    context, page = open_page(browser, base, path, WIDTHS[width], state=staff_state)
-    try:
+    with open_page(browser, base, path, WIDTHS[width], state=staff_state) as page:
         assert not page.url.startswith(base + "/login"), "the staff page asked to log in again"
         assert_clean(measure(page), f"{path} at {WIDTHS[width][0]} px")
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("lang", ["ru", "uk"])
@@ -172,14 +165,11 @@ def test_staff_page_is_accessible(server, browser, staff_state, path, width):
 def test_translated_pages_fit_a_phone(server, browser, staff_state, path, lang):
     """Russian and Ukrainian strings run longer than English: nothing may overflow or overlap at 390 px."""
     base, _ = server
-    context, page = open_page(browser, base, path, WIDTHS["phone"], state=staff_state, lang=lang)
-    try:
+    with open_page(browser, base, path, WIDTHS["phone"], state=staff_state, lang=lang) as page:
         found = {"axe": axe_violations(page)}
         found["width"] = page.evaluate("() => __a11y.widthProblems()")
         found["overlap"] = page.evaluate("() => __a11y.overlapProblems()")
         assert_clean(found, f"{path} in {lang} at 390 px")
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -187,8 +177,7 @@ def test_translated_pages_fit_a_phone(server, browser, staff_state, path, lang):
 def test_instant_search_results_are_accessible(server, browser, start, width):
     """The results search.js draws while the reader types pass the same checks as the server's."""
     base, _ = server
-    context, page = open_page(browser, base, start, WIDTHS[width])
-    try:
+    with open_page(browser, base, start, WIDTHS[width]) as page:
         page.locator("#q").fill("")
         page.locator("#q").press_sequentially("reset password", delay=20)
         page.locator(".instant-results[data-js] .results .result").first.wait_for(timeout=10_000)
@@ -196,15 +185,12 @@ def test_instant_search_results_are_accessible(server, browser, start, width):
         found = measure(page)
         del found["focus"]
         assert_clean(found, f"instant search from {start} at {WIDTHS[width][0]} px")
-    finally:
-        context.close()
 
 
 def test_the_checks_catch_what_they_are_for(server, browser):
     """Each check fails on the fault it exists for, so a clean run means something."""
     base, _ = server
-    context, page = open_page(browser, base, "/contact", WIDTHS["phone"])
-    try:
+    with open_page(browser, base, "/contact", WIDTHS["phone"]) as page:
         page.add_style_tag(
             content=(
                 "#c-email { border-color: #dfe3ea !important; }"
@@ -220,8 +206,6 @@ def test_the_checks_catch_what_they_are_for(server, browser):
         assert any(p.startswith("h1") for p in page.evaluate("() => __a11y.textProblems()"))
         assert any("wider than" in p for p in page.evaluate("() => __a11y.widthProblems()"))
         assert any("overlaps" in p for p in page.evaluate("() => __a11y.overlapProblems()"))
-    finally:
-        context.close()
 
 
 LANG_OF = "(sel) => Array.from(document.querySelectorAll(sel)).map(e => e.closest('[lang]').lang)"
@@ -230,8 +214,7 @@ LANG_OF = "(sel) => Array.from(document.querySelectorAll(sel)).map(e => e.closes
 def test_lang_marks_exactly_the_text_in_each_language(server, browser):
     """An English article read with the Russian interface: Russian rules for the interface, English for the article."""
     base, _ = server
-    context, page = open_page(browser, base, "/articles/reset-password", WIDTHS["desktop"], lang="ru")
-    try:
+    with open_page(browser, base, "/articles/reset-password", WIDTHS["desktop"], lang="ru") as page:
         assert page.evaluate("document.documentElement.lang") == "ru"
         assert set(page.evaluate(LANG_OF, ".article h1, .article-body p, .toc li a")) == {"en"}
         assert set(
@@ -240,10 +223,7 @@ def test_lang_marks_exactly_the_text_in_each_language(server, browser):
         assert page.get_attribute(".breadcrumb", "aria-label") == "Навигационная цепочка"
         footer = page.inner_text(".site-footer")
         assert "Напишите в поддержку: Написать в поддержку" not in footer and footer.count("поддержк") == 1
-    finally:
-        context.close()
-    context, page = open_page(browser, base, "/search?q=reset+password", WIDTHS["desktop"], lang="ru")
-    try:
+    with open_page(browser, base, "/search?q=reset+password", WIDTHS["desktop"], lang="ru") as page:
         badge = page.locator(".result .badge").first
         assert badge.inner_text() == "Язык: English"
         assert badge.evaluate("b => b.closest('[lang]').lang") == "ru"
@@ -254,14 +234,11 @@ def test_lang_marks_exactly_the_text_in_each_language(server, browser):
         assert english.locator(".result-category").evaluate("c => c.closest('[lang]').lang") == "ru"
         russian = page.locator(".result:not(:has(.badge))").first
         assert russian.locator(".result-title").evaluate("t => t.closest('[lang]').lang") == "ru"
-    finally:
-        context.close()
 
 
 def test_instant_search_keeps_one_h1_the_title_and_the_outline(server, browser):
     base, _ = server
-    context, page = open_page(browser, base, "/search?q=invoices", WIDTHS["desktop"])
-    try:
+    with open_page(browser, base, "/search?q=invoices", WIDTHS["desktop"]) as page:
         page.locator("#q").fill("")
         page.locator("#q").press_sequentially("reset password", delay=20)
         page.wait_for_function("() => document.title.startsWith('reset password')", timeout=10_000)
@@ -272,14 +249,11 @@ def test_instant_search_keeps_one_h1_the_title_and_the_outline(server, browser):
         assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
         assert page.inner_text("main h1") == "Results for “reset password”"
         assert page.evaluate("() => document.querySelector('.results .result-title').tagName") == "H2"
-    finally:
-        context.close()
 
 
 def test_contact_suggestions_leave_send_in_place_and_announce_a_count(server, browser):
     base, _ = server
-    context, page = open_page(browser, base, "/contact", WIDTHS["phone"])
-    try:
+    with open_page(browser, base, "/contact", WIDTHS["phone"]) as page:
         send = page.get_by_role("button", name="Send to support")
         before = send.bounding_box()["y"]
         page.fill("#c-subject", "Cannot log in")
@@ -293,14 +267,11 @@ def test_contact_suggestions_leave_send_in_place_and_announce_a_count(server, br
         )
         assert send.bounding_box()["y"] - before < 40, "the suggestions pushed Send down"
         assert page.locator("#deflect").bounding_box()["y"] > send.bounding_box()["y"], "on a phone they follow Send"
-    finally:
-        context.close()
 
 
 def test_a_single_day_chart_draws_a_point_with_its_value_and_a_table(server, browser, staff_state):
     base, _ = server
-    context, page = open_page(browser, base, "/admin", WIDTHS["desktop"], state=staff_state)
-    try:
+    with open_page(browser, base, "/admin", WIDTHS["desktop"], state=staff_state) as page:
         chart = page.locator("svg.chart-lines")
         assert chart.get_attribute("role") == "img" and chart.get_attribute("aria-label")
         points = chart.locator("circle")
@@ -310,5 +281,3 @@ def test_a_single_day_chart_draws_a_point_with_its_value_and_a_table(server, bro
         searches = page.locator(".chart-table tbody tr td").first.text_content()
         assert re.search(rf"\b{searches}\b", legend) and int(searches) > 0
         assert page.locator(".chart-table tbody tr").count() == 1
-    finally:
-        context.close()
