@@ -245,7 +245,7 @@ def live_server(settings, **options) -> Iterator[str]:
         srv = uvicorn.Server(config)
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # startup fits the answered decision: slow on a busy machine
         while not srv.started:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("uvicorn did not start")
@@ -272,3 +272,27 @@ def full_openapi(app) -> dict:
             route.include_in_schema = True
             routes.append(route)
     return get_openapi(title=app.title, version=app.version, routes=routes)
+
+
+def require_browser() -> None:
+    """Skip the calling test unless Debian's Chromium and Playwright are both installed."""
+    import os
+
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium driven by Playwright (its own browser download cannot work here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from web import charts
 from web.auth import AdminDep, current_session
+from web.deps import get_lang
 
 router = APIRouter()
 DaysParam = Annotated[int, Query(ge=1, le=366, description="the last N days")]
@@ -65,7 +66,9 @@ def _render(request: Request, template: str, **context) -> HTMLResponse:
     from web.pages import render
 
     session = current_session(request)
-    return render(request, template, "en", csrf=session.csrf if session else "", q="", charts=charts, **context)
+    return render(
+        request, template, get_lang(request), csrf=session.csrf if session else "", q="", charts=charts, **context
+    )
 
 
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)

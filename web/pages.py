@@ -23,6 +23,7 @@ from web.render import render_markdown
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")  # autoescape on for .html
+templates.env.globals["in_lang"] = i18n.in_lang  # the macros need it too, and they see no context
 SUPPORT_EMAIL = "support@orbita.example"
 SID_PATTERN = r"^[0-9a-f]{8,64}$"
 
@@ -62,7 +63,7 @@ def render(request: Request, template: str, lang: str, status_code: int = 200, *
         # An index built before categories were validated may still hold one like "../../admin": no link then.
         "category_href": lambda c: f"/categories/{c}" if CATEGORY_RE.match(c or "") else None,
         "category_names": i18n.CATEGORY_NAMES.get(lang, {}),
-        "language_name": _language_name,
+        "language_name": lambda code: i18n.in_lang(_language_name(code), code, lang),
         "result_href": result_href,
         "support_email": SUPPORT_EMAIL,
         "max_query": MAX_QUERY_CHARS,
