@@ -91,7 +91,7 @@ class Runtime:
     def catalog(self) -> Catalog:
         from search.catalog import Catalog
 
-        return Catalog(self.store, self.retriever, self.events)
+        return Catalog(self.store, self.retriever, self.events, min_visitors=self.settings.autocomplete_min_visitors)
 
     @cached_property
     def suggest(self) -> SuggestService:
@@ -100,14 +100,14 @@ class Runtime:
         from suggest.service import SuggestService
 
         return SuggestService(
-            self.retriever, self.tickets, base_url=self.settings.public_url, calibrations=self.search.calibrations
+            self.retriever, self.tickets, base_url=self.settings.site_url, calibrations=self.search.calibrations
         )
 
     def suggest_from_index(self) -> SuggestService:
         """Suggestions from the index alone: no database is opened, no earlier feedback applies."""
         from suggest.service import SuggestService
 
-        return SuggestService(self.retriever, base_url=self.settings.public_url)
+        return SuggestService(self.retriever, base_url=self.settings.site_url)
 
     def indexer(self, progress: bool = False) -> Indexer:
         from kb.indexer import Indexer

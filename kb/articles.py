@@ -17,6 +17,9 @@ MAX_FILE_BYTES = 1_000_000
 VISIBILITIES = ("public", "internal", "draft")
 ARTICLE_TYPES = ("article", "template")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
+# A category is one path segment of /categories/{category}: no '/', no '.', so never '..'.
+CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+CATEGORY_RE = re.compile(CATEGORY_PATTERN)
 LOCALE_RE = re.compile(r"^[a-z]{2,3}(-[a-z]{2})?$")
 
 
@@ -97,6 +100,13 @@ class FrontMatter(BaseModel):
             raise ValueError(
                 "must be lowercase letters, digits, '.', '_', '-' (and '/' between parts), at most 200 characters"
             )
+        return v
+
+    @field_validator("category")
+    @classmethod
+    def _category_shape(cls, v: str | None) -> str | None:
+        if v and not CATEGORY_RE.match(v.lower()):
+            raise ValueError("must be lowercase letters, digits, '_' and '-', at most 64 characters (no '/' or '.')")
         return v
 
     @field_validator("locale")
@@ -259,6 +269,18 @@ def parse_article(
                     f"the file name gives the id {article.id!r}, which is not a valid id: set 'id'",
                     line=1,
                     field="id",
+                )
+            ]
+        )
+    if not CATEGORY_RE.match(article.category):
+        raise ArticleLoadError(
+            [
+                Problem(
+                    path,
+                    f"the folder gives the category {article.category!r}, which is not a valid category: set "
+                    "'category' (lowercase letters, digits, '_' and '-')",
+                    line=1,
+                    field="category",
                 )
             ]
         )

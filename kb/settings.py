@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -94,9 +94,20 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    public_url: str = Field(
-        default="http://127.0.0.1:8000", description="the help center's address, for links in replies"
-    )
+    # Every absolute URL the service writes (sitemap, draft replies) starts with this, never with a request's Host.
+    # Unset: http://host:port from the two settings above; read it as `site_url`.
+    public_url: str = Field(default="", description="the help center's address, for links in replies and the sitemap")
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: comma-separated addresses or
+    # networks, "*" for any. Empty: nobody's, so a client cannot pick the address it is rate-limited under.
+    forwarded_allow_ips: str = ""
+    # The largest request body accepted; a larger one gets 413 before it is parsed. 1 MiB, nginx's own default: every
+    # public form and JSON call fits many times over; only a ticket for POST /api/suggest near its field limits
+    # (100 messages of 20,000 characters) could need more.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # A query becomes an autocomplete suggestion once this many distinct visitors (client addresses, hashed; an IPv6
+    # /64 counts as one) searched it and it was answered or clicked: below that, a few clients could choose what
+    # every customer is offered.
+    autocomplete_min_visitors: int = Field(default=3, ge=2)
 
     # Development only: create the demo logins `agent` and `admin` (password DEMO_PASSWORD) when no user exists.
     demo_accounts: bool = True
@@ -106,7 +117,35 @@ class Settings(BaseSettings):
     rate_limit_search: int = Field(default=120, ge=1)
     rate_limit_feedback: int = Field(default=30, ge=1)
     rate_limit_login: int = Field(default=10, ge=1)
+    # Failed logins per hour per user name, whichever address they come from (known and unknown names alike).
+    rate_limit_login_account: int = Field(default=20, ge=1)
     rate_limit_storage: str = "memory://"
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, v: str) -> str:
+        from urllib.parse import urlsplit
+
+        if not v.strip():
+            return ""
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be an absolute http(s) URL such as https://help.example.com, without ?query")
+        return v.strip().rstrip("/")
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, v: str) -> str:
+        import ipaddress
+
+        items = [item.strip() for item in v.split(",") if item.strip()]
+        for item in items:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an address or network (e.g. 10.0.0.5, 10.0.0.0/24, *)") from None
+        return ",".join(items)
 
     def check_secrets(self) -> None:
         """Refuse placeholder secrets outside development: raises SettingsError naming the variable."""
@@ -125,6 +164,17 @@ class Settings(BaseSettings):
                 problems.append("the password in KB_DATABASE_URL is a placeholder or shorter than 12 characters")
         if problems:
             raise SettingsError(f"refusing to start with KB_ENV={self.env}: " + "; ".join(problems))
+
+    @property
+    def site_url(self) -> str:
+        """KB_PUBLIC_URL, else http://host:port (derived when read, so `kb serve --port` changes it too)."""
+        if self.public_url:
+            return self.public_url
+        # An unspecified listening address (0.0.0.0, ::) is reachable on loopback; set KB_PUBLIC_URL for the rest.
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else "::1" if self.host == "::" else self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}" + ("" if self.port == 80 else f":{self.port}")
 
     @property
     def shard_dir(self) -> Path:

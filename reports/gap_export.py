@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 
+from reports.escaping import CsvWriter, json_text, md_link, md_text
 from reports.gap_report import GapReport
 
 
 def to_json(report: GapReport) -> str:
     """The report as indented JSON."""
-    return json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str)
+    return json_text(report.as_dict())
 
 
 def to_csv(report: GapReport) -> str:
     """One row per topic, with its weekly failures; cells that spreadsheets would run as formulas are quoted."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = CsvWriter(out)
     w.writerow(
         [
             "rank",
@@ -44,7 +43,7 @@ def to_csv(report: GapReport) -> str:
             [
                 n,
                 t.status,
-                _cell(t.title),
+                t.title,
                 t.coverage,
                 t.impact,
                 t.searches,
@@ -52,7 +51,7 @@ def to_csv(report: GapReport) -> str:
                 t.failure_rate,
                 t.trend,
                 " ".join(f"{k}:{v}" for k, v in t.locales.items()),
-                _cell(" | ".join(q["text"] for q in t.queries[:5])),
+                " | ".join(q["text"] for q in t.queries[:5]),
                 near.id if near else "",
                 near.cosine if near else "",
                 t.failure_rate_before if t.failure_rate_before is not None else "",
@@ -77,7 +76,7 @@ def to_markdown(report: GapReport) -> str:
     if not open_topics:
         lines.append("Nothing is failing often enough to report.")
     for n, t in enumerate(open_topics, 1):
-        near = f"[{t.nearest[0].title}]({t.nearest[0].url}) ({t.nearest[0].cosine:.2f})" if t.nearest else "none"
+        near = f"{md_link(t.nearest[0].title, t.nearest[0].url)} ({t.nearest[0].cosine:.2f})" if t.nearest else "none"
         lines += [
             f"### {n}. {_md(t.title)}",
             f"- {'**No article**' if t.coverage == 'absent' else 'An article exists but fails'}; "
@@ -92,15 +91,15 @@ def to_markdown(report: GapReport) -> str:
         lines += ["## Resolved", ""]
         for t in resolved:
             lines.append(
-                f"- {_md(t.title)}: answered by [{t.resolved_by.title}]({t.resolved_by.url}) since "
+                f"- {_md(t.title)}: answered by {md_link(t.resolved_by.title, t.resolved_by.url)} since "
                 f"{t.resolved_by.updated}; failure rate {t.failure_rate_before:.0%} → {t.failure_rate_after:.0%}"
             )
         lines.append("")
     if report.unhelpful_articles:
         lines += ["## Articles voted not helpful", ""]
         lines += [
-            f"- {a['article_id']}: {a['not_helpful']} not helpful, {a['helpful']} helpful"
-            + (f" (mostly: {a['top_reason']})" if a.get("top_reason") else "")
+            f"- {_md(a['article_id'])}: {a['not_helpful']} not helpful, {a['helpful']} helpful"
+            + (f" (mostly: {_md(a['top_reason'])})" if a.get("top_reason") else "")
             for a in report.unhelpful_articles
         ]
     note = report.method_note()
@@ -114,10 +113,4 @@ def _attempts(t) -> int:
     return t.searches + t.signals.get("rejected", 0) + t.signals.get("deflection_failed", 0)
 
 
-def _cell(text: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets: queries are customer input.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _md(text: str) -> str:
-    return text.replace("[", "\\[").replace("]", "\\]").replace("<", "&lt;").replace("\n", " ")
+_md = md_text  # customers' queries and reasons, authors' titles: escaped wherever they go into the document

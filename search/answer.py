@@ -32,6 +32,7 @@ class Answer:
     anchor: str
     url: str
     confidence: float
+    locale: str = ""  # the article's language, which the passage is in
 
     def as_api(self) -> dict:
         d = asdict(self)
@@ -69,4 +70,5 @@ def answer_card(query: Query, hit: ArticleHit, confidence: float, sd: float) -> 
         anchor=anchor,
         url=f"/articles/{hit.id}" + (f"#{anchor}" if anchor else ""),
         confidence=confidence,
+        locale=lang or "",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from kb import analysis
@@ -61,15 +62,30 @@ def _newest(records: list[Record]) -> dict[str, Record]:
     return best
 
 
+def hidden_only_terms(public_texts: Iterable[str], hidden_texts: Iterable[str]) -> frozenset[str]:
+    """The analysed terms (kb.analysis.terms, any language) of the hidden texts that no public text has."""
+    public = {t for text in public_texts for t in analysis.terms(text, None)}
+    return frozenset({t for text in hidden_texts for t in analysis.terms(text, None)} - public)
+
+
+def has_any_term(text: str, terms: frozenset[str]) -> bool:
+    return any(t in terms for t in analysis.terms(text, None))
+
+
 class Catalog:
     """Reads the index for pages; the list of public articles is cached until the index changes."""
 
-    def __init__(self, store: VectorStore, retriever: Retriever, events=None):
+    def __init__(self, store: VectorStore, retriever: Retriever, events=None, *, min_visitors: int = 3):
         self.store = store
         self.retriever = retriever
         self.events = events
+        self.min_visitors = min_visitors  # kb.settings.Settings.autocomplete_min_visitors
         self._lock = threading.Lock()
         self._public: list[ArticleSummary] = []
+        # The terms only hidden articles have, and the index stamp they were read at: made on first need, since
+        # reading every chunk's text is the one slow step (pages that never autocomplete never wait for it).
+        self._hidden_lock = threading.Lock()
+        self._hidden: tuple[object, frozenset[str]] | None = None
         self._stamp: object = None
         self._checked = 0.0
 
@@ -90,6 +106,22 @@ class Catalog:
                 self._stamp = stamp if stamp is not None else now
             self._checked = now
         return self._public
+
+    def _terms_only_hidden_articles_have(self) -> frozenset[str]:
+        def texts(visibilities: list[str]) -> Iterator[str]:
+            recs = self.store.records(SearchFilter(visibilities=visibilities), ["title", "text"], limit=10_000_000)
+            return (f"{r.payload.get('title', '')}\n{r.payload.get('text', '')}" for r in recs)
+
+        return hidden_only_terms(texts(["public"]), texts(["internal", "draft"]))
+
+    def shows_hidden_text(self, text: str) -> bool:
+        """Whether text has a term of an internal or draft article that no public article has."""
+        self._public_summaries()  # notices an index change
+        with self._hidden_lock:
+            if self._hidden is None or self._hidden[0] != self._stamp:
+                self._hidden = (self._stamp, self._terms_only_hidden_articles_have())
+            terms = self._hidden[1]
+        return has_any_term(text, terms)
 
     def article(self, article_id: str, audience: str = "customer") -> ArticlePage | None:
         visible = list(AUDIENCES[audience])
@@ -164,7 +196,8 @@ class Catalog:
         return chosen
 
     def autocomplete(self, prefix: str, locale: str | None = None, limit: int = 8) -> list[dict]:
-        """Titles containing the typed words (the last one as a prefix), then frequent successful queries."""
+        """Titles containing the typed words (the last one as a prefix), then queries enough visitors searched
+        successfully (EventReads.popular_queries), none with a word only internal or draft articles have."""
         norm = analysis.normalize(prefix)
         words = norm.split()
         if len(norm) < 2 or not words:
@@ -180,8 +213,14 @@ class Catalog:
         for *_, s in sorted(ranked, key=lambda r: r[:3])[:limit]:
             out.append({"kind": "article", "text": s.title, "url": s.url})
         if self.events is not None and len(out) < limit:
-            for text, _ in self.events.popular_queries(locale=locale, prefix=norm, limit=limit - len(out)):
-                out.append({"kind": "query", "text": text, "url": None})
+            # A few more than needed, since the filter below may drop some.
+            popular = self.events.popular_queries(
+                locale=locale, prefix=norm, limit=2 * limit, min_count=self.min_visitors
+            )
+            for text, _ in popular:
+                # An agent may have typed an internal article's words into the public search box.
+                if len(out) < limit and not self.shows_hidden_text(text):
+                    out.append({"kind": "query", "text": text, "url": None})
         return out
 
     def sitemap(self) -> list[ArticleSummary]:

@@ -1,4 +1,9 @@
-"""Snippets and highlights: the passage of a chunk that best matches the query, its words marked."""
+"""Snippets and highlights: the passage of a chunk that best matches the query, its words marked.
+
+A chunk's text is its section's blocks, one a line, as kb.sections writes them: paragraphs and list items as
+plain text, table rows as cells joined by " | ", code blocks verbatim. Snippets and passages are read as
+sentences, so `plain` turns rows into sentences and leaves code out (kept only when a chunk is nothing else).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,50 @@ from functools import lru_cache
 from kb import analysis
 
 _WORD = re.compile(r"\w+(?:['’ʼ]\w+)*", re.UNICODE)
+_CELL_SEP = " | "  # kb.sections joins a table row's cells with it
+_LIST_MARK = re.compile(r"^(?:\\?[-*+•]|\d{1,3}[.)])\s+")  # a marker typed as text ("\* Admins can…")
+_CODE_START = re.compile(r"^(?:[{}\[\]<>#$]|//|--?[A-Za-z]|curl\s|import\s|def\s|[\w.]+\s*=\s|\"[^\"]*\"\s*:)")
+_CODE_END = re.compile(r"(?:[{\[(,;\\]|=>)$")
+_END = re.compile(r"[.!?…:;]$")
+
+
+def _is_code(line: str) -> bool:
+    """A line of a code block: kb.sections strips every other block, so indentation or code punctuation tells."""
+    if line[:1].isspace():
+        return True
+    stripped = line.strip()
+    if _CODE_START.match(stripped) or _CODE_END.search(stripped):
+        return True
+    letters = sum(c.isalpha() or c.isspace() for c in stripped)
+    return len(stripped) >= 8 and letters / len(stripped) < 0.6
+
+
+def _row_sentence(line: str) -> str:
+    """'ORB-401 | Your session has expired | Sign in again' → 'ORB-401: Your session has expired; Sign in again.'"""
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    cells = [c for c in cells if c and c not in ("—", "–", "-")]
+    if not cells:
+        return ""
+    text = cells[0] if len(cells) == 1 else f"{cells[0].rstrip(':')}: " + "; ".join(c.rstrip(".;") for c in cells[1:])
+    return text if _END.search(text) else text + "."
+
+
+def plain(text: str) -> str:
+    """A chunk's text as running sentences: table rows read as sentences, list markers and code left out."""
+    prose: list[str] = []
+    code: list[str] = []
+    lines = [line for line in text.split("\n") if line.strip()]
+    cuts = [line.count(_CELL_SEP) for line in lines]
+    for i, line in enumerate(lines):
+        # A row has its neighbours' number of cells, or three cells at least: prose with one " | " stays prose.
+        near = {cuts[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)}
+        if cuts[i] >= 2 or (cuts[i] and cuts[i] in near):
+            prose.append(_row_sentence(line))
+        elif _is_code(line):
+            code.append(line.strip())
+        else:
+            prose.append(_LIST_MARK.sub("", line.strip()))
+    return re.sub(r"\s+", " ", " ".join(p for p in (prose or code) if p)).strip()
 
 
 @lru_cache(maxsize=200_000)
@@ -62,8 +111,7 @@ def highlight(text: str, query_terms: set[str], lang: str | None) -> str:
 
 
 def _window(text: str, query_terms: set[str], lang: str | None, words: int) -> tuple[str, bool, bool]:
-    """The run of about `words` words of text with the most matches: (text, cut before, cut after)."""
-    text = re.sub(r"\s+", " ", text).strip()
+    """The run of about `words` words of plain text with the most matches: (text, cut before, cut after)."""
     tokens = list(re.finditer(r"\S+", text))
     if len(tokens) <= words:
         return text, False, False
@@ -81,16 +129,16 @@ def _window(text: str, query_terms: set[str], lang: str | None, words: int) -> t
 
 def snippet(text: str, query_terms: set[str], lang: str | None, words: int = 32) -> str:
     """The window of about `words` words with the most matches, escaped and highlighted, with ellipses."""
-    window, before, after = _window(text, query_terms, lang, words)
+    window, before, after = _window(plain(text), query_terms, lang, words)
     return ("… " if before else "") + highlight(window, query_terms, lang) + (" …" if after else "")
 
 
 def passage(text: str, query_terms: set[str], lang: str | None, words: int = 70) -> str:
     """Plain text of the best-matching window, widened to whole sentences where that stays short."""
-    window, before, after = _window(text, query_terms, lang, words)
+    flat = plain(text)
+    window, before, after = _window(flat, query_terms, lang, words)
     if not (before or after):
         return window
-    flat = re.sub(r"\s+", " ", text).strip()
     start = flat.find(window)
     if before:
         cut = max(flat.rfind(". ", 0, start), flat.rfind("\n", 0, start))

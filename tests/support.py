@@ -226,3 +226,73 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(settings, **options) -> Iterator[str]:
+    """The app over a test KB served by a real uvicorn in a thread, started with `kb serve`'s own options."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from app.runtime import open_runtime
+    from web.app import create_app, server_options
+
+    settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port(), **options})
+    with open_runtime(settings, embedder=CountingEmbedder()) as rt:
+        config = uvicorn.Config(create_app(settings, runtime=rt), log_level="warning", **server_options(settings))
+        srv = uvicorn.Server(config)
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 120  # startup fits the answered decision: slow on a busy machine
+        while not srv.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{settings.port}"
+        finally:
+            srv.should_exit = True
+            thread.join(10)
+
+
+def full_openapi(app) -> dict:
+    """The app's OpenAPI schema with the pages and forms /openapi.json leaves out, for tests that walk every route."""
+    import copy
+
+    from fastapi.openapi.utils import get_openapi
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    routes = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            route = copy.copy(route)
+            route.include_in_schema = True
+            routes.append(route)
+    return get_openapi(title=app.title, version=app.version, routes=routes)
+
+
+def require_browser() -> None:
+    """Skip the calling test unless Debian's Chromium and Playwright are both installed."""
+    import os
+
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium driven by Playwright (its own browser download cannot work here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

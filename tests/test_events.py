@@ -178,28 +178,47 @@ def test_stats_on_a_hand_built_history(log):
 
 def test_popular_queries_counts_only_successful_queries(log):
     for i in range(3):
-        search(log, "Reset Password", session=f"s{i}")
+        search(log, "Reset Password", ip=f"198.51.100.{i}")
     for i in range(5):
-        search(log, "refund policy", session=f"r{i}", results=[], answered=False)  # never answered
+        search(log, "refund policy", ip=f"198.51.100.{i}", results=[], answered=False)  # never answered
     for i in range(2):
-        search(log, "reset email", session=f"e{i}")
-    search(log, "rare query", session="x")
+        search(log, "reset email", ip=f"198.51.100.{i}")
+    search(log, "rare query", ip="198.51.100.9")
     for i in range(4):
-        search(log, "сбросить пароль", locale="ru", session=f"ru{i}")
-    for _ in range(6):
-        search(log, "my email is jane@example.com", session="same-person")  # one visitor repeating it
+        search(log, "сбросить пароль", locale="ru", ip=f"203.0.113.{i}")
+    for i in range(6):  # one visitor repeating it, with a new cookie every time
+        search(log, "my email is jane@example.com", session=f"fresh{i}", ip="192.0.2.1")
+    for i in range(3):  # one IPv6 subscriber: every address of its /64 is the same visitor
+        search(log, "reset via ipv6", ip=f"2001:db8:0:1::{i + 1}")
     for i in range(3):
-        search(log, "internal runbook", audience="agent", session=f"a{i}")
+        search(log, "internal runbook", audience="agent", ip=f"198.51.100.{i}")
+    for i in range(4):
+        search(log, "no address known", session=f"n{i}")  # nobody counted
+    for i in range(2):  # not answered, but the results were clicked: a success
+        sid = search(log, "billing address change", answered=False, ip=f"198.51.100.{i}")
+        log.log_click(sid, "reset-password", 1)
 
-    assert log.popular_queries() == [("сбросить пароль", 4), ("reset password", 3), ("reset email", 2)]
-    assert log.popular_queries(locale="en") == [("reset password", 3), ("reset email", 2)]
-    assert log.popular_queries(prefix="RES") == [("reset password", 3), ("reset email", 2)]
+    assert log.popular_queries(min_count=2) == [
+        ("сбросить пароль", 4),
+        ("reset password", 3),
+        ("billing address change", 2),
+        ("reset email", 2),
+    ]
+    assert log.popular_queries() == [("сбросить пароль", 4), ("reset password", 3)]
+    assert log.popular_queries(locale="en", min_count=2) == [
+        ("reset password", 3),
+        ("billing address change", 2),
+        ("reset email", 2),
+    ]
+    assert log.popular_queries(prefix="RES", min_count=2) == [("reset password", 3), ("reset email", 2)]
     assert log.popular_queries(prefix="СБР") == [("сбросить пароль", 4)]
-    assert log.popular_queries(prefix="ref") == []
+    assert log.popular_queries(prefix="ref", min_count=1) == []
     assert log.popular_queries(prefix="re", limit=1) == [("reset password", 3)]
-    assert log.popular_queries(locale="en", min_count=3) == [("reset password", 3)]
     assert ("rare query", 1) in log.popular_queries(min_count=1, limit=100)
-    assert log.popular_queries(prefix="%") == [] and log.popular_queries(prefix="_") == []
+    assert ("my email is jane@example.com", 1) in log.popular_queries(min_count=1, limit=100)
+    assert ("reset via ipv6", 1) in log.popular_queries(min_count=1, limit=100)
+    assert not [q for q, _ in log.popular_queries(min_count=1, limit=100) if q == "no address known"]
+    assert log.popular_queries(prefix="%", min_count=1) == [] and log.popular_queries(prefix="_", min_count=1) == []
     assert log.popular_queries(audience="agent") == [("internal runbook", 3)]
 
 
@@ -367,6 +386,7 @@ def test_bulk_path(log):
             answered=True,
             latency_ms=1.0,
             session=f"s{i}",
+            ip=f"10.0.{i // 200}.{i % 200}",
             at=T0 + timedelta(seconds=i),
         )
         for i in range(2500)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from web import charts
 from web.auth import AdminDep, current_session
+from web.deps import get_lang
 
 router = APIRouter()
 DaysParam = Annotated[int, Query(ge=1, le=366, description="the last N days")]
@@ -68,7 +69,9 @@ def _render(request: Request, template: str, status_code: int = 200, **context) 
 
     session = current_session(request)
     csrf = session.csrf if session else ""
-    return render(request, template, "en", status_code=status_code, csrf=csrf, q="", charts=charts, **context)
+    return render(
+        request, template, get_lang(request), status_code=status_code, csrf=csrf, q="", charts=charts, **context
+    )
 
 
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)

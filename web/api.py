@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StringConstraints
 
+from kb.articles import CATEGORY_PATTERN
 from kb.db.limits import ID_MAX, REASON_MAX
 from search.service import MAX_QUERY_CHARS
 from web.deps import CatalogDep, ClientIPDep, EventsDep, SearchDep, SessionDep
@@ -18,7 +19,6 @@ from web.render import render_markdown
 router = APIRouter()
 
 LOCALE_PATTERN = r"^[a-z]{2,3}(-[a-z]{2})?$"
-CATEGORY_PATTERN = r"^[a-z0-9-]{1,64}$"
 NOT_FOUND = "article not found"
 
 QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -101,8 +101,24 @@ def prepare_logins(settings: Settings, accounts: Accounts) -> None:
         )
 
 
+# Pages and API answers for staff: a shared cache or the browser's history must not keep them.
+STAFF_PATHS = ("/admin", "/agent", "/api/admin", "/api/agent", "/api/suggest", "/login", "/logout")
+
+
+def _staff_request(scope: Scope) -> bool:
+    """Whether the request is for a staff page or carries credentials (session cookie or bearer token)."""
+    path = scope.get("path", "")
+    if any(path == p or path.startswith(p + "/") for p in STAFF_PATHS):
+        return True
+    for name, value in scope.get("headers", []):
+        if name == b"authorization" or (name == b"cookie" and b"kb_auth=" in value):
+            return True
+    return False
+
+
 class SecurityMiddleware:
-    """Security headers on every response, plus the cookies routes asked for (web.deps.set_cookie)."""
+    """Security headers on every response (no-store for staff), plus the cookies routes asked for
+    (web.deps.set_cookie)."""
 
     def __init__(self, app: ASGIApp, secure_cookies: bool = False):
         self.app = app
@@ -113,9 +129,14 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
 
+        staff = _staff_request(scope)
+
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if staff:
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
                 names = {k.lower() for k, _ in headers}
                 if b"content-security-policy" not in names:
                     headers.append((b"content-security-policy", CSP.encode()))
@@ -139,10 +160,61 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_wrapper)
 
 
+class BodyLimitMiddleware:
+    """Answers 413 to a request body over `max_bytes` before any route parses it (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        # The body is read here (it is at most max_bytes) and handed on, so a chunked upload is bounded too.
+        chunks: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                chunks.append(message)
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(message)
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return chunks.pop(0) if chunks else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"request body too large: at most {self.max_bytes:,} bytes"
+        if scope.get("path", "").startswith("/api/"):
+            response: Response = JSONResponse({"detail": detail}, status_code=413)
+        else:
+            response = PlainTextResponse(detail + "\n", status_code=413)
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
+
+
+def _field(err: dict) -> str:
+    """The field a validation error is about, as the form or query names it ("" for the body as a whole)."""
+    return ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
+        loc = _field(err)
         parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
     return "; ".join(parts)
 
@@ -175,7 +247,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         redoc_url=None,
         description="Customer-facing help center and its search API.",
     )
-    app.add_middleware(SecurityMiddleware, secure_cookies=settings.env == "production")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityMiddleware, secure_cookies=settings.env == "production")  # outermost: on the 413 too
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     from web import admin, agent, api, contact, login, pages
@@ -203,7 +276,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             return JSONResponse(
                 status_code=422, content={"message": _validation_message(exc), "detail": jsonable_errors(exc)}
             )
-        return pages.error_page(request, 400)
+        return pages.error_page(request, 400, invalid=sorted({_field(e) or "body" for e in exc.errors()}))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -222,9 +295,22 @@ def jsonable_errors(exc: RequestValidationError) -> list[dict]:
     return jsonable_encoder([{k: v for k, v in e.items() if k != "ctx" and k != "url"} for e in exc.errors()])
 
 
+def server_options(settings: Settings) -> dict:
+    """uvicorn's options: forwarded headers are believed only from the proxies in KB_FORWARDED_ALLOW_IPS."""
+    # uvicorn's own default believes X-Forwarded-For from 127.0.0.1, which lets any local client (or anything a
+    # local process relays) pick the address its rate limits count.
+    trusted = settings.forwarded_allow_ips
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted,
+    }
+
+
 def run(settings: Settings | None = None) -> None:
     """Serve the help center with uvicorn on settings.host:settings.port."""
     import uvicorn
 
     settings = settings or Settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    uvicorn.run(create_app(settings), **server_options(settings))

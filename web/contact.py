@@ -109,7 +109,7 @@ async def contact_submit(
     email: Annotated[str, Form(max_length=EMAIL_MAX)] = "",
     subject: Annotated[str, Form(max_length=300)] = "",
     description: Annotated[str, Form(max_length=5000)] = "",
-    deflection_id: Annotated[str, Form(max_length=HEX_ID_MAX)] = "",
+    deflection_id: Annotated[str, Form(max_length=HEX_ID_MAX, pattern="^([0-9a-f]{32})?$")] = "",
     preview: Annotated[str, Form(max_length=10)] = "",
 ) -> HTMLResponse:
     """Send the form; without JavaScript, "preview" first shows the suggested articles."""
@@ -124,7 +124,7 @@ async def contact_submit(
     if not EMAIL_RE.match(email.strip()) or not description.strip():
         return _render(request, lang, "contact.html", status_code=422, form=form, suggestions=None, q="", error=True)
     _, log = _tickets(request)
-    did = deflection_id if re.fullmatch(r"[0-9a-f]{32}", deflection_id or "") else None
+    did = deflection_id or None
     await run_in_threadpool(
         log.submit_contact,
         query=(subject + "\n" + description).strip(),

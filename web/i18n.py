@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import re
+from functools import cache
+
+from babel import Locale
+from markupsafe import Markup, escape
 
 LANGUAGES = {"en": "English", "ru": "Русский", "uk": "Українська"}
 DEFAULT = "en"
 LANG_COOKIE = "kb_lang"
 
-STRINGS: dict[str, dict[str, str]] = {
+# A value is the string, or for a string with a count {n} its CLDR plural forms ("one", "few", "many", "other"),
+# chosen by Babel's plural rule for the language (and in the browser by Intl.PluralRules, the same CLDR data).
+Text = str | dict[str, str]
+
+STRINGS: dict[str, dict[str, Text]] = {
     "en": {
         "product": "Orbita Help Center",
         "home": "Home",
+        "breadcrumb": "Breadcrumb",
+        "still_stuck": "Still stuck?",
+        "search_title": "Search the help center",
         "skip": "Skip to content",
         "hero_title": "How can we help?",
         "hero_sub": "Search our guides and answers, in your language.",
@@ -31,11 +42,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "suggestions": "Suggestions",
         "categories": "Browse by topic",
         "popular": "Popular articles",
-        "articles_n": "{n} articles",
-        "articles_one": "1 article",
+        "articles_n": {"one": "{n} article", "other": "{n} articles"},
         "results_for": "Results for “{q}”",
-        "results_n": "{n} results",
-        "results_one": "1 result",
+        "results_n": {"one": "{n} result", "other": "{n} results"},
+        "deflect_n": {"one": "{n} article might answer this", "other": "{n} articles might answer this"},
+        "deflect_see": "See them below the form",
         "showing_for": "Showing results for:",
         "searched_for": "You typed:",
         "no_results": "We couldn't find anything for “{q}”.",
@@ -72,6 +83,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_found_title": "Page not found",
         "not_found_text": "We couldn't find that page. It may have moved, or the link may be wrong.",
         "back_home": "Back to the help center",
+        "bad_request_title": "We could not accept that request",
+        "bad_request_text": "These fields are not valid: {fields}.",
         "language": "Language",
         "footer": "Orbita Help Center — answers for Orbita customers.",
         "in_category": "Articles in {category}",
@@ -82,6 +95,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "ru": {
         "product": "Справочный центр Orbita",
         "home": "Главная",
+        "breadcrumb": "Навигационная цепочка",
+        "still_stuck": "Не нашли ответ?",
+        "search_title": "Поиск по справочному центру",
         "skip": "Перейти к содержимому",
         "hero_title": "Чем мы можем помочь?",
         "hero_sub": "Ищите инструкции и ответы на своём языке.",
@@ -103,10 +119,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "suggestions": "Подсказки",
         "categories": "Разделы",
         "popular": "Популярные статьи",
-        "articles_n": "Статей: {n}",
+        "articles_n": {"one": "{n} статья", "few": "{n} статьи", "many": "{n} статей", "other": "{n} статьи"},
         "results_for": "Результаты по запросу «{q}»",
-        "results_n": "Найдено: {n}",
-        "results_one": "Найдено: 1",
+        "results_n": {
+            "one": "{n} результат",
+            "few": "{n} результата",
+            "many": "{n} результатов",
+            "other": "{n} результата",
+        },
+        "deflect_n": {
+            "one": "{n} статья может ответить на ваш вопрос",
+            "few": "{n} статьи могут ответить на ваш вопрос",
+            "many": "{n} статей могут ответить на ваш вопрос",
+            "other": "{n} статьи могут ответить на ваш вопрос",
+        },
+        "deflect_see": "Они под формой",
         "showing_for": "Показаны результаты для:",
         "searched_for": "Вы ввели:",
         "no_results": "По запросу «{q}» ничего не найдено.",
@@ -143,6 +170,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_found_title": "Страница не найдена",
         "not_found_text": "Мы не нашли эту страницу. Возможно, она перемещена или ссылка неверна.",
         "back_home": "Вернуться в справочный центр",
+        "bad_request_title": "Запрос не удалось принять",
+        "bad_request_text": "Эти поля заполнены неверно: {fields}.",
         "language": "Язык",
         "footer": "Справочный центр Orbita — ответы для клиентов Orbita.",
         "in_category": "Статьи раздела «{category}»",
@@ -153,6 +182,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "uk": {
         "product": "Довідковий центр Orbita",
         "home": "Головна",
+        "breadcrumb": "Навігаційний ланцюжок",
+        "still_stuck": "Не знайшли відповідь?",
+        "search_title": "Пошук у довідковому центрі",
         "skip": "Перейти до вмісту",
         "hero_title": "Чим ми можемо допомогти?",
         "hero_sub": "Шукайте інструкції та відповіді своєю мовою.",
@@ -174,10 +206,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "suggestions": "Підказки",
         "categories": "Розділи",
         "popular": "Популярні статті",
-        "articles_n": "Статей: {n}",
+        "articles_n": {"one": "{n} стаття", "few": "{n} статті", "many": "{n} статей", "other": "{n} статті"},
         "results_for": "Результати за запитом «{q}»",
-        "results_n": "Знайдено: {n}",
-        "results_one": "Знайдено: 1",
+        "results_n": {
+            "one": "{n} результат",
+            "few": "{n} результати",
+            "many": "{n} результатів",
+            "other": "{n} результату",
+        },
+        "deflect_n": {
+            "one": "{n} стаття може відповісти на ваше питання",
+            "few": "{n} статті можуть відповісти на ваше питання",
+            "many": "{n} статей можуть відповісти на ваше питання",
+            "other": "{n} статті можуть відповісти на ваше питання",
+        },
+        "deflect_see": "Вони під формою",
         "showing_for": "Показано результати для:",
         "searched_for": "Ви ввели:",
         "no_results": "За запитом «{q}» нічого не знайдено.",
@@ -214,6 +257,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_found_title": "Сторінку не знайдено",
         "not_found_text": "Ми не знайшли цю сторінку. Можливо, її переміщено або посилання хибне.",
         "back_home": "Повернутися до довідкового центру",
+        "bad_request_title": "Запит не вдалося прийняти",
+        "bad_request_text": "Ці поля заповнено неправильно: {fields}.",
         "language": "Мова",
         "footer": "Довідковий центр Orbita — відповіді для клієнтів Orbita.",
         "in_category": "Статті розділу «{category}»",
@@ -222,6 +267,310 @@ STRINGS: dict[str, dict[str, str]] = {
         "loading": "Шукаємо…",
     },
 }
+
+
+# The staff pages (/login, /agent, /admin, /admin/gaps): the same table, kept apart so translators see what is whose.
+STAFF_STRINGS: dict[str, dict[str, Text]] = {
+    "en": {
+        "login_title": "Log in",
+        "login_submit": "Log in",
+        "login_intro": "For support agents and knowledge-base admins. Customers don't need an account.",
+        "login_user": "User name",
+        "login_password": "Password",
+        "login_demo": "Development mode: log in as {agent} or {admin} with the password {password}.",
+        "login_expired": "Your login form expired: please try again.",
+        "login_wrong": "Wrong user name or password.",
+        "logout": "Log out",
+        "staff_nav": "Staff pages",
+        "nav_dashboard": "Dashboard",
+        "nav_gaps": "Gap report",
+        "nav_agent": "Agent panel",
+        "role_agent": "agent",
+        "role_admin": "admin",
+        "admin_title": {"one": "Search analytics, last {n} day", "other": "Search analytics, last {n} days"},
+        "days_n": {"one": "{n} day", "other": "{n} days"},
+        "kpi_searches": {"one": "search", "other": "searches"},
+        "kpi_answered": "answered",
+        "kpi_ctr": "click-through",
+        "kpi_zero": {"one": "zero-result search", "other": "zero-result searches"},
+        "kpi_votes": "helpful / not helpful",
+        "kpi_deflection": {"one": "deflection ({n} contact attempt)", "other": "deflection ({n} contact attempts)"},
+        "per_day": "Searches per day",
+        "per_day_chart": "searches, answered and clicked per day",
+        "series_searches": "searches",
+        "series_answered": "answered",
+        "series_clicked": "clicked",
+        "chart_day": "day",
+        "chart_numbers": "The numbers",
+        "no_searches": "No searches in this period.",
+        "by_locale": "By locale",
+        "col_locale": "locale",
+        "col_searches": "searches",
+        "col_answered": "answered",
+        "col_ctr": "click-through",
+        "col_zero": "zero results",
+        "col_query": "query",
+        "col_count": "count",
+        "col_article": "article",
+        "col_helpful": "helpful",
+        "col_not_helpful": "not helpful",
+        "col_reason": "most given reason",
+        "top_queries": "Top queries",
+        "unanswered_queries": "Unanswered queries",
+        "zero_result_queries": "Zero-result queries",
+        "none": "none",
+        "no_votes": "no votes",
+        "helpfulness": "Helpfulness by article",
+        "gaps_title": "Gap report, {since} – {until}",
+        "gaps_export": "Export:",
+        "gaps_rebuild": "Rebuild",
+        "gaps_first": "Write or fix first",
+        "gaps_nothing": "Nothing fails often enough to report.",
+        "gaps_absent": "no article",
+        "gaps_fails": "article exists but fails",
+        "gaps_weekly": "failures per week",
+        "gaps_failures": "Failures",
+        "gaps_failure_rate": {
+            "one": "{failures} ({pct}% of {n} search or ticket)",
+            "other": "{failures} ({pct}% of {n} searches and tickets)",
+        },
+        "gaps_locales": "Locales",
+        "gaps_signals": "Signals",
+        "gaps_nearest": "Nearest articles",
+        "gaps_wordings": {"one": "How customers asked ({n} wording)", "other": "How customers asked ({n} wordings)"},
+        "gaps_resolved": "Resolved",
+        "gaps_unhelpful": "Articles voted not helpful",
+        "gaps_built": "Built in {s} s.",
+        "gaps_resolved_by": "answered by {article} since {date}; failure rate {before}% → {after}%",
+        "gaps_votes": "{no} not helpful, {yes} helpful",
+        "gaps_mostly": "(mostly “{reason}”)",
+        "signal_searches": "searches",
+        "signal_unanswered": "unanswered",
+        "signal_no_click": "no click",
+        "signal_reformulated": "reformulated",
+        "signal_rejected_suggestions": "rejected suggestions",
+        "signal_failed_deflections": "failed deflections",
+        "trend_new": "new",
+        "trend_rising": "rising",
+        "trend_falling": "falling",
+        "trend_steady": "steady",
+    },
+    "ru": {
+        "login_title": "Вход",
+        "login_submit": "Войти",
+        "login_intro": "Для агентов поддержки и администраторов базы знаний. Клиентам учётная запись не нужна.",
+        "login_user": "Имя пользователя",
+        "login_password": "Пароль",
+        "login_demo": "Режим разработки: войдите как {agent} или {admin} с паролем {password}.",
+        "login_expired": "Форма входа устарела, попробуйте ещё раз.",
+        "login_wrong": "Неверное имя пользователя или пароль.",
+        "logout": "Выйти",
+        "staff_nav": "Страницы для сотрудников",
+        "nav_dashboard": "Аналитика",
+        "nav_gaps": "Отчёт о пробелах",
+        "nav_agent": "Панель агента",
+        "role_agent": "агент",
+        "role_admin": "администратор",
+        "admin_title": {
+            "one": "Аналитика поиска за последний {n} день",
+            "few": "Аналитика поиска за последние {n} дня",
+            "many": "Аналитика поиска за последние {n} дней",
+            "other": "Аналитика поиска за последние {n} дня",
+        },
+        "days_n": {"one": "{n} день", "few": "{n} дня", "many": "{n} дней", "other": "{n} дня"},
+        "kpi_searches": {"one": "поиск", "few": "поиска", "many": "поисков", "other": "поиска"},
+        "kpi_answered": "с ответом",
+        "kpi_ctr": "переходы по результатам",
+        "kpi_zero": {
+            "one": "поиск без результатов",
+            "few": "поиска без результатов",
+            "many": "поисков без результатов",
+            "other": "поиска без результатов",
+        },
+        "kpi_votes": "полезно / бесполезно",
+        "kpi_deflection": {
+            "one": "решено без обращения ({n} попытка связаться)",
+            "few": "решено без обращения ({n} попытки связаться)",
+            "many": "решено без обращения ({n} попыток связаться)",
+            "other": "решено без обращения ({n} попытки связаться)",
+        },
+        "per_day": "Поиски по дням",
+        "per_day_chart": "поиски, поиски с ответом и с переходом по дням",
+        "series_searches": "поиски",
+        "series_answered": "с ответом",
+        "series_clicked": "с переходом",
+        "chart_day": "день",
+        "chart_numbers": "Числа",
+        "no_searches": "За этот период поисков не было.",
+        "by_locale": "По языкам",
+        "col_locale": "язык",
+        "col_searches": "поиски",
+        "col_answered": "с ответом",
+        "col_ctr": "переходы",
+        "col_zero": "без результатов",
+        "col_query": "запрос",
+        "col_count": "раз",
+        "col_article": "статья",
+        "col_helpful": "полезно",
+        "col_not_helpful": "бесполезно",
+        "col_reason": "частая причина",
+        "top_queries": "Частые запросы",
+        "unanswered_queries": "Запросы без ответа",
+        "zero_result_queries": "Запросы без результатов",
+        "none": "нет",
+        "no_votes": "оценок нет",
+        "helpfulness": "Полезность статей",
+        "gaps_title": "Отчёт о пробелах, {since} – {until}",
+        "gaps_export": "Экспорт:",
+        "gaps_rebuild": "Пересобрать",
+        "gaps_first": "Написать или исправить в первую очередь",
+        "gaps_nothing": "Ничего не проваливается настолько часто, чтобы попасть в отчёт.",
+        "gaps_absent": "статьи нет",
+        "gaps_fails": "статья есть, но не помогает",
+        "gaps_weekly": "неудачи по неделям",
+        "gaps_failures": "Неудачи",
+        "gaps_failure_rate": {
+            "one": "{failures} ({pct}% из {n} поиска или обращения)",
+            "few": "{failures} ({pct}% из {n} поисков и обращений)",
+            "many": "{failures} ({pct}% из {n} поисков и обращений)",
+            "other": "{failures} ({pct}% из {n} поисков и обращений)",
+        },
+        "gaps_locales": "Языки",
+        "gaps_signals": "Сигналы",
+        "gaps_nearest": "Ближайшие статьи",
+        "gaps_wordings": {
+            "one": "Как спрашивали клиенты ({n} формулировка)",
+            "few": "Как спрашивали клиенты ({n} формулировки)",
+            "many": "Как спрашивали клиенты ({n} формулировок)",
+            "other": "Как спрашивали клиенты ({n} формулировки)",
+        },
+        "gaps_resolved": "Решено",
+        "gaps_unhelpful": "Статьи, признанные бесполезными",
+        "gaps_built": "Собран за {s} с.",
+        "gaps_resolved_by": "отвечает статья {article} с {date}; доля неудач {before}% → {after}%",
+        "gaps_votes": "бесполезно: {no}, полезно: {yes}",
+        "gaps_mostly": "(чаще всего «{reason}»)",
+        "signal_searches": "поиски",
+        "signal_unanswered": "без ответа",
+        "signal_no_click": "без перехода",
+        "signal_reformulated": "переформулированы",
+        "signal_rejected_suggestions": "отклонённые подсказки",
+        "signal_failed_deflections": "обращения после подсказок",
+        "trend_new": "новая",
+        "trend_rising": "растёт",
+        "trend_falling": "снижается",
+        "trend_steady": "стабильно",
+    },
+    "uk": {
+        "login_title": "Вхід",
+        "login_submit": "Увійти",
+        "login_intro": "Для агентів підтримки та адміністраторів бази знань. Клієнтам обліковий запис не потрібен.",
+        "login_user": "Ім'я користувача",
+        "login_password": "Пароль",
+        "login_demo": "Режим розробки: увійдіть як {agent} або {admin} з паролем {password}.",
+        "login_expired": "Форма входу застаріла, спробуйте ще раз.",
+        "login_wrong": "Неправильне ім'я користувача або пароль.",
+        "logout": "Вийти",
+        "staff_nav": "Сторінки для працівників",
+        "nav_dashboard": "Аналітика",
+        "nav_gaps": "Звіт про прогалини",
+        "nav_agent": "Панель агента",
+        "role_agent": "агент",
+        "role_admin": "адміністратор",
+        "admin_title": {
+            "one": "Аналітика пошуку за останній {n} день",
+            "few": "Аналітика пошуку за останні {n} дні",
+            "many": "Аналітика пошуку за останні {n} днів",
+            "other": "Аналітика пошуку за останні {n} дня",
+        },
+        "days_n": {"one": "{n} день", "few": "{n} дні", "many": "{n} днів", "other": "{n} дня"},
+        "kpi_searches": {"one": "пошук", "few": "пошуки", "many": "пошуків", "other": "пошуку"},
+        "kpi_answered": "з відповіддю",
+        "kpi_ctr": "переходи за результатами",
+        "kpi_zero": {
+            "one": "пошук без результатів",
+            "few": "пошуки без результатів",
+            "many": "пошуків без результатів",
+            "other": "пошуку без результатів",
+        },
+        "kpi_votes": "корисно / некорисно",
+        "kpi_deflection": {
+            "one": "вирішено без звернення ({n} спроба звернутися)",
+            "few": "вирішено без звернення ({n} спроби звернутися)",
+            "many": "вирішено без звернення ({n} спроб звернутися)",
+            "other": "вирішено без звернення ({n} спроби звернутися)",
+        },
+        "per_day": "Пошуки за днями",
+        "per_day_chart": "пошуки, пошуки з відповіддю та з переходом за днями",
+        "series_searches": "пошуки",
+        "series_answered": "з відповіддю",
+        "series_clicked": "з переходом",
+        "chart_day": "день",
+        "chart_numbers": "Числа",
+        "no_searches": "За цей період пошуків не було.",
+        "by_locale": "За мовами",
+        "col_locale": "мова",
+        "col_searches": "пошуки",
+        "col_answered": "з відповіддю",
+        "col_ctr": "переходи",
+        "col_zero": "без результатів",
+        "col_query": "запит",
+        "col_count": "разів",
+        "col_article": "стаття",
+        "col_helpful": "корисно",
+        "col_not_helpful": "некорисно",
+        "col_reason": "найчастіша причина",
+        "top_queries": "Часті запити",
+        "unanswered_queries": "Запити без відповіді",
+        "zero_result_queries": "Запити без результатів",
+        "none": "немає",
+        "no_votes": "оцінок немає",
+        "helpfulness": "Корисність статей",
+        "gaps_title": "Звіт про прогалини, {since} – {until}",
+        "gaps_export": "Експорт:",
+        "gaps_rebuild": "Перебудувати",
+        "gaps_first": "Написати або виправити насамперед",
+        "gaps_nothing": "Ніщо не провалюється настільки часто, щоб потрапити до звіту.",
+        "gaps_absent": "статті немає",
+        "gaps_fails": "стаття є, але не допомагає",
+        "gaps_weekly": "невдачі за тижнями",
+        "gaps_failures": "Невдачі",
+        "gaps_failure_rate": {
+            "one": "{failures} ({pct}% з {n} пошуку чи звернення)",
+            "few": "{failures} ({pct}% з {n} пошуків і звернень)",
+            "many": "{failures} ({pct}% з {n} пошуків і звернень)",
+            "other": "{failures} ({pct}% з {n} пошуків і звернень)",
+        },
+        "gaps_locales": "Мови",
+        "gaps_signals": "Сигнали",
+        "gaps_nearest": "Найближчі статті",
+        "gaps_wordings": {
+            "one": "Як питали клієнти ({n} формулювання)",
+            "few": "Як питали клієнти ({n} формулювання)",
+            "many": "Як питали клієнти ({n} формулювань)",
+            "other": "Як питали клієнти ({n} формулювання)",
+        },
+        "gaps_resolved": "Вирішено",
+        "gaps_unhelpful": "Статті, визнані некорисними",
+        "gaps_built": "Зібрано за {s} с.",
+        "gaps_resolved_by": "відповідає стаття {article} з {date}; частка невдач {before}% → {after}%",
+        "gaps_votes": "некорисно: {no}, корисно: {yes}",
+        "gaps_mostly": "(найчастіше «{reason}»)",
+        "signal_searches": "пошуки",
+        "signal_unanswered": "без відповіді",
+        "signal_no_click": "без переходу",
+        "signal_reformulated": "переформульовані",
+        "signal_rejected_suggestions": "відхилені підказки",
+        "signal_failed_deflections": "звернення після підказок",
+        "trend_new": "нова",
+        "trend_rising": "зростає",
+        "trend_falling": "знижується",
+        "trend_steady": "стабільно",
+    },
+}
+for _lang, _strings in STAFF_STRINGS.items():
+    assert not set(_strings) & set(STRINGS[_lang]), "a staff key shadows a help-center key"
+    STRINGS[_lang].update(_strings)
 
 CATEGORY_NAMES: dict[str, dict[str, str]] = {
     "ru": {
@@ -251,19 +600,55 @@ REASONS = ("not_related", "incomplete", "outdated", "unclear", "other")
 _ACCEPT_RE = re.compile(r"\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
 
 
-def translator(lang: str):
-    """t(key, **values): the UI string in lang, falling back to English, then to the key itself."""
-    table = STRINGS.get(lang, STRINGS[DEFAULT])
+class Translator:
+    """t(key, **values): the UI string in lang, falling back to English, then to the key itself.
 
-    def t(key: str, **values) -> str:
-        text = (
-            table.get(key)
-            or (table.get("articles_n", "").format(n=1) if key == "articles_one" else None)
-            or STRINGS[DEFAULT].get(key, key)
-        )
+    A value that is Markup (a span marking another language) stays markup, and the rest is escaped around it.
+    """
+
+    def __init__(self, lang: str):
+        self.lang = lang if lang in STRINGS else DEFAULT
+        self.table = STRINGS[self.lang]
+
+    def __call__(self, key: str, **values) -> str:
+        text = self.forms(key)
+        if isinstance(text, dict):
+            n = values.get("n")
+            if not isinstance(n, int | float):
+                raise TypeError(f"{key!r} has plural forms: pass its count as n")
+            text = text.get(self.plural(n)) or text["other"]
+        if any(isinstance(v, Markup) for v in values.values()):
+            return escape(text).format(**values)
         return text.format(**values) if values else text
 
-    return t
+    def known(self, key: str, fallback: str) -> str:
+        """The string when the table has it, else `fallback` marked as English (a name from the code)."""
+        if key in self.table or key in STRINGS[DEFAULT]:
+            return self(key)
+        return in_lang(fallback, DEFAULT, self.lang)
+
+    def forms(self, key: str) -> Text:
+        """The raw entry: a string, or the plural forms of a counted string (for search.js)."""
+        return self.table.get(key) or STRINGS[DEFAULT].get(key) or key
+
+    def plural(self, n: float) -> str:
+        return _plural_rule(self.lang)(n)
+
+
+@cache
+def _plural_rule(lang: str):
+    return Locale.parse(lang).plural_form
+
+
+def translator(lang: str) -> Translator:
+    return Translator(lang)
+
+
+def in_lang(text: str, locale: str | None, page_lang: str) -> str:
+    """Text in another language than the page's, wrapped in a span that says which (else the text as it is)."""
+    if not locale or locale == page_lang:
+        return text
+    return Markup('<span lang="{}">{}</span>').format(locale, text)
 
 
 def category_name(category: str, lang: str) -> str:

@@ -14,7 +14,7 @@ from kb.db.limits import USER_MAX
 from kb.settings import DEMO_PASSWORD
 from web.auth import AUTH_COOKIE, LOGIN_CSRF_COOKIE, AccountsDep, current_session, login_csrf
 from web.deps import SettingsDep, set_cookie
-from web.ratelimit import limit
+from web.ratelimit import limit, limiter_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,13 +27,15 @@ def _safe_next(url: str | None) -> str:
 
 
 def _page(request: Request, settings, next_url: str, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    """The login form; `error` is the key of its message in web.i18n."""
+    from web.deps import get_lang
     from web.pages import render
 
     demo = DEMO_PASSWORD if settings.env == "development" and settings.demo_accounts else None
     return render(
         request,
         "login.html",
-        "en",
+        get_lang(request),
         status_code=status_code,
         next_url=next_url,
         error=error,
@@ -62,10 +64,17 @@ async def login(
 ):
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf):
-        return _page(request, settings, _safe_next(next), "Your login form expired: please try again.", 403)
+        return _page(request, settings, _safe_next(next), "login_expired", 403)
+    # Per account as well as per address: rotating addresses must not buy more guesses at one password. The name
+    # is counted whether or not such a user exists, so the answer says nothing about which names are real.
+    limiter, account = limiter_of(request), username.strip().lower()
+    if limiter is not None and limiter.exhausted("login_account", account):
+        raise limiter.refusal("login_account")
     user = await run_in_threadpool(accounts.authenticate, username, password)
     if user is None:
-        return _page(request, settings, _safe_next(next), "Wrong user name or password.", 401)
+        if limiter is not None:
+            limiter.allow("login_account", account)
+        return _page(request, settings, _safe_next(next), "login_wrong", 401)
     sid, _ = await run_in_threadpool(accounts.open_session, user)
     set_cookie(request, AUTH_COOKIE, sid, int(SESSION_TTL.total_seconds()))
     return RedirectResponse(_safe_next(next), status_code=303)

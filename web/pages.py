@@ -13,18 +13,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from kb.articles import CATEGORY_PATTERN, CATEGORY_RE
 from search.service import MAX_QUERY_CHARS
 from web import i18n
-from web.api import CATEGORY_PATTERN, public_url_resolver, store_vote
-from web.deps import CatalogDep, ClientIPDep, EventsDep, LangDep, SearchDep, SessionDep, get_lang
+from web.api import public_url_resolver, store_vote
+from web.deps import CatalogDep, ClientIPDep, EventsDep, LangDep, SearchDep, SessionDep, SettingsDep, get_lang
 from web.ratelimit import limit
 from web.render import render_markdown
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")  # autoescape on for .html
+templates.env.globals["in_lang"] = i18n.in_lang  # the macros need it too, and they see no context
 SUPPORT_EMAIL = "support@orbita.example"
-_CATEGORY_RE = re.compile(CATEGORY_PATTERN)
-_SID_RE = re.compile(r"^[0-9a-f]{8,64}$")
+SID_PATTERN = r"^[0-9a-f]{8,64}$"
 
 
 def result_href(url: str, search_id: str | None, rank: int | None = None) -> str:
@@ -59,8 +60,10 @@ def render(request: Request, template: str, lang: str, status_code: int = 200, *
         "languages": i18n.LANGUAGES,
         "lang_links": _lang_links(request, home=status_code >= 400),
         "category_name": lambda c: i18n.category_name(c, lang),
+        # An index built before categories were validated may still hold one like "../../admin": no link then.
+        "category_href": lambda c: f"/categories/{c}" if CATEGORY_RE.match(c or "") else None,
         "category_names": i18n.CATEGORY_NAMES.get(lang, {}),
-        "language_name": _language_name,
+        "language_name": lambda code: i18n.in_lang(_language_name(code), code, lang),
         "result_href": result_href,
         "support_email": SUPPORT_EMAIL,
         "max_query": MAX_QUERY_CHARS,
@@ -72,9 +75,10 @@ def _language_name(code: str) -> str:
     return i18n.LANGUAGES.get(code, code)
 
 
-def error_page(request: Request, status_code: int = 404) -> HTMLResponse:
-    """The one 'not found' page: the same for a missing and a non-public article."""
-    return render(request, "404.html", get_lang(request), status_code=status_code)
+def error_page(request: Request, status_code: int = 404, invalid: list[str] | None = None) -> HTMLResponse:
+    """The one 'not found' page: the same for a missing and a non-public article; with `invalid`, the fields of a
+    malformed request (their names, never the values sent)."""
+    return render(request, "404.html", get_lang(request), status_code=status_code, invalid=invalid or [])
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -93,13 +97,13 @@ async def search_page(
     session: SessionDep,
     ip: ClientIPDep,
     q: str = "",
-    category: str | None = None,
+    # Empty is no category (a form's blank field); anything else must be one.
+    category: Annotated[str | None, Query(pattern=f"^$|{CATEGORY_PATTERN}")] = None,
 ) -> HTMLResponse:
+    category = category or None
     query = re.sub(r"\s+", " ", q).strip()
     shortened = len(query) > MAX_QUERY_CHARS
     query = query[:MAX_QUERY_CHARS]
-    if category is not None and not _CATEGORY_RE.match(category):
-        category = None
     response = None
     if query:
         response = await run_in_threadpool(
@@ -126,17 +130,15 @@ async def article_page(
     catalog: CatalogDep,
     events: EventsDep,
     lang: LangDep,
-    sid: Annotated[str | None, Query(max_length=64)] = None,
+    sid: Annotated[str | None, Query(pattern=SID_PATTERN)] = None,
     rank: Annotated[int | None, Query(ge=1, le=1000)] = None,
-    voted: int = 0,
+    voted: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> Response:
     if len(article_id) > 255:
         return error_page(request)
     page = await run_in_threadpool(catalog.article, article_id)
     if page is None:
         return error_page(request)
-    if sid and not _SID_RE.match(sid):
-        sid = None
     if sid and rank is not None:
         # A result link followed without JavaScript: log the click, then drop `rank` so a reload does not log again.
         if events is not None:
@@ -174,7 +176,7 @@ async def article_feedback(
     ip: ClientIPDep,
     helpful: Annotated[str, Form(pattern="^(yes|no)$")],
     reason: Annotated[str, Form(max_length=1000)] = "",
-    sid: Annotated[str, Form(max_length=64)] = "",
+    sid: Annotated[str, Form(pattern="^([0-9a-f]{8,64})?$")] = "",
 ) -> Response:
     if len(article_id) > 255:
         return error_page(request)
@@ -186,7 +188,7 @@ async def article_feedback(
         article_id,
         helpful == "yes",
         reason_value or None,
-        sid if _SID_RE.match(sid) else None,
+        sid or None,
         session,
         ip,
     )
@@ -197,7 +199,7 @@ async def article_feedback(
 
 @router.get("/categories/{category}", response_class=HTMLResponse)
 async def category_page(request: Request, category: str, catalog: CatalogDep, lang: LangDep) -> Response:
-    if not _CATEGORY_RE.match(category):
+    if not CATEGORY_RE.match(category):
         return error_page(request)
     items = await run_in_threadpool(catalog.listing, lang, category)
     if not items:
@@ -208,8 +210,9 @@ async def category_page(request: Request, category: str, catalog: CatalogDep, la
 
 
 @router.get("/sitemap.xml")
-async def sitemap(request: Request, catalog: CatalogDep) -> Response:
-    base = str(request.base_url).rstrip("/")
+async def sitemap(catalog: CatalogDep, settings: SettingsDep) -> Response:
+    """Every public article's absolute URL, from KB_PUBLIC_URL: never the request's Host, which a client chooses."""
+    base = settings.site_url
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for s in await run_in_threadpool(catalog.sitemap):
         lines.append(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from kb.db.conditions import clicked, window
@@ -196,21 +196,28 @@ class EventReads:
         locale: str | None = None,
         prefix: str = "",
         limit: int = 10,
-        min_count: int = 2,
+        min_count: int = 3,
         *,
         audience: str = "customer",
     ) -> list[tuple[str, int]]:
-        """Frequent answered queries by normalized text, counted once per visitor, for autocomplete."""
+        """Queries by normalized text that at least min_count visitors searched and that were answered or clicked,
+        with their visitor counts, most visitors first: autocomplete's suggestions."""
         if locale is not None:
             locale = ident("locale", locale, LOCALE_MAX)
         prefix = text("prefix", prefix, QUERY_MAX).casefold()
         limit = integer("limit", limit, minimum=1)
         min_count = integer("min_count", min_count, minimum=1)
         s = searches.c
-        # One person repeating a query (maybe with their email in it) must not make it a suggestion:
-        # count distinct sessions, else IP hashes, else the search itself.
-        visitors = func.count(distinct(func.coalesce(s.session, s.ip_hash, s.search_id))).label("n")
-        conds = [s.answered.is_(True), s.audience == ident("audience", audience, AUDIENCE_MAX), s.normalized != ""]
+        # A visitor is a hashed client address (an IPv6 /64 as one): a session cookie is whatever the client sends,
+        # so a client without cookies would be a new visitor on every request. Searches with no address hash (none
+        # was known, or it was logged before addresses were hashed) do not count.
+        visitors = func.count(distinct(s.ip_hash)).label("n")
+        conds = [
+            or_(s.answered.is_(True), clicked()),
+            s.audience == ident("audience", audience, AUDIENCE_MAX),
+            s.normalized != "",
+            s.ip_hash.is_not(None),
+        ]
         if locale is not None:
             conds.append(s.locale == locale)
         if prefix:

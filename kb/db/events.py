@@ -49,6 +49,20 @@ def _results(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def visitor_address(ip: str) -> str:
+    """The address that stands for one visitor: IPv4 as is (IPv4-mapped IPv6 too), IPv6 as its /64 network, which
+    one subscriber usually holds whole (counting each address would let one client be millions of visitors)."""
+    try:
+        addr = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip.strip()  # not an address (e.g. a proxy's placeholder): as given
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
+
+
 class EventLog(EventReads):
     """Append-only log of searches, clicks and votes, and the reads that stream it back; safe to share between
     threads. Its database holds every table of kb.db.schema; `dashboard` aggregates it."""
@@ -72,9 +86,10 @@ class EventLog(EventReads):
 
     @classmethod
     def from_settings(cls, settings: Any) -> EventLog:
-        """Open the log configured by kb.settings (database_url, data_dir, ip_salt)."""
-        salt = settings.ip_salt.get_secret_value() if settings.ip_salt else ""
-        return cls(database_url(settings), ip_salt=salt)
+        """Open the log configured by kb.settings (database_url, data_dir, ip_salt or the install's own salt)."""
+        from kb.db.salt import ip_salt
+
+        return cls(database_url(settings), ip_salt=ip_salt(settings))
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -91,7 +106,7 @@ class EventLog(EventReads):
     # -- writing --------------------------------------------------------------------------------
 
     def _ip_hash(self, ip: Any) -> str | None:
-        """HMAC-SHA256(ip_salt, canonical ip) truncated to 16 hex chars; None without an ip or a salt."""
+        """HMAC-SHA256(ip_salt, canonical visitor address) truncated to 16 hex chars; None without an ip or a salt."""
         if ip is None:
             return None
         if not isinstance(ip, str):
@@ -105,12 +120,7 @@ class EventLog(EventReads):
         text = ip.strip()
         if not text:
             return None
-        try:
-            addr = ipaddress.ip_address(text)
-            mapped = getattr(addr, "ipv4_mapped", None)
-            text = str(mapped or addr)
-        except ValueError:
-            pass  # not an address (e.g. a proxy's placeholder): hash it as given
+        text = visitor_address(text)
         return hmac.new(self._ip_key, clean(text).encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
     def _search_row(self, row: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -13,6 +13,14 @@
     return String(text || "").replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
   }
 
+  // A counted string: its CLDR plural forms from web/i18n.py, the form chosen by the browser's CLDR rules.
+  function plural(forms, n) {
+    if (typeof forms === "string") return fmt(forms, {n: n});
+    var rule = window.Intl && Intl.PluralRules ? new Intl.PluralRules(cfg.lang || "en").select(n) : "other";
+    return fmt(forms[rule] || forms.other, {n: n});
+  }
+  window.kbPlural = plural;  // contact.js says how many articles it found with the same rule
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -47,9 +55,27 @@
     }
   }
 
-  function resultItem(r, rank, searchId) {
+  // Text from an article carries its language when it is not the page's (the interface's words keep the page's).
+  function markLang(node, locale) {
+    if (locale && locale !== cfg.lang) node.lang = locale;
+    return node;
+  }
+
+  function langName(code) {
+    return markLang(el("span", null, (cfg.languages || {})[code] || code), code);
+  }
+
+  // A translated string with one placeholder filled by a node (a name in its own language).
+  function fmtNode(node, text, key, value) {
+    var parts = String(text || "").split("{" + key + "}");
+    node.appendChild(document.createTextNode(parts[0]));
+    if (parts.length > 1) { node.appendChild(value); node.appendChild(document.createTextNode(parts.slice(1).join(""))); }
+    return node;
+  }
+
+  function resultItem(r, rank, searchId, level) {
     var li = el("li", "result");
-    var h = el("h3", "result-title");
+    var h = markLang(el("h" + level, "result-title"), r.locale);
     var a = el("a", null);
     if (r.title_html) a.innerHTML = r.title_html;  // escaped by the server; only <mark> is markup
     else a.textContent = r.title;
@@ -63,23 +89,21 @@
       var sep = el("span", null, " › ");
       sep.setAttribute("aria-hidden", "true");
       meta.appendChild(sep);
-      meta.appendChild(el("span", "result-section", r.section));
+      meta.appendChild(markLang(el("span", "result-section", r.section), r.locale));
     }
     if (r.other_language) {
       meta.appendChild(document.createTextNode(" "));
-      var badge = el("span", "badge", fmt(S.other_language, {lang: (cfg.languages || {})[r.locale] || r.locale}));
-      badge.lang = r.locale;
-      meta.appendChild(badge);
+      meta.appendChild(fmtNode(el("span", "badge"), S.other_language, "lang", langName(r.locale)));
     }
     li.appendChild(meta);
-    var snip = el("p", "snippet");
+    var snip = markLang(el("p", "snippet"), r.locale);
     snip.innerHTML = r.snippet;  // escaped by the server; only <mark> is markup
     li.appendChild(snip);
     if (r.translation) {
       var p = el("p", "translation-link");
-      var ta = el("a", null, fmt(S.read_translation, {title: r.translation.title}));
+      var ta = fmtNode(el("a"), S.read_translation, "title", markLang(el("span", null, r.translation.title), r.translation.locale));
       ta.href = r.translation.url;
-      ta.lang = r.translation.locale;
+      ta.hreflang = r.translation.locale;
       p.appendChild(ta);
       li.appendChild(p);
     }
@@ -98,6 +122,9 @@
       form.parentNode.insertBefore(panel, form.nextSibling);
     }
     var locale = form.getAttribute("data-locale") || "";
+    // Where the results carry the page's h1 (/search), they draw their own; elsewhere they sit under the page's.
+    var pageHeading = panel.getAttribute("data-heading") === "h1";
+    var level = 2;
     var timer = null;
     var seq = 0;
     var controller = null;
@@ -144,13 +171,16 @@
 
     function answerCard(a, searchId) {
       var box = el("section", "answer-card");
-      box.setAttribute("aria-label", S.answer_label);
-      box.appendChild(el("p", "answer-label", S.answer_label));
-      var text = el("p", "answer-text");
+      var label = el("h" + level, "answer-label", S.answer_label);
+      label.id = "answer-label";
+      box.setAttribute("aria-labelledby", label.id);
+      box.appendChild(label);
+      var text = markLang(el("p", "answer-text"), a.locale);
       text.innerHTML = a.html;  // escaped by the server; only <mark> is markup
       box.appendChild(text);
       var src = el("p", "answer-source");
-      var link = el("a", null, fmt(S.answer_from, {title: a.title}) + (a.section ? " › " + a.section : ""));
+      var link = fmtNode(el("a"), S.answer_from, "title", markLang(el("span", null, a.title), a.locale));
+      if (a.section) link.appendChild(markLang(el("span", null, " › " + a.section), a.locale));
       link.href = withSearchId(a.url, searchId);
       link.addEventListener("click", function () { logClick(searchId, a.article_id, 1); });
       src.appendChild(link);
@@ -160,7 +190,9 @@
 
     function noAnswer(q, data) {
       var box = el("div", "no-answer");
-      box.appendChild(el("p", "results-heading", fmt(S.no_answer, {q: q})));
+      // On /search this is the page's h1 (the server's went with the old results); on the home page, a heading
+      // under the hero's h1.
+      box.appendChild(el(pageHeading ? "h1" : "h2", "results-heading", fmt(S.no_answer, {q: q})));
       box.appendChild(el("p", null, S.no_answer_sub));
       var tips = el("ul", "tips");
       (S.tips || []).forEach(function (tip) { tips.appendChild(el("li", null, tip)); });
@@ -180,10 +212,12 @@
       panel.appendChild(box);
       if (data.results.length) {
         var maybe = el("section", "maybe-related");
-        maybe.setAttribute("aria-label", S.maybe_related);
-        maybe.appendChild(el("h2", null, S.maybe_related));
+        var mh = el("h" + level, null, S.maybe_related);
+        mh.id = "maybe-related";
+        maybe.setAttribute("aria-labelledby", mh.id);
+        maybe.appendChild(mh);
         var ol = el("ol", "results results--maybe");
-        data.results.slice(0, 3).forEach(function (r, i) { ol.appendChild(resultItem(r, i + 1, data.search_id)); });
+        data.results.slice(0, 3).forEach(function (r, i) { ol.appendChild(resultItem(r, i + 1, data.search_id, level + 1)); });
         maybe.appendChild(ol);
         panel.appendChild(maybe);
       }
@@ -200,16 +234,18 @@
         panel.appendChild(c);
       }
       if (n && data.answered) {
+        if (pageHeading) panel.appendChild(el("h1", "results-heading", fmt(S.results_for, {q: q})));
         if (data.answer) panel.appendChild(answerCard(data.answer, data.search_id));
-        panel.appendChild(el("p", "results-count", n === 1 ? S.results_one : fmt(S.results_n, {n: n})));
+        panel.appendChild(el("p", "results-count", plural(S.results_n, n)));
         var ol = el("ol", "results");
-        data.results.forEach(function (r, i) { ol.appendChild(resultItem(r, i + 1, data.search_id)); });
+        data.results.forEach(function (r, i) { ol.appendChild(resultItem(r, i + 1, data.search_id, level)); });
         panel.appendChild(ol);
       } else {
         noAnswer(q, data);
       }
-      if (live) live.textContent = (n && data.answered) ? (n === 1 ? S.results_one : fmt(S.results_n, {n: n})) : fmt(S.no_answer, {q: q});
+      if (live) live.textContent = (n && data.answered) ? plural(S.results_n, n) : fmt(S.no_answer, {q: q});
       try { history.replaceState(null, "", "/search?q=" + encodeURIComponent(q)); } catch (e) { /* file: or sandboxed */ }
+      document.title = q + " — " + S.product;  // the address now names this search, so does the title
     }
 
     function run() {
