@@ -126,7 +126,9 @@ class SearchService:
         self.events = events
         self.fixed_model = answered
         self.speller = speller
-        self.calibrations = CalibrationCache(store, retriever.embedder, fit=calibrate)
+        # What customers did after earlier searches (clicks, "not helpful" votes) joins the fit when logged.
+        outcomes = events.search_outcomes if events is not None and hasattr(events, "search_outcomes") else None
+        self.calibrations = CalibrationCache(store, retriever.embedder, fit=calibrate, outcomes=outcomes)
 
     def analyse(self, query: str) -> Query:
         return analyse(query, self.speller)

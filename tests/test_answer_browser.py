@@ -132,3 +132,13 @@ def test_nothing_internal_reaches_the_card(server, page):
     page.goto(server + "/search?q=internal+workaround+duplicate+charges+EUR+cards&lang=en")
     html = page.content()
     assert "Known issue: duplicate charges" not in html and "duplicate-charges-eur-cards" not in html
+
+
+def test_the_api_returns_the_card_and_null_when_unsure(server, page):
+    found = page.request.get(server + "/api/search?q=where+can+I+download+an+invoice").json()
+    card = found["answer"]
+    assert found["answered"] and card["article_id"] == found["results"][0]["id"] == "invoices-and-vat"
+    assert card["url"] == "/articles/invoices-and-vat#download-an-invoice" and card["confidence"] >= 0.8
+    assert "<mark>" in card["html"] and "<mark>" not in card["text"]
+    nothing = page.request.get(server + "/api/search?q=quantum+teleportation+recipe").json()
+    assert nothing["answered"] is False and nothing["answer"] is None

@@ -156,3 +156,30 @@ def test_each_search_logs_the_language_it_was_written_in_and_the_dashboard_count
         assert by_locale["ru"]["searches"] == 1 and by_locale["en"]["searches"] == 1
     finally:
         events.close()
+
+
+def test_what_customers_did_after_a_search_joins_the_fit(store, embedder, tmp_path):
+    from kb.db import EventLog
+
+    root = tmp_path / "a"
+    for i, topic in enumerate(["reset password", "export csv", "invoices vat", "slack channel", "mobile push"]):
+        write_article(root, f"en/t{i}.md", id=f"t{i}", title=f"How to {topic}", body=f"Open settings: {topic}.")
+    Indexer(store, embedder, chunk_tokens=64).run(root)
+    events = EventLog(f"sqlite:///{tmp_path / 'events.db'}")
+    try:
+        service = SearchService(store, Retriever(store, embedder), events)
+        clicked = service.search("forgot my password")
+        events.log_click(clicked.search_id, "t0", 1)
+        voted = service.search("slack is broken")
+        events.log_click(voted.search_id, "t3", 1)
+        events.log_vote("t3", False, "not_related", search_id=voted.search_id)
+        service.search("nobody clicked this")
+        service.search("agents only", audience="agent")
+        assert sorted(events.search_outcomes()) == [("forgot my password", True), ("slack is broken", False)]
+        write_article(root, "en/t9.md", id="t9", title="How to print", body="Press print.")
+        Indexer(store, embedder, chunk_tokens=64).run(root)
+        service.calibrations.invalidate()
+        cal = service.calibrations.get()
+        assert cal.stats["logged_searches"] == {"answered": 1, "unanswered": 1}
+    finally:
+        events.close()

@@ -216,7 +216,9 @@ def test_thread_settings_reach_the_session(tmp_path, monkeypatch):
     batch = load_embedder(Settings(model=MINILM_MODEL, cache_dir=tmp_path))
     assert batch.session_options.intra_op_num_threads == len(os.sched_getaffinity(0))
 
-    from web.app import Services
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
 
     class Stop(Exception):
         pass
@@ -226,9 +228,9 @@ def test_thread_settings_reach_the_session(tmp_path, monkeypatch):
         raise Stop
 
     seen: list = []
-    monkeypatch.setattr("kb.runtime.Runtime", runtime)
-    with pytest.raises(Stop):
-        Services.build(Settings(model=MINILM_MODEL, cache_dir=tmp_path))
-    with pytest.raises(Stop):
-        Services.build(Settings(model=MINILM_MODEL, cache_dir=tmp_path, embed_threads=2))
+    monkeypatch.setattr("web.app.open_runtime", runtime)
+    for threads in (None, 2):
+        app = create_app(Settings(model=MINILM_MODEL, cache_dir=tmp_path, embed_threads=threads))
+        with pytest.raises(Stop), TestClient(app):
+            pass
     assert seen == [1, 2]  # one thread per request in the web server unless set

@@ -222,3 +222,31 @@ class EventReads:
         with self.engine.connect() as conn:
             counts = {bool(h): int(n) for h, n in conn.execute(stmt)}
         return counts.get(True, 0), counts.get(False, 0)
+
+    def search_outcomes(self, limit: int = 2000, days: float = 180) -> list[tuple[str, bool]]:
+        """Recent customer searches with what their searcher did: (query, True) when a result was clicked and
+        not voted unhelpful from that search, (query, False) when an article reached from it was voted
+        unhelpful. Newest first; each distinct query once, with its latest outcome."""
+        limit = integer("limit", limit, minimum=1)
+        days = real("days", days, minimum=0.0)
+        since = utc_now() - timedelta(days=days)
+        unhelpful = select(votes.c.search_pk).where(votes.c.search_pk.is_not(None), votes.c.helpful.is_(False))
+        clicked_pks = select(clicks.c.search_pk)
+        stmt = (
+            select(searches.c.query, searches.c.id.in_(unhelpful).label("unhelpful"))
+            .where(
+                searches.c.audience == "customer",
+                searches.c.at >= since,
+                searches.c.id.in_(clicked_pks) | searches.c.id.in_(unhelpful),
+            )
+            .order_by(searches.c.id.desc())
+            .limit(limit * 4)
+        )
+        out: dict[str, bool] = {}
+        with self.engine.connect() as conn:
+            for query, bad in conn.execute(stmt):
+                if query not in out:
+                    out[query] = not bad
+                if len(out) >= limit:
+                    break
+        return list(out.items())
