@@ -45,13 +45,14 @@ def server(tmp_path_factory):
         report = rt.indexer().run(settings.articles_dir)
         assert not report.errors, report.errors
         Accounts(rt.events.writer).add_user("panel-agent", "agent", "long enough password")
+        rt.search.calibrations.get()  # fit the answered decision now, not inside the server's start-up
         port = free_port()
         srv = uvicorn.Server(
             uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning")
         )
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while not srv.started:
             if time.monotonic() > deadline or not thread.is_alive():
                 pytest.fail("uvicorn did not start")
