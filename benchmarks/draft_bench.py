@@ -1,7 +1,7 @@
 """Does the agent's draft hold the answer? Fits and measures the ticket-level confidence (suggest/confidence.py).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/draft_bench.py [--sets stackfaq xquad_r_ru xquad_r_en_ru]
-        [--tickets 200] [--removed 0.3] [--seed 7] [--fit suggest/ticket_confidence.json]
+        [--tickets 100] [--removed 0.3] [--seed 7] [--fit suggest/ticket_confidence.json] [--records FILE]
 
 Per public set in ../shared/data: noisy tickets from benchmarks/noisy_tickets.py (a random --tickets of them),
 over a KB of the set's documents with --removed of them held out, so that some tickets have no answer in it.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import random
 import sys
 import tempfile
@@ -49,15 +50,14 @@ DATA = REPO.parent / "shared" / "data"
 
 
 def question_rows(response: SuggestResponse, right) -> list[tuple[Evidence, float, bool, str]]:
-    """(evidence, agree, whether the question's best public article is right, its id) per question."""
+    """(evidence, agree, whether the article the draft would quote is right, its id) per question."""
     rows = []
     for q in response.questions:
-        pick = next((a for a in q.suggestions if a.visibility == "public" and a.passages), None)
-        if pick is None or q.evidence is None:
-            continue
+        if q.evidence is None:
+            continue  # no article the draft could quote
         e = q.evidence
         ev = Evidence(e["z_top"], e["z_gap"], e["coverage"], e["cross_language"])
-        rows.append((ev, e["agree"], right(pick.id), pick.id))
+        rows.append((ev, e["agree"], right(e["article_id"]), e["article_id"]))
     return rows
 
 
@@ -111,8 +111,13 @@ def score(records: list[dict], model: confidence.TicketModel) -> dict:
 def fit(records: list[dict]) -> confidence.TicketModel:
     same = [(confidence.features(e, a), int(ok)) for r in records for e, a, ok, _ in r["rows"] if not e.cross]
     cross = [(confidence.features(e, a), int(ok)) for r in records for e, a, ok, _ in r["rows"] if e.cross]
-    same_model = fit_logistic(same) or Logistic((1.0, 1.0, 1.0, 1.0), -4.0)
-    cross_model = fit_logistic(cross) or Logistic(tuple(same_model.weights[i] for i in (0, 1, 3)), same_model.bias)
+    # Not balanced: P(the quoted article is right) at the tickets' own odds, so 0.5 means "more likely right than
+    # not", which is what an agent who reads the draft before sending needs (the customer's answer card, which
+    # nobody checks, uses the stricter balanced fit).
+    same_model = fit_logistic(same, balanced=False) or Logistic((1.0, 1.0, 1.0, 1.0), -4.0)
+    cross_model = fit_logistic(cross, balanced=False) or Logistic(
+        tuple(same_model.weights[i] for i in (0, 1, 3)), same_model.bias
+    )
     return confidence.TicketModel(same_model, cross_model)
 
 
@@ -146,17 +151,26 @@ def sample_tickets(emb, settings, model: confidence.TicketModel | None) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", nargs="+", default=["stackfaq", "xquad_r_ru", "xquad_r_en_ru"])
-    ap.add_argument("--tickets", type=int, default=200)
+    ap.add_argument("--tickets", type=int, default=100)
     ap.add_argument("--removed", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--fit", type=Path, help="write the model fitted on all sets here")
+    ap.add_argument("--records", type=Path, help="keep the questions' features here; reused when the file exists")
     args = ap.parse_args(argv)
     settings = Settings()
     emb = load_embedder(settings)
-    records = {}
+    records: dict[str, list[dict]] = {}
+    if args.records and args.records.is_file():
+        with open(args.records, "rb") as f:
+            records = pickle.load(f)
     for name in args.sets:
-        records[name] = run_set(name, emb, settings, args.tickets, args.removed, args.seed)
-        print(f"{name}: {len(records[name])} tickets run", file=sys.stderr)
+        if name not in records:
+            records[name] = run_set(name, emb, settings, args.tickets, args.removed, args.seed)
+            print(f"{name}: {len(records[name])} tickets run", file=sys.stderr)
+    if args.records:
+        with open(args.records, "wb") as f:
+            pickle.dump(records, f)
+    records = {n: records[n] for n in args.sets}
     everything = [r for rs in records.values() for r in rs]
     model = fit(everything)
     if args.fit:

@@ -184,8 +184,9 @@ def _pseudo_queries(arts: dict[str, _Article], rng: random.Random) -> list[tuple
     return out
 
 
-def fit_logistic(rows: list[tuple[list[float], int]]) -> Logistic | None:
-    """A logistic model over (features, 0|1) rows, both classes weighed alike (None when too few rows)."""
+def fit_logistic(rows: list[tuple[list[float], int]], balanced: bool = True) -> Logistic | None:
+    """A logistic model over (features, 0|1) rows, both classes weighed alike unless not `balanced` (then the
+    rows' own class shares are the prior); None when too few rows."""
     ys = [y for _, y in rows]
     if len(rows) < MIN_SAMPLES or len(set(ys)) < 2:
         return None
@@ -193,7 +194,7 @@ def fit_logistic(rows: list[tuple[list[float], int]]) -> Logistic | None:
 
     # Each class weighs the same, so the decision at 0.5 is where an answerable and an unanswerable search
     # are equally likely, whatever share of pseudo-queries each condition gave.
-    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+    clf = LogisticRegression(C=1.0, class_weight="balanced" if balanced else None, max_iter=1000)
     clf.fit(np.array([x for x, _ in rows]), np.array(ys))
     return Logistic(tuple(float(w) for w in clf.coef_[0]), float(clf.intercept_[0]))
 

@@ -48,6 +48,14 @@ class _Searched:
     sd: float = 1.0  # the spread of the query's similarity to the KB (search/background.py)
 
 
+def _quotable(suggestions: list[SuggestedArticle], locale: str | None) -> SuggestedArticle | None:
+    """The best suggestion a draft may quote: public, with a passage, and in `locale` unless it is None (the
+    draft is written in the ticket's language; an article in another one stays a suggestion for the agent)."""
+    return next(
+        (a for a in suggestions if a.visibility == "public" and a.passages and locale in (None, a.locale)), None
+    )
+
+
 class SuggestService:
     """Turns a ticket into ranked articles, passages, canned replies and a draft reply."""
 
@@ -267,16 +275,21 @@ class SuggestService:
 
         return agree
 
+    def _draft_locale(self, locale: str) -> str | None:
+        """The language the draft may quote: the ticket's when the KB has articles in it, else any."""
+        cal = self.calibrations.get()
+        return locale if cal is None or locale in cal.background.languages else None
+
     def _question(self, s: _Searched, locale: str, agree) -> Question:
         """One question of the latest message, its best articles, and how sure the best public one answers it:
         the ticket-level model when it is there, else the customer search's answered probability."""
         top = self._ranked([s], locale, 3)
-        pick = next((a for a in top if a.visibility == "public" and a.passages), None)
+        pick = _quotable(top, self._draft_locale(locale))
         conf, facts = s.confidence, None
         if pick is not None and s.evidence is not None:
             hit = next((h for h in s.hits if h.id == pick.id), None)
             share = agree(pick.id, (hit.payload.get("group_id") if hit else None) or pick.id)
-            facts = {**s.evidence.as_dict(), "agree": round(share, 4)}
+            facts = {**s.evidence.as_dict(), "agree": round(share, 4), "article_id": pick.id}
             if self.ticket_model is not None:
                 conf = self.ticket_model.probability(s.evidence, share)
         return Question(s.query, s.source, s.weight, round(conf, 4), top, facts)
@@ -305,7 +318,7 @@ class SuggestService:
         parts: list[DraftPart] = []
         done: set[tuple[str, str]] = set()
         for q, s in asked:
-            pick = next((a for a in q.suggestions if a.visibility == "public" and a.passages), None)
+            pick = _quotable(q.suggestions, self._draft_locale(locale))
             if pick is None or q.confidence < ANSWERED_THRESHOLD:
                 parts.append(DraftPart(q.text, "", "", "", kind="placeholder"))
                 continue
