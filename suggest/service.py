@@ -32,6 +32,7 @@ from suggest.ticket import Message, ticket_queries
 PER_QUERY = 10
 SHOWN = 5
 LOCALES = ("en", "ru", "uk")
+CANNED_OVERLAP = 1 / 3  # rarity-weighted share of the answering passage's terms a canned reply must repeat
 DRAFT_WORDS = 120  # a whole short section (the steps, the condition) rather than the 70-word passage shown
 
 
@@ -215,7 +216,7 @@ class SuggestService:
         asked = [s for s in searched if s.source.startswith("latest customer message")]
         questions = [self._question(s, locale, agree) for s in asked]
         canned = self._canned(searched[0], locale) if searched else []
-        parts = self._draft_parts(list(zip(questions, asked)), locale)
+        parts = self._draft_parts(list(zip(questions, asked)), searched, locale)
         draft = compose(
             self.frames.get(locale), locale, parts, customer_name=ticket.customer_name, agent_name=agent_name
         )
@@ -308,7 +309,43 @@ class SuggestService:
                 out.append(self._suggestion(h, s, h.score, None))
         return out[:2]
 
-    def _draft_parts(self, asked: list[tuple[Question, _Searched]], locale: str) -> list[DraftPart]:
+    @staticmethod
+    def _answering_chunk(aid: str, s: _Searched, searched: list[_Searched]) -> dict | None:
+        """The chunk of article `aid` that answers question `s` in the context of the whole ticket.
+
+        A question alone can be vague ("How can I get back into my account?"); the subject and the other
+        questions say what it is about. Each chunk scores the weighted sum of its cosines to all the ticket's
+        queries, the question itself counted with the highest weight; then search.answer.answering_chunks'
+        rule applies: a section goes before the opening unless the opening wins by more than LEAD_MARGIN spreads.
+        """
+        top_weight = max(t.weight for t in searched)
+        scores: dict[tuple, float] = {}
+        payloads: dict[tuple, dict] = {}
+        total = 0.0
+        for t in [s] + [t for t in searched if t is not s]:
+            weight = top_weight if t is s else t.weight
+            total += weight
+            hit = next((h for h in t.hits if h.id == aid), None)
+            for p in answering_chunks(hit, t.sd) if hit is not None else []:
+                key = (p.get("anchor", ""), p.get("chunk_index"))
+                payloads.setdefault(key, p)
+            for sc, p in hit.passages if hit is not None else []:
+                key = (p.get("anchor", ""), p.get("chunk_index"))
+                if key in payloads:
+                    scores[key] = scores.get(key, 0.0) + weight * sc
+        if not scores:
+            return None
+        ranked = sorted(scores, key=lambda k: -scores[k])
+        best = ranked[0]
+        if not payloads[best].get("section"):
+            section = next((k for k in ranked if payloads[k].get("section")), None)
+            if section is not None and scores[section] >= scores[best] - LEAD_MARGIN * s.sd * total:
+                best = section
+        return payloads[best]
+
+    def _draft_parts(
+        self, asked: list[tuple[Question, _Searched]], searched: list[_Searched], locale: str
+    ) -> list[DraftPart]:
         """One part per question: the canned reply that fits it, else the passage of the best public article
         that answers it, with its link; a placeholder for the agent when no answer is confident enough.
 
@@ -323,8 +360,7 @@ class SuggestService:
                 parts.append(DraftPart(q.text, "", "", "", kind="placeholder"))
                 continue
             hit = next((h for h in s.hits if h.id == pick.id), None)
-            ranked = answering_chunks(hit, s.sd) if hit is not None else []
-            chunk = ranked[0] if ranked else None
+            chunk = self._answering_chunk(pick.id, s, searched) if hit is not None else None
             anchor = chunk.get("anchor", "") if chunk else pick.passages[0].anchor
             if (pick.id, anchor) in done:
                 continue  # an earlier question of the ticket is already answered by the same section
@@ -361,14 +397,16 @@ class SuggestService:
         if not pieces:
             return None
         # Generic replies ("we are looking into it") are close to many questions: the canned reply must also
-        # hold the question's rare words at least as well as the passage it replaces.
+        # hold the question's rare words at least as well as the passage it replaces, and say much of what that
+        # passage says (a refund reply is no answer that a password section was picked for).
         cal = self.calibrations.get()
         if cal is not None:
             terms = set(analyse(s.query).terms)
             text = "\n".join(pieces.values())
             mine = cal.background.coverage(terms, matched_terms(text, terms, locale))
             theirs = cal.background.coverage(terms, matched_terms(chunk["text"], terms, hit.locale))
-            if mine < theirs:
+            said = set(analysis.terms(chunk["text"], hit.locale))
+            if mine < theirs or cal.background.coverage(said, matched_terms(text, said, locale)) < CANNED_OVERLAP:
                 return None
         return h.id, "\n\n".join(pieces[i] for i in sorted(pieces))
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS, REPO, free_port
+from support import CHROMIUM, CHROMIUM_ARGS, REPO, serve_in_thread
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -23,12 +21,10 @@ BLOCKS = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, real_retriever):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    import uvicorn
-
     from app.runtime import open_runtime
     from kb.db.accounts import Accounts
     from kb.settings import Settings
@@ -36,30 +32,14 @@ def server(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("agent-panel")
     settings = Settings(
-        articles_dir=REPO / "articles",
-        data_dir=root / "data",
-        env="test",
-        database_url=f"sqlite:///{root / 'events.sqlite3'}",
+        articles_dir=REPO / "articles", data_dir=root, env="test", database_url=f"sqlite:///{root / 'events.db'}"
     )
-    with open_runtime(settings) as rt:
-        report = rt.indexer().run(settings.articles_dir)
-        assert not report.errors, report.errors
+    # The session's real index and model (the shipped help center), injected: only the database is opened here.
+    with open_runtime(settings, embedder=real_retriever.embedder, store=real_retriever.store) as rt:
         Accounts(rt.events.writer).add_user("panel-agent", "agent", "long enough password")
         rt.search.calibrations.get()  # fit the answered decision now, not inside the server's start-up
-        port = free_port()
-        srv = uvicorn.Server(
-            uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 300
-        while not srv.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                pytest.fail("uvicorn did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        srv.should_exit = True
-        thread.join(10)
+        with serve_in_thread(create_app(settings, runtime=rt), start_seconds=300) as base:
+            yield base
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +121,6 @@ def test_the_panel_shows_the_drafted_answer_and_the_route(server, browser):
     page.wait_for_selector(".agent-routing")
     assert "Accounts & access" in page.inner_text(".agent-routing")
     reply = page.input_value("#reply")
-    assert "Forgot password?" in reply and "/articles/reset-password" in reply
+    assert "Send reset link" in reply and "/articles/reset-password#" in reply
     # The autocomplete's list styles must not reach the suggestions (it positions .suggestions absolutely).
     assert page.locator(".agent-suggestions").evaluate("e => getComputedStyle(e).position") == "static"

@@ -210,8 +210,7 @@ def test_the_first_sample_tickets_draft_holds_the_reset_steps_and_the_link(servi
 def test_a_question_nothing_answers_gets_a_placeholder_for_the_agent(service):
     r = service.suggest(
         ticket(
-            "How do I reset my password? "
-            "Also, can your team repair the espresso machine in our Berlin office kitchen?",
+            "How do I reset my password? Also, can your team repair the espresso machine in our Berlin office kitchen?",
             locale="en",
         ),
         log=False,
