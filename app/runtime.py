@@ -97,17 +97,27 @@ class Runtime:
     def suggest(self) -> SuggestService:
         """Suggestions for agents, reweighted by the feedback agents gave on similar tickets; the answered decision
         is the customer search's (one calibration per process)."""
+        from suggest.routing import ROUTING_FILE, RoutingTable
         from suggest.service import SuggestService
 
         return SuggestService(
-            self.retriever, self.tickets, base_url=self.settings.site_url, calibrations=self.search.calibrations
+            self.retriever,
+            self.tickets,
+            base_url=self.settings.site_url,
+            calibrations=self.search.calibrations,
+            routing=RoutingTable(self.settings.articles_dir / ROUTING_FILE),
         )
 
     def suggest_from_index(self) -> SuggestService:
         """Suggestions from the index alone: no database is opened, no earlier feedback applies."""
+        from suggest.routing import ROUTING_FILE, RoutingTable
         from suggest.service import SuggestService
 
-        return SuggestService(self.retriever, base_url=self.settings.site_url)
+        return SuggestService(
+            self.retriever,
+            base_url=self.settings.site_url,
+            routing=RoutingTable(self.settings.articles_dir / ROUTING_FILE),
+        )
 
     def indexer(self, progress: bool = False) -> Indexer:
         from kb.indexer import Indexer

@@ -80,6 +80,7 @@ def eval_suggest(
 ) -> None:
     """Replay past tickets and print precision@1, precision@3 and MRR of the suggested articles."""
     from suggest.evaluation import evaluate
+    from suggest.routing import ROUTING_FILE, RoutingTable
 
     settings = settings_for()
     try:
@@ -93,17 +94,23 @@ def eval_suggest(
                     progress=sys.stderr.isatty(),
                 )
             else:
-                report = evaluate(tickets, store=rt.store, embedder=rt.embedder)
+                routing = RoutingTable(settings.articles_dir / ROUTING_FILE)
+                report = evaluate(tickets, store=rt.store, embedder=rt.embedder, routing=routing)
+                if routing.error:
+                    typer.echo(f"warning: {routing.error}", err=True)
     except (OSError, ValueError, StoreError) as e:
         fail(str(e))
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
         return
-    typer.echo(f"{'tickets':<24}{'count':>7}{'P@1':>8}{'P@3':>8}{'MRR':>8}{'p50 ms':>8}{'p95 ms':>8}")
+    typer.echo(f"{'tickets':<24}{'count':>7}{'P@1':>8}{'P@3':>8}{'MRR':>8}{'p50 ms':>8}{'p95 ms':>8}{'category':>10}")
+    accuracy = f"{report.category_accuracy:.3f}" if report.category_accuracy is not None else "-"
     typer.echo(
         f"{report.tickets:<24}{report.count:>7}{report.precision_at_1:>8.3f}{report.precision_at_3:>8.3f}"
-        f"{report.mrr:>8.3f}{report.latency_ms_p50:>8.1f}{report.latency_ms_p95:>8.1f}"
+        f"{report.mrr:>8.3f}{report.latency_ms_p50:>8.1f}{report.latency_ms_p95:>8.1f}{accuracy:>10}"
     )
+    if report.categorised:
+        typer.echo(f"category accuracy on the {report.categorised} tickets with a known category: {accuracy}")
 
 
 def eval_gaps(

@@ -40,6 +40,23 @@ class Answer:
         return d
 
 
+def answering_chunks(hit: ArticleHit, sd: float) -> list[dict]:
+    """The article's body chunks that matched the query, the one that answers best first.
+
+    Ranked by each chunk's own cosine to the query; a section goes before the opening unless the opening wins
+    by more than LEAD_MARGIN spreads `sd` (the opening summarises the article, so it resembles every query).
+    """
+    body = [(score, p) for score, p in hit.passages if p.get("chunk_index") != TITLE_INDEX and p.get("text")]
+    if not body or body[0][1].get("section"):
+        return [p for _, p in body]
+    lead_score = body[0][0]
+    sections = [(s, p) for s, p in body if p.get("section")]
+    if sections and sections[0][0] >= lead_score - LEAD_MARGIN * sd:
+        first = sections[0][1]
+        return [first] + [p for _, p in body if p is not first]
+    return [p for _, p in body]
+
+
 def answer_card(query: Query, hit: ArticleHit, confidence: float, sd: float) -> Answer | None:
     """The card for the top result, or None when it must not be shown (not public, not confident, no text).
 
@@ -48,14 +65,10 @@ def answer_card(query: Query, hit: ArticleHit, confidence: float, sd: float) -> 
     """
     if confidence < CARD_CONFIDENCE or hit.visibility != "public" or hit.payload.get("type", "article") != "article":
         return None
-    body = [(score, p) for score, p in hit.passages if p.get("chunk_index") != TITLE_INDEX and p.get("text")]
-    if not body:
+    ranked = answering_chunks(hit, sd)
+    if not ranked:
         return None
-    best_score, best = body[0]
-    if not best.get("section"):
-        sections = [(s, p) for s, p in body if p.get("section")]
-        if sections and sections[0][0] >= best_score - LEAD_MARGIN * sd:
-            best_score, best = sections[0]
+    best = ranked[0]
     lang = best.get("locale") or hit.locale or None
     text = passage(best["text"], set(query.terms), lang, words=CARD_WORDS)
     if not text.strip():

@@ -99,6 +99,10 @@ class Background:
         n = self.df.get(analysis.term_id(term), 0)
         return float(np.log((self.articles - n + 0.5) / (n + 0.5) + 1.0))
 
+    def common(self, term: str) -> bool:
+        """Whether most of the KB's articles contain the term (it tells no article apart)."""
+        return self.df.get(analysis.term_id(term), 0) * 2 > self.articles
+
     def known(self, term: str) -> bool:
         return analysis.term_id(term) in self.df
 

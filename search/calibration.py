@@ -184,7 +184,9 @@ def _pseudo_queries(arts: dict[str, _Article], rng: random.Random) -> list[tuple
     return out
 
 
-def _fit_logistic(rows: list[tuple[list[float], int]]) -> Logistic | None:
+def fit_logistic(rows: list[tuple[list[float], int]], balanced: bool = True) -> Logistic | None:
+    """A logistic model over (features, 0|1) rows, both classes weighed alike unless not `balanced` (then the
+    rows' own class shares are the prior); None when too few rows."""
     ys = [y for _, y in rows]
     if len(rows) < MIN_SAMPLES or len(set(ys)) < 2:
         return None
@@ -192,7 +194,7 @@ def _fit_logistic(rows: list[tuple[list[float], int]]) -> Logistic | None:
 
     # Each class weighs the same, so the decision at 0.5 is where an answerable and an unanswerable search
     # are equally likely, whatever share of pseudo-queries each condition gave.
-    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+    clf = LogisticRegression(C=1.0, class_weight="balanced" if balanced else None, max_iter=1000)
     clf.fit(np.array([x for x, _ in rows]), np.array(ys))
     return Logistic(tuple(float(w) for w in clf.coef_[0]), float(clf.intercept_[0]))
 
@@ -264,13 +266,13 @@ def fit(
         add(run(text, [x for x in by_group[arts[aid].group] if arts[x].locale == arts[aid].locale]), 1)
     for text, answered in outcomes:
         add(run(text, []), int(answered))
-    same = _fit_logistic(same_rows)
+    same = fit_logistic(same_rows)
     if same is None:
         same = Logistic((1.0, 1.0, 1.0), -4.0)  # too small a KB to fit: answered when clearly above background
-    cross_model = _fit_logistic(cross_rows) if sum(y for _, y in cross_rows) >= MIN_SAMPLES // 2 else None
+    cross_model = fit_logistic(cross_rows) if sum(y for _, y in cross_rows) >= MIN_SAMPLES // 2 else None
     cross_source = "translations"
     if cross_model is None:
-        dense_only = _fit_logistic([(x[:2], y) for x, y in same_rows]) or Logistic((1.0, 1.0), -4.0)
+        dense_only = fit_logistic([(x[:2], y) for x, y in same_rows]) or Logistic((1.0, 1.0), -4.0)
         cross_model = Logistic(tuple(w / s for w, s in zip(dense_only.weights, CROSS_SHRINK)), dense_only.bias)
         cross_source = "same-language pseudo-queries, shrink prior"
     meta = store.get_meta() or {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from kb.store import SearchFilter, VectorStore
 
@@ -32,10 +32,31 @@ class Frame:
 
 @dataclass
 class DraftPart:
+    """One question's block of the draft: what it quotes and where from (kind "article", "canned"), or the
+    marked line that tells the agent to write it ("placeholder")."""
+
     question: str
     passage: str
     title: str
     url: str
+    article_id: str = ""  # the public article quoted or linked
+    anchor: str = ""  # its section ("" for the opening)
+    kind: str = "article"
+    canned_id: str = ""
+
+    def as_api(self) -> dict:
+        return asdict(self)
+
+
+PLACEHOLDER = "[add: answer about “{question}”]"
+PLACEHOLDER_WORDS = 14
+
+
+def placeholder(question: str) -> str:
+    """The marked line a draft holds for a question nothing answers confidently (for the agent, never sent)."""
+    words = question.rstrip("?.! ").split()
+    short = " ".join(words[:PLACEHOLDER_WORDS]) + (" …" if len(words) > PLACEHOLDER_WORDS else "")
+    return PLACEHOLDER.format(question=short)
 
 
 def parse_frame(body: str) -> dict[str, str]:
@@ -85,7 +106,7 @@ class Frames:
 def compose(
     frame: Frame, locale: str, parts: list[DraftPart], *, customer_name: str | None, agent_name: str | None
 ) -> str:
-    """The reply text: greeting, one block per answered question (passage + link), closing."""
+    """The reply text: greeting, one block per question (passage + link, or the placeholder), closing."""
     phrases = PHRASES.get(locale, PHRASES["en"])
     greeting = (
         frame.greeting.replace("{customer_name}", customer_name)
@@ -95,6 +116,9 @@ def compose(
     closing = frame.closing.replace("{agent_name}", agent_name or "").rstrip()
     blocks = [greeting]
     for part in parts:
+        if part.kind == "placeholder":
+            blocks.append(placeholder(part.question))
+            continue
         lines = []
         if len(parts) > 1:
             lines.append(phrases["question"].format(question=part.question.rstrip("?.! ")))

@@ -62,8 +62,9 @@ class Question:
     text: str
     source: str
     weight: float
-    confidence: float
+    confidence: float  # P(the best public suggestion answers it), calibrated on tickets (suggest/confidence.py)
     suggestions: list[SuggestedArticle]
+    evidence: dict | None = None  # what the confidence was read from: z_top, z_gap, coverage, agree
 
 
 @dataclass
@@ -77,6 +78,8 @@ class SuggestResponse:
     canned: list[SuggestedArticle]  # canned replies that fit
     draft: str  # a reply to send after a glance: greeting, passages with links, closing
     draft_articles: list[str] = field(default_factory=list)
+    draft_parts: list[dict] = field(default_factory=list)  # per question: what the draft quotes, or a placeholder
+    routing: dict | None = None  # {"category", "confidence", "group"}: where the ticket should go
 
     def as_api(self) -> dict:
         return asdict(self)

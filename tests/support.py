@@ -229,32 +229,41 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(settings, **options) -> Iterator[str]:
-    """The app over a test KB served by a real uvicorn in a thread, started with `kb serve`'s own options."""
+def serve_in_thread(app, start_seconds: float = 120, **config) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a daemon thread (for Chromium and live HTTP tests); yields its base URL.
+
+    The start may take long: startup fits the answered decision, slow on a busy machine."""
     import threading
     import time
 
     import uvicorn
 
+    config = {"host": "127.0.0.1", "port": free_port(), **config}
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", **config))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{config['port']}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+@contextmanager
+def live_server(settings, **options) -> Iterator[str]:
+    """The app over a test KB served by a real uvicorn in a thread, started with `kb serve`'s own options."""
     from app.runtime import open_runtime
     from web.app import create_app, server_options
 
     settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port(), **options})
     with open_runtime(settings, embedder=CountingEmbedder()) as rt:
-        config = uvicorn.Config(create_app(settings, runtime=rt), log_level="warning", **server_options(settings))
-        srv = uvicorn.Server(config)
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 120  # startup fits the answered decision: slow on a busy machine
-        while not srv.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{settings.port}"
-        finally:
-            srv.should_exit = True
-            thread.join(10)
+        with serve_in_thread(create_app(settings, runtime=rt), **server_options(settings)) as url:
+            yield url
 
 
 def full_openapi(app) -> dict:

@@ -160,13 +160,13 @@ def test_agent_logs_in_gets_suggestions_inserts_a_passage_and_accepts(server, pa
     page.fill("#p-subject", "Password")
     page.fill("#p-text", "Hi team,\n\nHow do I reset my password?\n\nThanks,\nAnna")
     page.click("#paste-form button[type=submit]")
-    page.wait_for_selector(".suggestion")
-    assert "How to reset your password" in page.inner_text(".suggestion h3")
+    page.wait_for_selector(".agent-suggestion")
+    assert "How to reset your password" in page.inner_text(".agent-suggestion h3")
     before = page.input_value("#reply")
-    page.click(".suggestion button.insert >> nth=0")
+    page.click(".agent-suggestion button.insert >> nth=0")
     after = page.input_value("#reply")
     assert len(after) > len(before) and "/articles/reset-password" in after
-    page.click(".suggestion form.verdict button[value=accepted] >> nth=0")
+    page.click(".agent-suggestion form.verdict button[value=accepted] >> nth=0")
     page.wait_for_load_state()
     with EventLog(settings.database_url) as log:
         verdicts = [(f.article_id, f.verdict) for f in TicketLog(log).feedback()]

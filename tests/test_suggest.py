@@ -195,3 +195,46 @@ def _cache_dir():
     from kb.settings import Settings
 
     return Settings().cache_dir.parent
+
+
+def test_the_first_sample_tickets_draft_holds_the_reset_steps_and_the_link(service):
+    first, _, _ = load_tickets(REPO / "suggest" / "sample_tickets.jsonl")[0]
+    r = service.suggest(first, log=False)
+    quoted = [(p["article_id"], p["anchor"]) for p in r.draft_parts if p["kind"] != "placeholder"]
+    assert ("reset-password", "reset-a-forgotten-password") in quoted, r.draft_parts
+    # The steps themselves (or the canned reply that repeats them), not the article's summary of itself.
+    assert "Forgot password?" in r.draft and "Send reset link" in r.draft, r.draft
+    assert "https://help.orbita.example/articles/reset-password#" in r.draft
+    assert "This article explains" not in r.draft
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the shipped ticket confidence (unbalanced fit) still gives this out-of-scope question a confident "
+    "wrong article (data-retention); it holds back only 59-82% of unanswerable noisy tickets (docs/agent-draft.md)",
+)
+def test_a_question_nothing_answers_gets_a_placeholder_for_the_agent(service):
+    r = service.suggest(
+        ticket(
+            "How do I reset my password? Also, can your team repair the espresso machine in our Berlin office kitchen?",
+            locale="en",
+        ),
+        log=False,
+    )
+    kinds = [p["kind"] for p in r.draft_parts]
+    assert kinds[0] != "placeholder" and kinds[-1] == "placeholder", r.draft_parts
+    assert "[add: answer about “Also, can your team repair the espresso machine" in r.draft or (
+        "[add: answer about “can your team repair the espresso machine" in r.draft
+    ), r.draft
+    assert "/articles/reset-password" in r.draft
+
+
+def test_the_ticket_is_routed_to_the_skill_group_of_its_category(real_retriever):
+    from suggest.routing import RoutingTable
+
+    service = SuggestService(real_retriever, routing=RoutingTable(REPO / "articles" / "_routing.yaml"))
+    r = service.suggest(ticket("I'd like my money back for the annual plan I bought three days ago.", locale="en"))
+    assert r.routing["category"] == "policies" and r.routing["group"] == "Billing"
+    assert 0 < r.routing["confidence"] <= 1
+    login = service.suggest(ticket("I can't sign in, the two-factor code from my authenticator is rejected."))
+    assert login.routing["category"] == "account" and login.routing["group"] == "Accounts & access"

@@ -45,6 +45,7 @@ def dashboard_data(services, days: int) -> dict:
         "zero_result_queries": events.dashboard.top_queries(since, until, limit=20, zero_result=True),
         "articles_voted": events.dashboard.article_votes(since, until, limit=20),
         "deflection": deflection,
+        "article_acceptance": services.tickets.article_acceptance(since, until) if services.tickets else [],
     }
 
 

@@ -22,6 +22,7 @@ from kb.db.validate import text, utc_now
 
 VERDICTS = ("accepted", "rejected")
 REJECT_REASONS = ("not_related", "does_not_answer", "outdated")
+OUTDATED_MIN = 2  # "outdated" rejections before an article is flagged on the admin dashboard
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,43 @@ class TicketLog:
         for f in self.feedback(since):
             if f.verdict == "rejected" and (until is None or f.at < until):
                 yield f
+
+    def article_acceptance(self, since: datetime | None = None, until: datetime | None = None, limit: int = 50) -> list:
+        """Per article: how often it was suggested to agents, accepted, and rejected by reason, most judged first.
+
+        `flagged` marks an article agents keep calling outdated (at least OUTDATED_MIN such rejections, and at
+        least a third of its verdicts): it needs rewriting more than re-ranking.
+        """
+        s, f = suggestions.c, suggestion_feedback.c
+        conds_s, conds_f = [], []
+        if since is not None:
+            conds_s.append(s.at >= since)
+            conds_f.append(f.at >= since)
+        if until is not None:
+            conds_s.append(s.at < until)
+            conds_f.append(f.at < until)
+        rows: dict[str, dict] = {}
+
+        def row(aid: str) -> dict:
+            return rows.setdefault(
+                aid, {"article_id": aid, "suggested": 0, "accepted": 0, "rejected": 0, "reasons": {}, "flagged": False}
+            )
+
+        with self.engine.connect() as conn:
+            for (articles,) in conn.execute(select(s.articles).where(*conds_s)):
+                for aid in set(json.loads(articles or "[]")):
+                    row(aid)["suggested"] += 1
+            stmt = select(f.article_id, f.verdict, f.reason, func.count()).where(*conds_f)
+            for aid, verdict, reason, n in conn.execute(stmt.group_by(f.article_id, f.verdict, f.reason)):
+                r = row(aid)
+                r[verdict if verdict in VERDICTS else "rejected"] += n
+                if verdict == "rejected":
+                    r["reasons"][reason or "unspecified"] = r["reasons"].get(reason or "unspecified", 0) + n
+        for r in rows.values():
+            outdated = r["reasons"].get("outdated", 0)
+            r["flagged"] = outdated >= OUTDATED_MIN and outdated * 3 >= r["accepted"] + r["rejected"]
+        ranked = sorted(rows.values(), key=lambda r: (-r["flagged"], -(r["accepted"] + r["rejected"]), -r["suggested"]))
+        return ranked[:limit]
 
     def deflection_stats(self, since: datetime | None = None, until: datetime | None = None) -> dict:
         """Attempts with suggestions shown, and how many still ended in a contact request."""

@@ -1,0 +1,194 @@
+"""Does the agent's draft hold the answer? Fits and measures the ticket-level confidence (suggest/confidence.py).
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/draft_bench.py [--sets stackfaq xquad_r_ru xquad_r_en_ru]
+        [--tickets 100] [--removed 0.3] [--seed 7] [--fit suggest/ticket_confidence.json] [--records FILE]
+
+Per public set in ../shared/data: noisy tickets from benchmarks/noisy_tickets.py (a random --tickets of them),
+over a KB of the set's documents with --removed of them held out, so that some tickets have no answer in it.
+Every ticket runs through SuggestService; per question of its latest message the script keeps the features of
+suggest/confidence.py and whether the question's best public article is a relevant document. Then:
+
+- with --fit, one model is fitted on all sets together and written to the file the service ships with;
+- every set is scored with the model fitted on the OTHER sets (leave one set out), and with the shipped one:
+  quotes   = share of answerable tickets (a relevant document kept) whose draft quotes a relevant document
+  wrong    = share of all tickets whose draft quotes a document that is not relevant
+  held     = share of unanswerable tickets whose draft quotes nothing (only placeholders)
+- the sample tickets (suggest/sample_tickets.jsonl) over the shipped articles, scored on their labelled
+  answering sections (`answers`: article#anchor, or a translation's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from noisy_tickets import build  # noqa: E402
+
+from kb.embedder import load_embedder  # noqa: E402
+from kb.indexer import Indexer  # noqa: E402
+from kb.settings import Settings  # noqa: E402
+from kb.store.edge import EdgeStore  # noqa: E402
+from search.answered import ANSWERED_THRESHOLD, Evidence, Logistic  # noqa: E402
+from search.calibration import fit_logistic  # noqa: E402
+from search.evaluation import load_beir, write_articles  # noqa: E402
+from search.retrieval import Retriever  # noqa: E402
+from suggest import confidence  # noqa: E402
+from suggest.evaluation import load_tickets, translation_groups  # noqa: E402
+from suggest.models import SuggestResponse  # noqa: E402
+from suggest.service import SuggestService  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data"
+
+
+def question_rows(response: SuggestResponse, right) -> list[tuple[Evidence, float, bool, str]]:
+    """(evidence, agree, whether the article the draft would quote is right, its id) per question."""
+    rows = []
+    for q in response.questions:
+        if q.evidence is None:
+            continue  # no article the draft could quote
+        e = q.evidence
+        ev = Evidence(e["z_top"], e["z_gap"], e["coverage"], e["cross_language"])
+        rows.append((ev, e["agree"], right(e["article_id"]), e["article_id"]))
+    return rows
+
+
+def run_set(name: str, emb, settings, n_tickets: int, removed: float, seed: int) -> list[dict]:
+    """One record per ticket: its question rows and whether any relevant document stayed in the KB."""
+    folder = DATA / name
+    corpus, _, _ = load_beir(folder)
+    rng = random.Random(f"{seed}/{name}")
+    gone = {str(d["_id"]) for d in rng.sample(corpus, round(len(corpus) * removed))}
+    kept = [d for d in corpus if str(d["_id"]) not in gone]
+    with tempfile.TemporaryDirectory(prefix="kb-draft-bench-") as tmp:
+        build(folder, Path(tmp) / "tickets", seed=seed)
+        tickets = load_tickets(Path(tmp) / "tickets" / "noisy.jsonl")
+        tickets = rng.sample(tickets, min(n_tickets, len(tickets)))
+        (Path(tmp) / "articles").mkdir()
+        id_map = write_articles(kept, Path(tmp) / "articles")
+        store = EdgeStore(Path(tmp) / "shard")
+        try:
+            Indexer(store, emb, settings.chunk_tokens).run(Path(tmp) / "articles")
+            service = SuggestService(Retriever(store, emb))
+            out = []
+            for ticket, expected, _ in tickets:
+                relevant = set(expected)
+                response = service.suggest(ticket, log=False)
+                rows = question_rows(response, lambda aid, rel=relevant: id_map.get(aid, aid) in rel)
+                out.append({"answerable": bool(relevant - gone), "rows": rows})
+            return out
+        finally:
+            store.close()
+
+
+def score(records: list[dict], model: confidence.TicketModel) -> dict:
+    """quotes / wrong / held as the module docstring defines them, deciding each question with `model`."""
+    answerable = [r for r in records if r["answerable"]]
+    missing = [r for r in records if not r["answerable"]]
+
+    def quoted(r):
+        return [ok for e, agree, ok, _ in r["rows"] if model.probability(e, agree) >= ANSWERED_THRESHOLD]
+
+    def share(rs, test):
+        return round(sum(1 for r in rs if test(quoted(r))) / len(rs), 3) if rs else None
+
+    return {
+        "tickets": len(records),
+        "quotes": share(answerable, any),
+        "wrong": share(records, lambda q: not all(q)),
+        "held": share(missing, lambda q: not q),
+    }
+
+
+def fit(records: list[dict]) -> confidence.TicketModel:
+    same = [(confidence.features(e, a), int(ok)) for r in records for e, a, ok, _ in r["rows"] if not e.cross]
+    cross = [(confidence.features(e, a), int(ok)) for r in records for e, a, ok, _ in r["rows"] if e.cross]
+    # Not balanced: P(the quoted article is right) at the tickets' own odds, so 0.5 means "more likely right than
+    # not", which is what an agent who reads the draft before sending needs (the customer's answer card, which
+    # nobody checks, uses the stricter balanced fit).
+    same_model = fit_logistic(same, balanced=False) or Logistic((1.0, 1.0, 1.0, 1.0), -4.0)
+    cross_model = fit_logistic(cross, balanced=False) or Logistic(
+        tuple(same_model.weights[i] for i in (0, 1, 3)), same_model.bias
+    )
+    return confidence.TicketModel(same_model, cross_model)
+
+
+def sample_tickets(emb, settings, model: confidence.TicketModel | None) -> dict:
+    """The shipped help center's sample tickets, scored on their labelled answering sections."""
+    lines = [json.loads(x) for x in (REPO / "suggest" / "sample_tickets.jsonl").read_text().splitlines() if x]
+    with tempfile.TemporaryDirectory(prefix="kb-draft-bench-") as tmp:
+        store = EdgeStore(Path(tmp) / "shard")
+        try:
+            Indexer(store, emb, settings.chunk_tokens).run(REPO / "articles")
+            service = SuggestService(Retriever(store, emb), ticket_model=model)
+            groups = translation_groups(store)
+            quotes = wrong = placeholders = 0
+            for (ticket, expected, _), raw in zip(load_tickets(REPO / "suggest" / "sample_tickets.jsonl"), lines):
+                answers = set(raw.get("answers") or [])
+                right = {groups.get(e, e) for e in expected}
+                parts = [p for p in service.suggest(ticket, log=False).draft_parts if p["kind"] != "placeholder"]
+                hit = any(f"{p['article_id']}#{p['anchor']}" in answers for p in parts)
+                bad = any(groups.get(p["article_id"], p["article_id"]) not in right for p in parts)
+                quotes += hit
+                wrong += bad
+                placeholders += not parts
+                print(f"  {ticket.id}: {'quotes' if hit else 'MISSES'} the answer{' WRONG' if bad else ''}", end="")
+                print("  " + ", ".join(f"{p['article_id']}#{p['anchor']}" for p in parts))
+            n = len(lines)
+            return {"tickets": n, "quotes": round(quotes / n, 3), "wrong": round(wrong / n, 3), "empty": placeholders}
+        finally:
+            store.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sets", nargs="+", default=["stackfaq", "xquad_r_ru", "xquad_r_en_ru"])
+    ap.add_argument("--tickets", type=int, default=100)
+    ap.add_argument("--removed", type=float, default=0.3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--fit", type=Path, help="write the model fitted on all sets here")
+    ap.add_argument("--records", type=Path, help="keep the questions' features here; reused when the file exists")
+    args = ap.parse_args(argv)
+    settings = Settings()
+    emb = load_embedder(settings)
+    records: dict[str, list[dict]] = {}
+    if args.records and args.records.is_file():
+        with open(args.records, "rb") as f:
+            records = pickle.load(f)
+    for name in args.sets:
+        if name not in records:
+            records[name] = run_set(name, emb, settings, args.tickets, args.removed, args.seed)
+            print(f"{name}: {len(records[name])} tickets run", file=sys.stderr)
+    if args.records:
+        with open(args.records, "wb") as f:
+            pickle.dump(records, f)
+    records = {n: records[n] for n in args.sets}
+    everything = [r for rs in records.values() for r in rs]
+    model = fit(everything)
+    if args.fit:
+        args.fit.write_text(json.dumps(model.as_json(), indent=2) + "\n", encoding="utf-8")
+        print(f"fitted on {len(everything)} tickets -> {args.fit}: {json.dumps(model.as_json())}")
+    shipped = confidence.shipped()
+    print(f"{'set':<16} {'model':<22} tickets quotes wrong  held")
+    for name, rs in records.items():
+        others = [r for n, x in records.items() if n != name for r in x]
+        rows = [("fitted on other sets", fit(others) if others else model)]
+        if shipped is not None:
+            rows.append(("shipped", shipped))
+        for label, m in rows:
+            s = score(rs, m)
+            print(f"{name:<16} {label:<22} {s['tickets']:>7} {s['quotes']!s:>6} {s['wrong']!s:>5} {s['held']!s:>5}")
+    print("sample tickets (shipped articles, labelled sections):")
+    print(sample_tickets(emb, settings, shipped or model))
+
+
+if __name__ == "__main__":
+    main()

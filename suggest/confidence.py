@@ -1,0 +1,71 @@
+"""How sure a ticket's question is answered by the article the draft would quote, calibrated on tickets.
+
+A question taken from a ticket is longer and noisier than a search typed into the help center, so the
+customer search's answered model (search/answered.py, fitted on the KB's own short pseudo-queries) misjudges
+it: "How can I get back into my account?" found the right article at 27%. This model reads the same features
+of the question's own search (z_top, z_gap, coverage; search/answered.py's Evidence) plus one a ticket adds:
+
+  agree - the article's share of the whole ticket's score against the ticket's best article (1.0 when the
+          ticket as a whole, all its queries together, also puts it first).
+
+Its weights are fitted by benchmarks/draft_bench.py on the noisy tickets of benchmarks/noisy_tickets.py over
+every public set in ../shared/data, 30% of each set's documents removed so that some tickets have no answer
+(docs/agent-draft.md). The features are z-scores and shares measured against the KB at hand, so the weights
+mean the same in any KB; the file is shipped beside this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from search.answered import Evidence, Logistic
+
+SAME_FEATURES = ("z_top", "z_gap", "coverage", "agree")
+CROSS_FEATURES = ("z_top", "z_gap", "agree")
+MODEL_FILE = "ticket_confidence.json"
+
+
+def features(e: Evidence, agree: float) -> list[float]:
+    """The model's inputs for one question, in the order of SAME_FEATURES or CROSS_FEATURES."""
+    if e.cross:
+        return [e.z_top, e.z_gap, agree]
+    return [e.z_top, e.z_gap, e.coverage, agree]
+
+
+@dataclass(frozen=True)
+class TicketModel:
+    """P(the question's best article answers it), one logistic model per language relation as in AnsweredModel."""
+
+    same: Logistic
+    cross: Logistic
+
+    def probability(self, e: Evidence | None, agree: float) -> float:
+        if e is None:
+            return 0.0
+        return (self.cross if e.cross else self.same).probability(features(e, agree))
+
+    def as_json(self) -> dict:
+        return {
+            "same": self.same.as_json(),
+            "cross": self.cross.as_json(),
+            "features": {"same": list(SAME_FEATURES), "cross": list(CROSS_FEATURES)},
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> TicketModel:
+        same, cross = Logistic.from_json(d["same"]), Logistic.from_json(d["cross"])
+        if len(same.weights) != len(SAME_FEATURES) or len(cross.weights) != len(CROSS_FEATURES):
+            raise ValueError(f"{MODEL_FILE}: weights do not match the features {SAME_FEATURES} / {CROSS_FEATURES}")
+        return cls(same, cross)
+
+
+@lru_cache(maxsize=1)
+def shipped() -> TicketModel | None:
+    """The model fitted on the public sets, or None before benchmarks/draft_bench.py --fit has written it."""
+    path = resources.files("suggest").joinpath(MODEL_FILE)
+    if not path.is_file():
+        return None
+    return TicketModel.from_json(json.loads(path.read_text(encoding="utf-8")))
