@@ -118,11 +118,13 @@ def eval_gaps(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The CLINC150 gap protocol: unanswered-detection precision/recall/F1 and topic V-measure/ARI."""
-    from reports.gap_eval import evaluate
+    from reports.gap_eval import IntentSetError, evaluate, load_intent_set
 
-    if not (data_dir / "data_full.json").is_file():
-        fail(f"{data_dir / 'data_full.json'} is missing: pass the folder holding CLINC150's data_full.json")
-    result = evaluate(data_dir, settings_for(), progress=sys.stderr.isatty())
+    try:
+        load_intent_set(data_dir)  # bad input said in a sentence before the model loads
+        result = evaluate(data_dir, settings_for(), progress=sys.stderr.isatty())
+    except IntentSetError as e:
+        fail(str(e))
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, default=str))
         return
@@ -133,4 +135,8 @@ def eval_gaps(
     typer.echo(
         f"topics: V-measure {result['v_measure']:.3f}  ARI {result['ari']:.3f}"
         + (f"  purity {result['purity']:.3f}" if "purity" in result else "")
+    )
+    typer.echo(
+        f"ranked absent topics: intents found {result['intents_found']:.3f}  "
+        f"precision@{len(result['held_out_intents'])} {result['topic_precision_at_n']:.3f}"
     )

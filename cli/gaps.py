@@ -1,4 +1,4 @@
-"""`kb gaps`: the gap report, as /admin/gaps shows it, in text, JSON, CSV or Markdown."""
+"""`kb gaps`: the gap report, as /admin/gaps shows it, in text, JSON, CSV or Markdown; `kb health`: content health."""
 
 from __future__ import annotations
 
@@ -36,3 +36,38 @@ def gaps(
         typer.echo(report.to_csv(), nl=False)
     else:
         typer.echo(report.to_markdown(), nl=False)
+
+
+KIND_NAMES = {
+    "duplicate": "near-duplicate articles",
+    "missing_translation": "translations missing for clicked articles",
+    "stale_translation": "translations older than their source",
+    "broken_link": "broken links between articles",
+    "never_shown": "never shown in a customer search",
+    "never_clicked": "shown but never clicked",
+}
+
+
+def health(
+    days: Annotated[int, typer.Option(min=1, max=3660, help="the last N days of the event log")] = 56,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as one JSON object")] = False,
+) -> None:
+    """Content health (as /admin/health shows): duplicates, translations, broken links, unseen articles."""
+    import json
+
+    from reports.health import content_health
+
+    until = datetime.now(UTC)
+    try:
+        with open_runtime(settings_for()) as rt:
+            report = content_health(rt.store, rt.embedder, rt.events, until - timedelta(days=days), until)
+    except StoreError as e:
+        fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    typer.echo(f"{report.articles} articles, {report.since} – {report.until}: {len(report.findings)} findings")
+    for kind, found in report.by_kind().items():
+        typer.echo(f"\n{KIND_NAMES.get(kind, kind)} ({len(found)}):")
+        for f in found:
+            typer.echo(f"  {f.article}: {f.evidence}")

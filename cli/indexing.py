@@ -31,8 +31,15 @@ def index(
             from search.calibration import ensure
 
             ensure(rt.store, rt.embedder)  # the answered decision, fitted on what was just indexed
+            from reports.kb_view import refresh
+            from search.rules_file import publish
+
+            refresh(rt.store, rt.embedder)  # the gap report's view of the KB: changed articles' lines embedded now
+            _, rule_problems = publish(rt.store, settings.articles_dir)  # the search rules, checked beside them
     except (StoreError, OSError) as e:  # a full disk, a read-only folder: a sentence, not a traceback
         fail(str(e))
+    for problem in rule_problems:
+        (report.errors if problem.severity == "error" else report.warnings).append(problem.as_dict())
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         return
@@ -67,6 +74,9 @@ def serve(
         try:
             with open_runtime(settings) as rt:
                 report = rt.indexer(progress=sys.stderr.isatty()).run(settings.articles_dir, optimize=True)
+                from reports.kb_view import refresh
+
+                refresh(rt.store, rt.embedder)  # the gap report's view, before serving (it embeds changed lines)
         except StoreError as e:
             fail(str(e))
         typer.echo(

@@ -32,6 +32,7 @@ app.command("eval")(evaluation.eval_)
 app.command()(suggesting.suggest)
 app.command("eval-suggest")(evaluation.eval_suggest)
 app.command()(gaps.gaps)
+app.command()(gaps.health)
 app.command("eval-gaps")(evaluation.eval_gaps)
 app.add_typer(users.app, name="users")
 

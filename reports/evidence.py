@@ -7,7 +7,6 @@ this way: docs/gap-detection.md.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,8 +14,8 @@ import numpy as np
 
 from kb.analysis import SUPPORTED, detect_language
 from kb.embedder import Embedder
-from kb.store import SearchFilter, VectorStore
-from kb.store.base import TITLE_INDEX
+from kb.store import VectorStore
+from reports import kb_view
 from reports.gap_calibration import (
     CALIBRATION_SAMPLE,
     CLUSTER_GRID,
@@ -26,24 +25,9 @@ from reports.gap_calibration import (
     equal_error,
 )
 
-MAX_UNITS_PER_ARTICLE = 64  # a long article is still described well by 64 of its lines
-MIN_UNIT_CHARS = 3
 # A language's own mean counts as n / (n + LANGUAGE_PRIOR) of its centre, the global mean as the rest: the mean of
 # a few texts is mostly their topic, which centring must not remove (one need asked in a language nobody else uses).
 LANGUAGE_PRIOR = 50
-
-_SPLIT = re.compile(r"(?<=[.!?…;])\s+|\n+")
-_MARKUP = re.compile(r"^\s*(?:[-*+>]|\d+[.)]|#+)\s*")
-
-
-def split_units(text: str) -> list[str]:
-    """Lines and sentences of a chunk, without list or heading markers."""
-    out = []
-    for part in _SPLIT.split(text or ""):
-        part = _MARKUP.sub("", part).strip()
-        if len(part) >= MIN_UNIT_CHARS:
-            out.append(part)
-    return out
 
 
 def languages(texts: Sequence[str]) -> np.ndarray:
@@ -79,54 +63,26 @@ class KnowledgeEvidence:
     def from_store(
         cls, store: VectorStore, embedder: Embedder, visibilities: Sequence[str] | None = None
     ) -> KnowledgeEvidence:
-        """Every indexed article's newest generation, split into units and embedded with the query prompt."""
-        recs = store.records(
-            SearchFilter(visibilities=list(visibilities) if visibilities else None),
-            ["article_id", "group_id", "generation", "chunk_index", "title", "text", "locale"],
-            limit=10_000_000,
-        )
-        newest: dict[str, int] = {}
-        for r in recs:
-            aid, gen = r.payload.get("article_id"), int(r.payload.get("generation", 0))
-            if aid and gen > newest.get(aid, -1):
-                newest[aid] = gen
-        infos: dict[str, ArticleInfo] = {}
-        units: dict[str, list[str]] = {}
-        headings: dict[str, set[str]] = {}
-        for r in sorted(recs, key=lambda r: (r.payload.get("article_id", ""), r.payload.get("chunk_index", 0))):
-            p = r.payload
-            aid = p.get("article_id")
-            if not aid or int(p.get("generation", 0)) != newest[aid]:
-                continue
-            if aid not in infos:
-                infos[aid] = ArticleInfo(aid, p.get("title", ""), p.get("group_id") or aid, p.get("locale", ""))
-                units[aid] = [p.get("title", "")] if p.get("title") else []
-                headings[aid] = {p.get("title", "").lower()}
-            if p.get("chunk_index") != TITLE_INDEX:
-                section = (p.get("section") or "").strip()
-                if len(section) >= MIN_UNIT_CHARS:
-                    units[aid].append(section)
-                    headings[aid].add(section.lower())
-                units[aid].extend(split_units(p.get("text", "")))
-        articles, texts, owner, langs, heading = [], [], [], [], []
-        for aid in sorted(infos):
-            seen: set[str] = set()
-            kept = [u for u in units[aid] if not (u.lower() in seen or seen.add(u.lower()))][:MAX_UNITS_PER_ARTICLE]
-            if not kept:
-                continue
-            texts.extend(kept)
-            heading.extend(u.lower() in headings[aid] for u in kept)
-            owner.extend([len(articles)] * len(kept))
+        """Every indexed article's units with their vectors, as kept in the store (reports/kb_view.py)."""
+        return cls.from_units(kb_view.load(store, embedder, list(visibilities) if visibilities else None), embedder.dim)
+
+    @classmethod
+    def from_units(cls, arts: Sequence[kb_view.ArticleUnits], dim: int) -> KnowledgeEvidence:
+        """The evidence of these articles' units (sorted by article id)."""
+        articles, texts, owner, langs, heading, vectors = [], [], [], [], [], []
+        for a in arts:
+            texts.extend(a.texts)
+            heading.extend(a.heading)
+            owner.extend([len(articles)] * len(a.texts))
             # The article's locale says the language of its lines better than detection on a short line does.
-            locale = infos[aid].locale
-            langs.extend([locale] * len(kept) if locale in SUPPORTED else languages(kept).tolist())
-            articles.append(infos[aid])
-        vectors = embedder.embed_queries(texts) if texts else np.zeros((0, embedder.dim), np.float32)
+            langs.extend([a.locale] * len(a.texts) if a.locale in SUPPORTED else languages(a.texts).tolist())
+            vectors.append(a.vectors)
+            articles.append(ArticleInfo(a.id, a.title, a.group, a.locale))
         return cls(
             articles,
             texts,
             np.asarray(owner, dtype=np.int64),
-            np.asarray(vectors, dtype=np.float32),
+            np.concatenate(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32),
             np.array(langs, dtype=object),
             np.array(heading, dtype=bool),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -34,8 +35,64 @@ UTTERANCES_PER_ARTICLE = 8
 OOS_SEARCHES = 1000
 
 
+class IntentSetError(ValueError):
+    """An intent set that cannot be evaluated, said in a sentence naming the file and what is wrong."""
+
+
 def article_id(intent: str) -> str:
-    return intent.replace("_", "-").lower()
+    """A valid article id (ID_RE) from an intent: `reverted_card_payment?` → `reverted-card-payment`."""
+    slug = re.sub(r"[^a-z0-9._]+", "-", intent.replace("_", "-").lower()).strip("-._")
+    return re.sub(r"-{2,}", "-", slug) or "intent"
+
+
+def article_ids(intents: list[str]) -> dict[str, str]:
+    """Distinct valid ids for every intent; names that differ only in punctuation get -2, -3, … in sorted order."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for intent in sorted(intents):
+        base = article_id(intent)
+        aid, n = base, 1
+        while aid in used:
+            n += 1
+            aid = f"{base}-{n}"
+        used.add(aid)
+        out[intent] = aid
+    return out
+
+
+def load_intent_set(data_dir: Path) -> dict:
+    """DATA_DIR/data_full.json checked: `train` and `test` lists of [text, intent] pairs (`oos_test` optional)."""
+    path = Path(data_dir) / "data_full.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IntentSetError(f"{path} is missing: pass the folder holding an intent set's data_full.json") from None
+    except UnicodeDecodeError as e:
+        raise IntentSetError(f"{path} is not UTF-8 text (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise IntentSetError(f"{path}:{e.lineno}: not valid JSON ({e.msg}, column {e.colno})") from None
+    if not isinstance(data, dict):
+        raise IntentSetError(f"{path}: expected an object with 'train' and 'test' lists, found {type(data).__name__}")
+    for key in ("train", "test", "oos_test"):
+        rows = data.get(key)
+        if rows is None and key == "oos_test":
+            continue
+        if not isinstance(rows, list) or (key != "oos_test" and not rows):
+            raise IntentSetError(f"{path}: field '{key}' must be a non-empty list of [text, intent] pairs")
+        for i, row in enumerate(rows):
+            if not (
+                isinstance(row, list | tuple)
+                and len(row) == 2
+                and isinstance(row[0], str)
+                and isinstance(row[1], str)
+                and row[1].strip()
+            ):
+                raise IntentSetError(
+                    f"{path}: {key}[{i}] is {json.dumps(row, ensure_ascii=False)[:80]}, not a [text, intent] pair"
+                )
+    if len({i for _, i in data["train"]}) < 2:
+        raise IntentSetError(f"{path}: 'train' has fewer than two intents, nothing to hold out")
+    return data
 
 
 def intent_title(intent: str) -> str:
@@ -52,13 +109,14 @@ def write_articles(data: dict, root: Path, held_out: set[str]) -> int:
     by_intent: dict[str, list[str]] = defaultdict(list)
     for text, intent in data["train"]:
         by_intent[intent].append(text)
+    ids = article_ids(list(by_intent))
     n = 0
     for intent, texts in sorted(by_intent.items()):
         if intent in held_out:
             continue
         body = "\n".join(f"- {t}" for t in texts[:UTTERANCES_PER_ARTICLE])
-        (root / f"{article_id(intent)}.md").write_text(
-            f"---\nid: {json.dumps(article_id(intent))}\ntitle: {json.dumps(intent_title(intent))}\n"
+        (root / f"{ids[intent]}.md").write_text(
+            f"---\nid: {json.dumps(ids[intent])}\ntitle: {json.dumps(intent_title(intent))}\n"
             "locale: en\ncategory: eval\n---\n"
             f"{body}\n",
             encoding="utf-8",
@@ -92,12 +150,28 @@ def _clustering(labels: list[str], clusters: list[str]) -> dict:
     }
 
 
+OOS_LABEL = "(out of scope)"
+
+
+def topic_quality(topics: list[list[str]], held_out: set[str]) -> dict:
+    """intents_found and topic_precision_at_n over absent topics, best-ranked first, each the labels of its searches."""
+    majorities = [Counter(labels).most_common(1)[0][0] for labels in topics if labels]
+    n = len(held_out)
+    top = majorities[:n]
+    good = sum(m in held_out or m == OOS_LABEL for m in top)
+    return {
+        "intents_found": round(len(held_out & set(majorities)) / n, 4) if n else 0.0,
+        "topic_precision_at_n": round(good / len(top), 4) if top else 0.0,
+        "absent_topics": len(majorities),
+    }
+
+
 def evaluate(
     data_dir: Path, settings: Settings, progress: bool = False, *, seed: int = SEED, embedder: Embedder | None = None
 ) -> dict:
     """Run the protocol on DATA_DIR/data_full.json; returns the metrics, counts and what was found."""
     t0 = time.perf_counter()
-    data = json.loads((Path(data_dir) / "data_full.json").read_text(encoding="utf-8"))
+    data = load_intent_set(data_dir)
     intents = sorted({i for _, i in data["train"]})
     held_out = split_intents(intents, seed)
     stream = [(t, i) for t, i in data["test"]] + [(t, None) for t, _ in data.get("oos_test", [])[:OOS_SEARCHES]]
@@ -163,8 +237,15 @@ def evaluate(
             if lab in held_out and n * 2 > sum(c.values()) and n * 3 >= totals[lab]
         }
     )
+    absent = [t for t in result.topics if t.coverage == "absent"]
+    labels_of = defaultdict(list)
+    for (_, intent), e in zip(stream, logged):
+        labels_of[e.normalized].append(intent if intent is not None else OOS_LABEL)
+    topic_labels = [[lab for q in t.queries for lab in labels_of[q.normalized]] for t in absent]
+    tq = topic_quality(topic_labels, held_out)
     return {
         "dataset": Path(data_dir).name,
+        **tq,
         "seed": seed,
         "precision": round(p, 4),
         "recall": round(r, 4),

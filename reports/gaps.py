@@ -81,8 +81,9 @@ class GapReporter:
             for t in analysis.topics:
                 members = [per[q.normalized] for q in t.queries]
                 # The KB's evidence finds no article for these; the log must also say they failed: a wording
-                # customers were answered for and clicked most of the time is no gap, whatever its score.
-                kept = [q for q in members if failed_count(q, True) >= MIN_FAILURE_RATE * q.events]
+                # customers were answered for and clicked most of the time is no gap, whatever its score, and
+                # one whose top result was clicked or voted helpful has an article (weak at worst, never absent).
+                kept = [q for q in members if failed_count(q, True) >= MIN_FAILURE_RATE * q.events and not q.found]
                 if not kept:
                     continue
                 title = t.title
@@ -99,7 +100,7 @@ class GapReporter:
                 (
                     q
                     for q in failing(per)
-                    if q.normalized in analysis.scores and q.normalized not in analysis.unanswered
+                    if q.normalized in analysis.scores and (q.normalized not in analysis.unanswered or q.found)
                 ),
                 key=lambda q: (-q.failures, q.normalized),
             )[:MAX_REPORT_QUERIES]
@@ -139,8 +140,11 @@ class GapReporter:
                         self._topic(tid, suggest_title(central.text), members, near, "weak", mondays, uncovered=False)
                     )
             self._dates(topics)
+            from search.rules_file import stored
+
+            rules = stored(store)
             for t in topics:
-                self._resolve(t, members_of[t.id], t.id in uncovered)
+                self._resolve(t, members_of[t.id], t.id in uncovered, _pinned_on(rules, t, members_of[t.id]))
         topics = [t for t in topics if t.failures > 0]
         topics.sort(key=lambda t: (t.status != "open", -t.impact, t.title))
         return GapReport(
@@ -196,7 +200,10 @@ class GapReporter:
             trend=trend,
             weekly_failures=weekly_failures,
             locales=dict(locales.most_common()),
-            queries=[{"text": q.text, "count": q.events, "failures": failed(q)} for q in members[:8]],
+            queries=[
+                {"text": q.text, "count": q.events, "failures": failed(q)} | ({"typed": q.typed} if q.typed else {})
+                for q in members[:8]
+            ],
             signals=signals,
             nearest=nearest,
         )
@@ -218,11 +225,16 @@ class GapReporter:
             for n in t.nearest:
                 n.updated = str(dates.get(n.id) or "") or None
 
-    def _resolve(self, topic: GapTopic, members: list[QuerySignals], uncovered: bool = False) -> None:
-        """Resolved: the nearest article was published after the failures began, and they have stopped since."""
+    def _resolve(
+        self, topic: GapTopic, members: list[QuerySignals], uncovered: bool = False, pinned: date | None = None
+    ) -> None:
+        """Resolved: the nearest article was published (or pinned for these wordings) after the failures began,
+        and they have stopped since."""
         first = min((q.first for q in members if q.first), default=None)
         art = topic.nearest[0] if topic.nearest else None
         published = parse_day(art.updated) if art else None
+        if pinned and (published is None or pinned > published):
+            published = pinned
         if not (published and first and first.date() < published):
             return
         before, after, after_events = rate_around(members, published, uncovered)
@@ -255,6 +267,25 @@ class _MemoEmbedder:
         if not texts:
             return np.zeros((0, self._embedder.dim), np.float32)
         return np.stack([self._vectors[t] for t in texts])
+
+
+def _pinned_on(rules, topic: GapTopic, members: list[QuerySignals]) -> date | None:
+    """The day a search rule began sending this topic's wordings to its nearest article, if one does."""
+    if not rules or not topic.nearest:
+        return None
+    target = topic.nearest[0].id
+    days = [
+        p.added
+        for p in rules.pins_for([target])
+        if p.added and any(p.applies(key, p.keys) for key in {_key(q.text) for q in members})
+    ]
+    return min(days) if days else None
+
+
+def _key(text: str) -> frozenset[str]:
+    from search.rules import term_key
+
+    return term_key(text)
 
 
 def _same_title(text: str, title: str) -> bool:

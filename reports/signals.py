@@ -11,8 +11,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
-from kb.analysis import normalize
+from kb.analysis import normalize, terms
+from search.layout import fix_layout
 
 # A new, different query from the same visitor within this time means the previous one did not help.
 REFORMULATION_SECONDS = 90
@@ -25,8 +27,11 @@ class QuerySignals:
     """Everything the log says about one normalized query."""
 
     normalized: str
-    text: str  # the most recent wording as typed
+    text: str  # the most recent wording: as typed, or as search read it when typed in the wrong keyboard layout
+    typed: str | None = None  # what was typed, when `text` is its layout correction ("Ghbdtn" for "Привет")
     searches: int = 0
+    found: int = 0  # searches whose top article was clicked or voted helpful, answered or not
+    corrected: str | None = None  # what search searched instead, when it corrected the most recent wording
     unanswered: int = 0
     no_click: int = 0  # answered, nothing clicked
     reformulated: int = 0  # followed by another wording within REFORMULATION_SECONDS (never a clicked search)
@@ -81,19 +86,26 @@ def collect(
     # session -> (at, normalized, clicked, answered) of its last search
     last_by_session: dict[str, tuple[datetime, str, bool, bool]] = {}
 
-    def entry(normalized: str, text: str) -> QuerySignals:
+    def entry(normalized: str, text: str, corrected: str | None = None) -> QuerySignals:
+        typed = None
+        if corrected and fix_layout(text) is not None:
+            # Typed in the wrong layout: "Ghbdtn yt vjue" means nothing to the admin, "Привет не могу" does.
+            typed, text = text, corrected
         q = per.get(normalized)
         if q is None:
             q = per[normalized] = QuerySignals(normalized, text)
         else:
             q.text = text
+        q.typed, q.corrected = typed, corrected
         return q
 
     for e in events.iter_searches(since, until):
         if e.audience != audience or not e.normalized:
             continue
         totals["searches"] += 1
-        q = entry(e.normalized, e.query)
+        q = entry(e.normalized, e.query, e.corrected)
+        found = e.top_clicked or e.helpful  # a public article answered it, whatever search decided
+        q.found += found
         failed = not e.answered
         q.add(e.at, e.locale, failed=failed)
         if not e.answered:
@@ -112,6 +124,7 @@ def collect(
                 and not (e.normalized.startswith(prev[1]) or prev[1].startswith(e.normalized))
                 and (e.at - prev[0]).total_seconds() <= REFORMULATION_SECONDS
                 and not prev[2]
+                and related(prev[1], e.normalized)
             ):
                 p = per[prev[1]]
                 p.reformulated += 1
@@ -140,6 +153,21 @@ def collect(
                 q.deflection_failed += 1
                 totals["failed_deflections"] += 1
     return per, dict(totals)
+
+
+@lru_cache(maxsize=1 << 16)
+def _terms(normalized: str) -> frozenset[str]:
+    return frozenset(terms(normalized, None))
+
+
+def related(a: str, b: str) -> bool:
+    """Whether b can be a rewording of a: they share a word (lemma or stem), or neither has one to share.
+
+    A visitor who asks six different things in a row did not reformulate five times: only a new wording of the
+    same need says the first one failed ("reset password" then "forgot password", not "gantt chart" then "dark mode").
+    """
+    ta, tb = _terms(a), _terms(b)
+    return bool(ta & tb) or not ta or not tb
 
 
 def failing(per: dict[str, QuerySignals]) -> list[QuerySignals]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -13,6 +13,8 @@ from kb.embedder import Embedder
 from kb.store import Hit, QueryVectors, SearchFilter, SparseVec, VectorStore
 from kb.store.base import TITLE_INDEX
 from search.query import Query
+from search.rules import Rules
+from search.rules_file import RulesCache
 
 Mode = Literal["hybrid", "dense", "sparse"]
 
@@ -43,6 +45,7 @@ class ArticleHit:
     sparse_score: float | None = None  # best raw BM25 score of the article's chunks
     chunks: list[dict] = field(default_factory=list, repr=False)  # the article's matched chunks, best first
     passages: list[tuple[float, dict]] = field(default_factory=list, repr=False)  # (cosine, chunk) best first
+    pinned: bool = False  # put first by a search rule (search/rules.py), not by its score
 
     @property
     def url(self) -> str:
@@ -173,9 +176,11 @@ def group_by_article(hits: Sequence[Hit], limit: int) -> list[ArticleHit]:
 class Retriever:
     """Embeds and analyses a query, asks the store for each side's candidates, fuses them per article."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder):
+    def __init__(self, store: VectorStore, embedder: Embedder, rules: Callable[[], Rules | None] | None = None):
+        """`rules`: the search rules in force (default: those published to the store, re-read every few seconds)."""
         self.store = store
         self.embedder = embedder
+        self.rules = rules if rules is not None else RulesCache(store)
 
     def vectors(
         self, query: str, lang: str | None = None, mode: Mode = "hybrid", sparse_text: str | None = None
@@ -231,8 +236,43 @@ class Retriever:
             types=list(types),
         )
         vectors = vectors or self.vectors(query, lang, mode, sparse_text)
+        rules = self.rules()
+        query_lang = query_lang or analysis.detect_language(sparse_text or query)
+        if rules and vectors.sparse:
+            vectors = QueryVectors(vectors.dense, rules.expand(vectors.sparse, query_lang))
         dense = self.store.query(vectors, flt, CANDIDATES, mode="dense") if mode != "sparse" else []
         sparse = self.store.query(vectors, flt, CANDIDATES, mode="sparse") if mode != "dense" and vectors.sparse else []
         if mode == "hybrid":
-            return fuse(dense, sparse, limit, query_lang=query_lang or analysis.detect_language(sparse_text or query))
-        return group_by_article(dense or sparse, limit)
+            hits = fuse(dense, sparse, limit, query_lang=query_lang)
+        else:
+            hits = group_by_article(dense or sparse, limit)
+        pins = rules.pinned([query, sparse_text]) if rules else []
+        return self._pin(hits, pins, vectors, flt, limit) if pins else hits
+
+    def _pin(
+        self, hits: list[ArticleHit], pins: list[str], vectors: QueryVectors, flt: SearchFilter, limit: int
+    ) -> list[ArticleHit]:
+        """The pinned articles (with their translations) first, in the rules' order; only those this search may
+        show: they are looked up with its own filter, so a customer never gets an internal or draft one."""
+        heads = self.store.records(replace(flt, article_ids=pins, title_points=True), ["article_id", "group_id"], 64)
+        group_of = {r.payload["article_id"]: r.payload.get("group_id") or r.payload["article_id"] for r in heads}
+        groups = list(dict.fromkeys(group_of[a] for a in pins if a in group_of))
+        if not groups:
+            return hits
+        # The pinned groups' own chunks ranked for this query: the snippet shows the part that matches it.
+        in_groups = replace(flt, group_ids=groups)
+        dense = self.store.query(vectors, in_groups, CANDIDATES, mode="dense") if vectors.dense else []
+        found = group_by_article(dense, 64) or [
+            _article_hit(a, 0.0, [], [h]) for a, h in self._title_points(in_groups).items()
+        ]
+        top = max((h.score for h in hits), default=1.0)
+        order = {g: i for i, g in enumerate(groups)}
+        first = sorted(found, key=lambda h: order[h.payload.get("group_id") or h.id])
+        for i, h in enumerate(first):  # above every unpinned hit, in the rules' order
+            h.score, h.pinned = top + 1.0 + (len(first) - i) * 1e-3, True
+        pinned_ids = {h.id for h in first}
+        return (first + [h for h in hits if h.id not in pinned_ids])[: max(limit, len(groups))]
+
+    def _title_points(self, flt: SearchFilter) -> dict[str, Hit]:
+        recs = self.store.records(replace(flt, title_points=True), None, 64)
+        return {r.payload["article_id"]: Hit(r.id, 0.0, r.payload) for r in recs}

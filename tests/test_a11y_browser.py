@@ -38,7 +38,7 @@ CUSTOMER_PAGES = [
     "/no-such-page",
     "/login",
 ]
-STAFF_PAGES = ["/agent", "/agent?ticket=T-1001", "/admin", "/admin/gaps"]
+STAFF_PAGES = ["/agent", "/agent?ticket=T-1001", "/admin", "/admin/gaps", "/admin/rules", "/admin/health"]
 
 
 @pytest.fixture(scope="module")

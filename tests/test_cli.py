@@ -88,3 +88,15 @@ def test_search_fixes_a_wrong_keyboard_layout_and_says_so(env):
     assert result.exit_code == 0, result.output
     assert "showing results for: reset password" in result.output
     assert "reset-password" in result.output.splitlines()[1]
+
+
+def test_index_checks_and_publishes_the_search_rules(env):
+    rules = env / "articles" / "_rules.yaml"
+    rules.write_text(
+        "pins:\n  - queries: [money back]\n    article: reset-password\n  - queries: [x]\n    match: fuzzy\n"
+    )
+    report = json.loads(CliRunner().invoke(app, ["index", "--json"]).stdout)
+    bad = [e for e in report["errors"] if e["path"] == "_rules.yaml"]
+    assert [(e["line"], e["field"]) for e in bad] == [(4, "pins[1].article"), (5, "pins[1].match")], bad
+    result = CliRunner().invoke(app, ["search", "money back", "--json"])
+    assert json.loads(result.stdout)[0]["id"] == "reset-password"  # the valid pin is in force, over "Refunds"

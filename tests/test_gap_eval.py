@@ -6,7 +6,17 @@ import json
 
 import pytest
 
-from reports.gap_eval import evaluate, intent_title, split_intents, write_articles
+from kb.articles import ID_RE
+from reports.gap_eval import (
+    IntentSetError,
+    article_ids,
+    evaluate,
+    intent_title,
+    load_intent_set,
+    split_intents,
+    topic_quality,
+    write_articles,
+)
 
 INTENTS = {
     "reset_password": (
@@ -109,7 +119,69 @@ def test_articles_are_titled_from_the_intent_and_hold_eight_utterances(clinc, tm
     assert intent_title("change_user_name") == "Change user name"
 
 
+def test_intents_with_punctuation_get_valid_distinct_article_ids():
+    # BANKING77's names carry punctuation; two names that differ only by it must not share an article.
+    names = ["reverted_card_payment?", "card_payment_fee_charged", "Top_Up_Failed!", "what_is_this?", "what_is_this!"]
+    ids = article_ids(names)
+    assert all(ID_RE.match(a) for a in ids.values()), ids
+    assert len(set(ids.values())) == len(names), ids
+    assert ids["reverted_card_payment?"] == "reverted-card-payment"
+
+
+def test_an_intent_set_with_punctuated_names_is_written_as_loadable_articles(tmp_path):
+    from kb.articles import parse_article
+
+    data = {"train": [["my card payment was reverted", "reverted_card_payment?"], ["hi", "greeting!"]]}
+    out = tmp_path / "articles"
+    out.mkdir()
+    assert write_articles(data, out, set()) == 2
+    ids = {parse_article(f.read_bytes(), f.name)[0].id for f in out.glob("*.md")}  # raises on an invalid id
+    assert ids == {"reverted-card-payment", "greeting"}
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (None, "is missing"),
+        ('{"train": [["a", "x"],\n ["b" "y"]]}', ":2: not valid JSON"),
+        ("[1, 2]", "expected an object"),
+        ('{"train": [["a", "x"], ["b", "y"]]}', "field 'test' must be a non-empty list"),
+        ('{"train": [["a", "x"], ["b"]], "test": [["a", "x"]]}', "train[1] is"),
+        ('{"train": [["a", "x"]], "test": [["a", "x"]]}', "fewer than two intents"),
+    ],
+)
+def test_bad_intent_sets_are_reported_in_a_sentence(tmp_path, content, said):
+    if content is not None:
+        (tmp_path / "data_full.json").write_text(content, encoding="utf-8")
+    with pytest.raises(IntentSetError) as e:
+        load_intent_set(tmp_path)
+    assert said in str(e.value) and "data_full.json" in str(e.value)
+
+
+def test_kb_eval_gaps_says_what_is_wrong_without_a_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    (tmp_path / "data_full.json").write_text('{"train": [["a", 1]], "test": []}', encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval-gaps", str(tmp_path)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "train[0]" in result.output, result.output
+
+
+def test_topic_quality_counts_found_intents_and_precision_of_the_top_n():
+    held = {"a", "b", "c"}
+    topics = [["a", "a", "x"], ["(out of scope)"], ["x", "x", "b"], ["b", "b"], ["c"]]  # ranked best first
+    q = topic_quality(topics, held)
+    # Top 3: a (held out), out of scope (counts as a real gap), x (an answered intent: a false topic).
+    assert q["topic_precision_at_n"] == pytest.approx(2 / 3, abs=1e-4)
+    assert q["intents_found"] == 1.0  # a, b and c are each the majority of some absent topic
+    assert topic_quality([["x"]], held)["intents_found"] == 0.0
+
+
 KEYS = {
+    "intents_found",
+    "topic_precision_at_n",
     "precision",
     "recall",
     "f1",

@@ -11,8 +11,9 @@ from kb.db import EventLog, SearchEvent
 from kb.indexer import Indexer
 from kb.store.edge import EdgeStore
 from reports import aggregate_searches, analyse_gaps
-from reports.evidence import KnowledgeEvidence, split_units
+from reports.evidence import KnowledgeEvidence
 from reports.gap_calibration import DEFAULT_THRESHOLD
+from reports.kb_view import split_units
 from reports.topics import cluster_labels
 
 from support import write_article

@@ -33,6 +33,9 @@ class SearchEvent:
     audience: str
     session: str | None
     query_lang: str | None = None  # the language the query was written in (None: not detected, or logged before)
+    corrected: str | None = None  # what was searched instead, when search corrected the query
+    top_clicked: bool = False  # the first result was clicked
+    helpful: bool = False  # an article reached from this search was voted helpful
 
 
 def _like_prefix(prefix: str) -> str:
@@ -77,6 +80,7 @@ class EventReads:
                 s.audience,
                 s.session,
                 s.query_lang,
+                s.corrected,
             )
             .where(*where)
             .order_by(s.id)
@@ -94,6 +98,25 @@ class EventReads:
                 .order_by(search_results.c.search_pk, search_results.c.rank)
             ):
                 ids.setdefault(pk, []).append(article_id)
+        # What the searcher did with the results: clicks by search, helpful votes by search (a few per batch).
+        clicked_ids: dict[int, set[str]] = {}
+        helpful: set[int] = set()
+        clicked_pks = [r.id for r in rows if r.clicked]
+        for i in range(0, len(clicked_pks), 1000):
+            part = clicked_pks[i : i + 1000]
+            for pk, article_id in conn.execute(
+                select(clicks.c.search_pk, clicks.c.article_id).where(clicks.c.search_pk.in_(part))
+            ):
+                clicked_ids.setdefault(pk, set()).add(article_id)
+        all_pks = [r.id for r in rows]
+        for i in range(0, len(all_pks), 1000):
+            helpful.update(
+                conn.execute(
+                    select(votes.c.search_pk).where(
+                        votes.c.search_pk.in_(all_pks[i : i + 1000]), votes.c.helpful.is_(True)
+                    )
+                ).scalars()
+            )
         events = [
             SearchEvent(
                 search_id=r.search_id,
@@ -109,6 +132,9 @@ class EventReads:
                 audience=r.audience,
                 session=r.session,
                 query_lang=r.query_lang,
+                corrected=r.corrected,
+                top_clicked=bool(ids.get(r.id)) and ids[r.id][0] in clicked_ids.get(r.id, ()),
+                helpful=r.id in helpful,
             )
             for r in rows
         ]
@@ -221,6 +247,30 @@ class EventReads:
         )
         with self.engine.connect() as conn:
             return [(a, int(c)) for a, c in conn.execute(stmt)]
+
+    def article_exposure(self, since: datetime, until: datetime, audience: str = "customer") -> dict[str, list[int]]:
+        """Per article id: [times shown in a search's results, clicks], for searches in the window."""
+        audience = text("audience", audience, AUDIENCE_MAX)
+        out: dict[str, list[int]] = {}
+        in_window = (searches.c.at >= since, searches.c.at < until, searches.c.audience == audience)
+        shown = (
+            select(search_results.c.article_id, func.count())
+            .join(searches, searches.c.id == search_results.c.search_pk)
+            .where(*in_window)
+            .group_by(search_results.c.article_id)
+        )
+        clicked = (
+            select(clicks.c.article_id, func.count())
+            .join(searches, searches.c.id == clicks.c.search_pk)
+            .where(*in_window)
+            .group_by(clicks.c.article_id)
+        )
+        with self.engine.connect() as conn:
+            for aid, n in conn.execute(shown):
+                out.setdefault(aid, [0, 0])[0] = int(n)
+            for aid, n in conn.execute(clicked):
+                out.setdefault(aid, [0, 0])[1] = int(n)
+        return out
 
     def helpfulness(self, article_id: str) -> tuple[int, int]:
         """(helpful, not helpful) vote counts for an article."""

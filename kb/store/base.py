@@ -96,10 +96,11 @@ class SearchFilter:
     types: list[str] | None = field(default_factory=lambda: ["article"])
     group_ids: list[str] | None = None
     title_points: bool | None = None  # True: one point per article (the title point); False: body chunks only
+    kind: str = "chunk"  # what kind of point: "chunk", or a document kept beside the chunks (reports' "gap_units")
 
     def conditions(self) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
-        """(must match any of, must not match any of) pairs, always restricted to chunks."""
-        must: list[tuple[str, list]] = [("kind", ["chunk"])]
+        """(must match any of, must not match any of) pairs, always restricted to one kind of point (chunks)."""
+        must: list[tuple[str, list]] = [("kind", [self.kind])]
         for key, values in (
             ("locale", self.locales),
             ("visibility", self.visibilities),
