@@ -142,8 +142,8 @@ def passage(text: str, query_terms: set[str], lang: str | None, words: int = 70)
     start = flat.find(window)
     if before:
         cut = max(flat.rfind(". ", 0, start), flat.rfind("\n", 0, start))
-        if cut != -1 and start - cut < 200:
-            start = cut + 2
+        if start - cut < 200:  # cut = -1: the text's own first sentence, widened to its start
+            start = cut + 2 if cut != -1 else 0
     end = flat.find(window) + len(window)
     if after:
         stop = flat.find(". ", end)
