@@ -81,3 +81,15 @@ def test_the_dashboard_and_gap_report_follow_the_switcher(client):
     assert "Search analytics, last 1 day<" in en and re.search(
         r"<span class=\"kpi-n\">2</span><span>searches</span>", en
     )
+
+
+def test_the_agent_panel_follows_the_switcher_and_marks_the_tickets_language(client):
+    client.cookies.clear()
+    login(client, "root", "admin password 1", "/agent")
+    ru = client.get("/agent", params={"lang": "ru"}).text
+    assert '<html lang="ru">' in ru and "<h2>Обращения</h2>" in ru and "Выберите обращение" in ru
+    uk = client.get("/agent", params={"lang": "uk", "ticket": "T-1001"}).text
+    assert '<html lang="uk">' in uk and "Відповідні статті" in uk and "Вставити у відповідь" in uk
+    # The English ticket and the English articles are marked as English inside the Ukrainian page.
+    assert '<ol class="thread" lang="en">' in uk and re.search(r'<h3><a href="[^"]+" [^>]*lang="en">', uk)
+    assert "Suggested articles" not in uk and "Insert into reply" not in uk

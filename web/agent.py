@@ -16,6 +16,7 @@ from kb.db.limits import HEX_ID_MAX, ID_MAX, REJECT_REASON_MAX
 from suggest.models import SuggestResponse, TicketIn
 from suggest.service import SuggestService
 from web.auth import AgentDep, current_session
+from web.deps import get_lang
 
 router = APIRouter()
 
@@ -108,7 +109,7 @@ def _panel(
     return render(
         request,
         "agent.html",
-        "en",
+        get_lang(request),
         status_code=status_code,
         user=user,
         tickets=sample_tickets(),
@@ -116,11 +117,7 @@ def _panel(
         result=result,
         csrf=session.csrf if session else "",
         message=message,
-        reasons=[
-            ("not_related", "Not related"),
-            ("does_not_answer", "Related but does not answer"),
-            ("outdated", "Outdated"),
-        ],
+        reasons=("not_related", "does_not_answer", "outdated"),
         q="",
     )
 
