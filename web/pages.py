@@ -64,7 +64,6 @@ def render(request: Request, template: str, lang: str, status_code: int = 200, *
         "category_href": lambda c: f"/categories/{c}" if CATEGORY_RE.match(c or "") else None,
         "category_names": i18n.CATEGORY_NAMES.get(lang, {}),
         "language_name": lambda code: i18n.in_lang(_language_name(code), code, lang),
-        "in_lang": lambda text, locale: i18n.in_lang(text, locale, lang),  # text the code wrote, in `locale`
         "result_href": result_href,
         "support_email": SUPPORT_EMAIL,
         "max_query": MAX_QUERY_CHARS,
