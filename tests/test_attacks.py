@@ -382,7 +382,9 @@ def test_a_forged_host_header_does_not_reach_the_links_in_a_draft_reply(kb_setti
     public = kb_settings.model_copy(update={"public_url": "https://help.orbita.example/"})
     with serve_app(public, base_url="http://evil.example") as c:
         token = c.app.state.services.accounts.create_token(VICTIM)
-        ticket = {"subject": "Password", "messages": [{"role": "customer", "text": "How do I reset my password?"}]}
+        # Two questions, so that (with the test KB's fake embedder) the draft quotes an article for at least one.
+        text = "I forgot my password. How do I reset my password? Where is the reset link?"
+        ticket = {"subject": "Password reset", "messages": [{"role": "customer", "text": text}]}
         r = c.post("/api/suggest", json=ticket, headers={"Authorization": f"Bearer {token}", "Host": "evil.example"})
     draft = r.json()["draft"]
     links = re.findall(r"https?://[^\s)\]>]+", draft)

@@ -107,6 +107,8 @@ def round_trip(log: EventLog) -> None:
         top_score=0.93,
         latency_ms=12.5,
         clicked=True,
+        top_clicked=True,  # the click was on the first result
+        helpful=True,  # and that article was voted helpful from this search
         audience="customer",
         session="sess-1",
     )
