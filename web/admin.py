@@ -159,7 +159,10 @@ def _apply_pin(request: Request, days: int, topic_id: str) -> str:
 
 @router.post("/admin/gaps/pin", include_in_schema=False)
 async def gaps_apply_pin(
-    request: Request, user: AdminDep, topic: Annotated[str, Form(max_length=64)], days: Annotated[int, Form()] = 56
+    request: Request,
+    user: AdminDep,
+    topic: Annotated[str, Form(max_length=64)],
+    days: Annotated[int, Form(ge=1, le=366)] = 56,
 ) -> RedirectResponse:
     """Apply the proposed rule of a weak topic: its wordings go to its article first, from now on."""
     title = await run_in_threadpool(_apply_pin, request, days, topic)
@@ -189,7 +192,7 @@ async def gaps_draft(
     topic: Annotated[str, Form(max_length=64)],
     locale: Annotated[str, Form(max_length=16)],
     category: Annotated[str, Form(max_length=64)],
-    days: Annotated[int, Form()] = 56,
+    days: Annotated[int, Form(ge=1, le=366)] = 56,
 ) -> RedirectResponse:
     """Write a draft article (visibility: draft) for an absent topic into articles/<locale>/<category>/."""
     rel = await run_in_threadpool(_draft, request, days, topic, locale, category)
