@@ -93,3 +93,13 @@ def test_the_agent_panel_follows_the_switcher_and_marks_the_tickets_language(cli
     # The English ticket and the English articles are marked as English inside the Ukrainian page.
     assert '<ol class="thread" lang="en">' in uk and re.search(r'<h3><a href="[^"]+" [^>]*lang="en">', uk)
     assert "Suggested articles" not in uk and "Insert into reply" not in uk
+
+
+def test_the_rules_and_health_pages_follow_the_switcher(client):
+    client.cookies.clear()
+    login(client, "root", "admin password 1", "/admin/rules")
+    ru = client.get("/admin/rules", params={"lang": "ru"}).text
+    assert '<html lang="ru">' in ru and "Изменить файл" in ru and "Проверить и сохранить" in ru
+    assert re.search(r"хранятся в <code>[^<]*_rules.yaml</code>", ru)  # the path stays markup, not escaped text
+    uk = client.get("/admin/health", params={"lang": "uk"}).text
+    assert '<html lang="uk">' in uk and "Стан статей" in uk and "Check and save" not in uk

@@ -392,6 +392,50 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "agent_per_question": "Per question",
         "agent_nothing": "nothing found",
         "agent_canned": "Canned replies",
+        "health_title": "Content health, {since} – {until}",
+        "health_summary": {
+            "one": "{n} public and internal article; {findings} findings.",
+            "other": "{n} public and internal articles; {findings} findings.",
+        },
+        "health_fence": (
+            "Near duplicates: centred cosine at least {cosine}, the fence fitted on this KB's nearest neighbours."
+        ),
+        "health_nothing": "Nothing needs care.",
+        "health_evidence": "Evidence",
+        "health_fix": "Open to fix",
+        "health_duplicate": "Near-duplicate articles",
+        "health_missing_translation": "Translations missing for clicked articles",
+        "health_stale_translation": "Translations older than their source",
+        "health_broken_link": "Broken links between articles",
+        "health_never_shown": "Never shown in a customer search",
+        "health_never_clicked": "Shown, never clicked",
+        "rules_intro": (
+            "Synonyms per language and pins (“for these queries, show this article first”), kept in "
+            "{path} and reviewed like the articles. They apply to customer search, instant search and "
+            "agent suggestions; a pin never shows an internal or draft article to a customer."
+        ),
+        "rules_saved": "Saved and in force.",
+        "rules_not_saved": "{error}: nothing was changed.",
+        "rules_pins": "Pins",
+        "rules_no_pins": "None yet: apply one from the gap report or add one in the file below.",
+        "rules_queries": "Queries",
+        "rules_first": "Article first",
+        "rules_added": "Added",
+        "rules_remove": "Remove",
+        "rules_synonyms": "Synonyms",
+        "rules_no_synonyms": "None yet: add a group such as {example} in the file below.",
+        "rules_same": "Words that mean the same",
+        "rules_any": "any",
+        "rules_edit": "Edit the file",
+        "rules_save": "Check and save",
+        "gaps_proposed": {
+            "one": "Proposed rule: show {title} first for {n} wording (“{query}”).",
+            "other": "Proposed rule: show {title} first for {n} wordings (“{query}”, …).",
+        },
+        "gaps_apply": "Apply this rule",
+        "gaps_category": "Category",
+        "gaps_draft": "Draft an article",
+        "gaps_typed": "typed as “{typed}”, wrong keyboard layout",
     },
     "ru": {
         "login_title": "Вход",
@@ -536,6 +580,56 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "agent_per_question": "По вопросам",
         "agent_nothing": "ничего не найдено",
         "agent_canned": "Шаблоны ответов",
+        "health_title": "Состояние статей, {since} – {until}",
+        "health_summary": {
+            "one": "{n} публичная или внутренняя статья; замечаний: {findings}.",
+            "few": "{n} публичные и внутренние статьи; замечаний: {findings}.",
+            "many": "{n} публичных и внутренних статей; замечаний: {findings}.",
+            "other": "{n} публичной и внутренней статьи; замечаний: {findings}.",
+        },
+        "health_fence": (
+            "Почти дубликаты: центрированный косинус не меньше {cosine}; порог подобран по ближайшим "
+            "соседям в этой базе."
+        ),
+        "health_nothing": "Всё в порядке.",
+        "health_evidence": "Основание",
+        "health_fix": "Открыть и исправить",
+        "health_duplicate": "Почти одинаковые статьи",
+        "health_missing_translation": "Нет перевода у статей, которые открывают",
+        "health_stale_translation": "Переводы старее оригинала",
+        "health_broken_link": "Битые ссылки между статьями",
+        "health_never_shown": "Ни разу не показаны в поиске клиентов",
+        "health_never_clicked": "Показаны, но ни разу не открыты",
+        "rules_intro": (
+            "Синонимы для каждого языка и закрепления («по этим запросам сначала показывать эту "
+            "статью») хранятся в {path} и проверяются как статьи. Они действуют в поиске клиентов, "
+            "мгновенном поиске и подсказках операторам; закрепление никогда не покажет клиенту "
+            "внутреннюю статью или черновик."
+        ),
+        "rules_saved": "Сохранено и действует.",
+        "rules_not_saved": "{error}: ничего не изменено.",
+        "rules_pins": "Закрепления",
+        "rules_no_pins": "Пока нет: примените правило из отчёта о пробелах или добавьте его в файл ниже.",
+        "rules_queries": "Запросы",
+        "rules_first": "Статья первой",
+        "rules_added": "Добавлено",
+        "rules_remove": "Удалить",
+        "rules_synonyms": "Синонимы",
+        "rules_no_synonyms": "Пока нет: добавьте группу, например {example}, в файл ниже.",
+        "rules_same": "Слова с одним значением",
+        "rules_any": "любой",
+        "rules_edit": "Изменить файл",
+        "rules_save": "Проверить и сохранить",
+        "gaps_proposed": {
+            "one": "Предлагаемое правило: показывать {title} первой по {n} формулировке (“{query}”, …).",
+            "few": "Предлагаемое правило: показывать {title} первой по {n} формулировкам (“{query}”, …).",
+            "many": "Предлагаемое правило: показывать {title} первой по {n} формулировкам (“{query}”, …).",
+            "other": "Предлагаемое правило: показывать {title} первой по {n} формулировки (“{query}”, …).",
+        },
+        "gaps_apply": "Применить правило",
+        "gaps_category": "Раздел",
+        "gaps_draft": "Набросать статью",
+        "gaps_typed": "набрано как «{typed}», не та раскладка",
     },
     "uk": {
         "login_title": "Вхід",
@@ -680,6 +774,56 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "agent_per_question": "За питаннями",
         "agent_nothing": "нічого не знайдено",
         "agent_canned": "Шаблони відповідей",
+        "health_title": "Стан статей, {since} – {until}",
+        "health_summary": {
+            "one": "{n} публічна або внутрішня стаття; зауважень: {findings}.",
+            "few": "{n} публічні та внутрішні статті; зауважень: {findings}.",
+            "many": "{n} публічних і внутрішніх статей; зауважень: {findings}.",
+            "other": "{n} публічної та внутрішньої статті; зауважень: {findings}.",
+        },
+        "health_fence": (
+            "Майже дублікати: центрований косинус щонайменше {cosine}; поріг дібрано за найближчими "
+            "сусідами в цій базі."
+        ),
+        "health_nothing": "Усе гаразд.",
+        "health_evidence": "Підстава",
+        "health_fix": "Відкрити й виправити",
+        "health_duplicate": "Майже однакові статті",
+        "health_missing_translation": "Немає перекладу у статей, які відкривають",
+        "health_stale_translation": "Переклади, старіші за оригінал",
+        "health_broken_link": "Биті посилання між статтями",
+        "health_never_shown": "Жодного разу не показані в пошуку клієнтів",
+        "health_never_clicked": "Показані, але жодного разу не відкриті",
+        "rules_intro": (
+            "Синоніми для кожної мови та закріплення («за цими запитами спершу показувати цю статтю») "
+            "зберігаються в {path} і перевіряються як статті. Вони діють у пошуку клієнтів, миттєвому "
+            "пошуку й підказках операторам; закріплення ніколи не покаже клієнтові внутрішню статтю чи "
+            "чернетку."
+        ),
+        "rules_saved": "Збережено й діє.",
+        "rules_not_saved": "{error}: нічого не змінено.",
+        "rules_pins": "Закріплення",
+        "rules_no_pins": "Поки немає: застосуйте правило зі звіту про прогалини або додайте його у файл нижче.",
+        "rules_queries": "Запити",
+        "rules_first": "Стаття першою",
+        "rules_added": "Додано",
+        "rules_remove": "Вилучити",
+        "rules_synonyms": "Синоніми",
+        "rules_no_synonyms": "Поки немає: додайте групу, наприклад {example}, у файл нижче.",
+        "rules_same": "Слова з одним значенням",
+        "rules_any": "будь-яка",
+        "rules_edit": "Змінити файл",
+        "rules_save": "Перевірити й зберегти",
+        "gaps_proposed": {
+            "one": "Запропоноване правило: показувати {title} першою за {n} формулюванням (“{query}”, …).",
+            "few": "Запропоноване правило: показувати {title} першою за {n} формулюваннями (“{query}”, …).",
+            "many": "Запропоноване правило: показувати {title} першою за {n} формулюваннями (“{query}”, …).",
+            "other": "Запропоноване правило: показувати {title} першою за {n} формулювання (“{query}”, …).",
+        },
+        "gaps_apply": "Застосувати правило",
+        "gaps_category": "Розділ",
+        "gaps_draft": "Накидати статтю",
+        "gaps_typed": "набрано як «{typed}», не та розкладка",
     },
 }
 for _lang, _strings in STAFF_STRINGS.items():
