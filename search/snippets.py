@@ -16,7 +16,11 @@ from kb import analysis
 _WORD = re.compile(r"\w+(?:['’ʼ]\w+)*", re.UNICODE)
 _CELL_SEP = " | "  # kb.sections joins a table row's cells with it
 _LIST_MARK = re.compile(r"^(?:\\?[-*+•]|\d{1,3}[.)])\s+")  # a marker typed as text ("\* Admins can…")
-_CODE_START = re.compile(r"^(?:[{}\[\]<>#$]|//|--?[A-Za-z]|curl\s|import\s|def\s|[\w.]+\s*=\s|\"[^\"]*\"\s*:)")
+_CODE_START = re.compile(
+    r"^(?:[{}\[\]<>#$]|//|--?[A-Za-z]|curl\s|def\s|[\w.]+\s*=\s|\"[^\"]*\"\s*:"
+    # An import statement, not a sentence that starts with the word ("import contacts from a CSV file").
+    r"|import\s+[\w.]+(?:\s*,\s*[\w.]+)*(?:\s+as\s+\w+)?;?$|from\s+[\w.]+\s+import\s)"
+)
 _CODE_END = re.compile(r"(?:[{\[(,;\\]|=>)$")
 _END = re.compile(r"[.!?…:;]$")
 

@@ -94,3 +94,11 @@ def test_search_results_show_no_table_pipes_or_code(client):
     invoices = next(r for r in results if r["id"] == "invoices")
     assert "|" not in invoices["snippet"] and "curl" not in invoices["snippet"]
     assert "Business: 15." in re.sub(r"</?mark>", "", invoices["snippet"])
+
+
+def test_a_sentence_that_starts_with_import_is_prose_not_code():
+    from search.snippets import plain
+
+    text = "Step 3 of part 2:\nimport contacts from your old tool marker-v1.\nimport os, sys"
+    # The sentence stays in the snippet; the Python import line is code and is left out beside prose.
+    assert plain(text) == "Step 3 of part 2: import contacts from your old tool marker-v1."
