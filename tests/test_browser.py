@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 import time
 
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS, CountingEmbedder, free_port, index_kb
+from support import CountingEmbedder, chromium, index_kb, require_browser, serve_in_thread
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -18,40 +16,20 @@ XSS_QUERY = '<img src=x onerror="window.__xss=1;alert(9)"><script>window.__xss=2
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    import uvicorn
-
+    require_browser()
     from app.runtime import open_runtime
     from web.app import create_app
 
     settings = index_kb(tmp_path_factory.mktemp("browserkb"))
     with open_runtime(settings, embedder=CountingEmbedder()) as rt:
-        port = free_port()
-        srv = uvicorn.Server(
-            uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not srv.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                pytest.fail("uvicorn did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", settings
-        srv.should_exit = True
-        thread.join(10)
+        with serve_in_thread(create_app(settings, runtime=rt)) as url:
+            yield url, settings
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from test_gap_levers import _report
 
-from support import CHROMIUM, CHROMIUM_ARGS, HIDDEN_IDS, HIDDEN_TITLES, CountingEmbedder, free_port, index_kb
+from support import HIDDEN_IDS, HIDDEN_TITLES, CountingEmbedder, chromium, index_kb, require_browser, serve_in_thread
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(os.environ.get("KB_SCREENSHOTS", "/tmp/kb-screenshots"))
@@ -18,41 +17,23 @@ SHOTS = Path(os.environ.get("KB_SCREENSHOTS", "/tmp/kb-screenshots"))
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    import uvicorn
-
+    require_browser()
     from app.runtime import open_runtime
     from web.app import create_app
 
     settings = index_kb(tmp_path_factory.mktemp("leverkb"))
     with open_runtime(settings, embedder=CountingEmbedder()) as rt:
         app = create_app(settings, runtime=rt)
-        port = free_port()
-        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not srv.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                pytest.fail("uvicorn did not start")
-            time.sleep(0.05)
-        rt.accounts.add_user("root", "admin", "admin password 1")
-        app.state.__dict__["kb_gap_reports"] = {56: (time.monotonic(), _report())}  # a known report to act on
-        yield f"http://127.0.0.1:{port}", settings, app
-        srv.should_exit = True
-        thread.join(10)
+        with serve_in_thread(app) as url:
+            rt.accounts.add_user("root", "admin", "admin password 1")
+            app.state.__dict__["kb_gap_reports"] = {56: (time.monotonic(), _report())}  # a known report to act on
+            yield url, settings, app
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _login(page, base: str) -> None:
