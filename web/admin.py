@@ -199,14 +199,15 @@ async def gaps_draft(
     return RedirectResponse(f"/admin/gaps?days={days}&drafted={quote(rel)}", status_code=303)
 
 
-HEALTH_KINDS = {
-    "duplicate": "Near-duplicate articles",
-    "missing_translation": "Translations missing for clicked articles",
-    "stale_translation": "Translations older than their source",
-    "broken_link": "Broken links between articles",
-    "never_shown": "Never shown in a customer search",
-    "never_clicked": "Shown, never clicked",
-}
+# The order the health page lists its findings in; each kind's name is "health_<kind>" in web/i18n.py.
+HEALTH_KINDS = (
+    "duplicate",
+    "missing_translation",
+    "stale_translation",
+    "broken_link",
+    "never_shown",
+    "never_clicked",
+)
 
 
 def _health(request: Request, days: int):
