@@ -57,6 +57,18 @@ class CountingEmbedder:
         return len(text.split()) + 2
 
 
+class QueryRecorder(CountingEmbedder):
+    """The fake embedder, keeping every query text it was asked to embed."""
+
+    def __init__(self):
+        super().__init__()
+        self.queries: list[str] = []
+
+    def embed_queries(self, texts):
+        self.queries.extend(texts)
+        return super().embed_queries(texts)
+
+
 def write_article(
     root: Path, rel: str, *, id: str | None = None, title: str = "Title", body: str = "Body text.", **fields
 ) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS, REPO, serve_in_thread
+from support import REPO, chromium, require_browser, serve_in_thread
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -22,9 +22,7 @@ BLOCKS = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, real_retriever):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    require_browser()
     from app.runtime import open_runtime
     from kb.db.accounts import Accounts
     from kb.settings import Settings
@@ -44,12 +42,8 @@ def server(tmp_path_factory, real_retriever):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _logged_in_page(browser, base: str, width: int):

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS, free_port
+from support import chromium, require_browser, serve_in_thread
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
 def server(real_retriever, tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    import uvicorn
-
+    require_browser()
     from app.runtime import open_runtime
     from kb.settings import Settings
     from web.app import create_app
@@ -28,30 +20,14 @@ def server(real_retriever, tmp_path_factory):
     settings = Settings(data_dir=tmp, articles_dir=tmp / "articles", database_url=f"sqlite:///{tmp / 'events.db'}")
     # The session's real index and model, injected: the runtime opens only the database (and closes only that).
     with open_runtime(settings, embedder=real_retriever.embedder, store=real_retriever.store) as rt:
-        port = free_port()
-        srv = uvicorn.Server(
-            uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 60
-        while not srv.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                pytest.fail("uvicorn did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        srv.should_exit = True
-        thread.join(10)
+        with serve_in_thread(create_app(settings, runtime=rt)) as base:
+            yield base
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(params=[1280, 390])

@@ -11,7 +11,7 @@ from search.background import Background, LanguageBackground
 from search.retrieval import Retriever
 from search.service import SearchService
 
-from support import CountingEmbedder, write_article
+from support import QueryRecorder, write_article
 
 
 def test_the_background_z_score_is_the_cosine_against_the_kbs_own_spread():
@@ -42,18 +42,8 @@ def test_rarer_terms_weigh_more_and_terms_the_kb_never_uses_do_not_count():
     assert bg.coverage({"zzyzx"}, set()) == 0.0
 
 
-class SpyEmbedder(CountingEmbedder):
-    def __init__(self):
-        super().__init__()
-        self.queries: list[str] = []
-
-    def embed_queries(self, texts):
-        self.queries.extend(texts)
-        return super().embed_queries(texts)
-
-
 def test_a_query_typed_in_the_wrong_layout_is_embedded_as_corrected(store, tmp_path):
-    embedder = SpyEmbedder()
+    embedder = QueryRecorder()
     write_article(
         tmp_path / "a",
         "ru/login.md",

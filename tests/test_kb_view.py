@@ -7,24 +7,14 @@ import numpy as np
 from kb.indexer import Indexer
 from reports import kb_view
 
-from support import CountingEmbedder, write_article
-
-
-class QueryCounter(CountingEmbedder):
-    def __init__(self):
-        super().__init__()
-        self.queries: list[str] = []
-
-    def embed_queries(self, texts):
-        self.queries.extend(texts)
-        return super().embed_queries(texts)
+from support import QueryRecorder, write_article
 
 
 def test_units_are_embedded_once_and_only_changed_lines_again(store, tmp_path):
     root = tmp_path / "articles"
     write_article(root, "en/a.md", id="a", title="Reset your password", body="Open Settings.\n\nClick Reset.")
     write_article(root, "en/b.md", id="b", title="Dark mode", body="Dark mode is in Appearance.", visibility="draft")
-    embedder = QueryCounter()
+    embedder = QueryRecorder()
     Indexer(store, embedder, chunk_tokens=64).run(root)
     first = kb_view.load(store, embedder)
     assert {a.id for a in first} == {"a", "b"} and set(embedder.queries) >= {"Reset your password", "Open Settings."}
