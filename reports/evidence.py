@@ -23,6 +23,7 @@ from reports.gap_calibration import (
     DEFAULT_THRESHOLD,
     GapCalibration,
     equal_error,
+    logistic_fit,
 )
 
 # A language's own mean counts as n / (n + LANGUAGE_PRIOR) of its centre, the global mean as the rest: the mean of
@@ -187,14 +188,25 @@ class CentredEvidence:
             for name, pool in (("all lines", None), ("titles and headings", headings)):
                 if pool is not None and (pool.all() or not pool.any()):
                     continue  # the same pool as all lines, or none
-                fit = equal_error(*self.leave_one_out(pool))
+                scores = self.leave_one_out(pool)
+                fit = equal_error(*scores)
                 if fit:
-                    fits.append(fit + (name,))
+                    fits.append((fit, name, scores))
         if not fits:
             return GapCalibration(DEFAULT_THRESHOLD, DEFAULT_CLUSTER_DISTANCE, units=len(ev.unit_texts))
-        threshold, answered, unanswered, eer, name = min(fits, key=lambda f: f[3])
+        (threshold, answered, unanswered, eer), name, scores = min(fits, key=lambda f: f[0][3])
+        slope, intercept = logistic_fit(*scores)
         return GapCalibration(
-            threshold, DEFAULT_CLUSTER_DISTANCE, answered, unanswered, eer, name, len(ev.unit_texts), True
+            threshold,
+            DEFAULT_CLUSTER_DISTANCE,
+            answered,
+            unanswered,
+            eer,
+            name,
+            len(ev.unit_texts),
+            True,
+            unanswered_slope=slope,
+            unanswered_intercept=intercept,
         )
 
     def calibrate_cross_language(self, cal: GapCalibration) -> GapCalibration:

@@ -31,6 +31,20 @@ def equal_error(
     return float(grid[i]), float(answered.mean()), float(unanswered.mean()), float((miss[i] + false[i]) / 2)
 
 
+def logistic_fit(answered: np.ndarray, unanswered: np.ndarray) -> tuple[float, float]:
+    """(slope, intercept) of P(unanswered | score): a logistic over the pseudo-queries, classes weighted equally."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([answered, unanswered]).astype(np.float64)
+    y = np.r_[np.zeros(len(answered)), np.ones(len(unanswered))]
+    # Fitted on standardised scores, so the default L2 penalty is mild on any scale and still bounds the slope
+    # when the pseudo-queries separate perfectly (a small, clean KB).
+    mean, std = float(x.mean()), float(x.std()) or 1.0
+    model = LogisticRegression(class_weight="balanced").fit(((x - mean) / std)[:, None], y)
+    slope = float(model.coef_[0, 0]) / std
+    return slope, float(model.intercept_[0]) - slope * mean
+
+
 @dataclass
 class GapCalibration:
     """The thresholds and the evidence they were fitted on (shown in the report, so nobody has to trust a constant)."""
@@ -48,6 +62,16 @@ class GapCalibration:
     # Two texts in different languages are one need up to this distance (translated titles of the KB's articles).
     cross_language_distance: float = float("nan")
     translated_titles: int = 0
+    # P(no article answers | best score), fitted on the same pseudo-queries as the threshold (NaN: not fitted).
+    unanswered_slope: float = float("nan")
+    unanswered_intercept: float = float("nan")
+
+    def unanswered_probability(self, scores: np.ndarray) -> np.ndarray:
+        """How likely each query with these best scores has no article, by the KB's own pseudo-queries (1 unfitted)."""
+        scores = np.asarray(scores, np.float64)
+        if math.isnan(self.unanswered_slope):
+            return np.ones_like(scores)
+        return 1.0 / (1.0 + np.exp(-(self.unanswered_slope * scores + self.unanswered_intercept)))
 
     def as_dict(self) -> dict:
         """Plain JSON values: floats rounded, not-fitted ones (NaN) as None."""

@@ -237,7 +237,7 @@ def evaluate(
             if lab in held_out and n * 2 > sum(c.values()) and n * 3 >= totals[lab]
         }
     )
-    absent = [t for t in result.topics if t.coverage == "absent"]
+    absent = result.topics  # every topic of unanswered queries is absent, in the report's order
     labels_of = defaultdict(list)
     for (_, intent), e in zip(stream, logged):
         labels_of[e.normalized].append(intent if intent is not None else OOS_LABEL)
@@ -273,7 +273,7 @@ def evaluate(
             {
                 "title": t.title,
                 "size": t.size,
-                "coverage": t.coverage,
+                "confidence": round(t.confidence, 3),
                 "nearest": t.nearest_articles[0].id if t.nearest_articles else None,
             }
             for t in result.topics[:15]

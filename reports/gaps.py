@@ -93,7 +93,9 @@ class GapReporter:
                 members_of[t.id] = kept
                 uncovered.add(t.id)
                 nearest = [Nearest(a.id, a.title, f"/articles/{a.id}", round(a.score, 4)) for a in t.nearest_articles]
-                topics.append(self._topic(t.id, title, kept, nearest, t.coverage, mondays, uncovered=True))
+                topics.append(
+                    self._topic(t.id, title, kept, nearest, "absent", mondays, uncovered=True, confidence=t.confidence)
+                )
             # Failing by the log, covered by the KB today: an article exists but fails, or it was written since.
             # Only checked queries: those past MAX_REPORT_QUERIES were not compared with the KB (totals count them).
             covered = sorted(
@@ -171,7 +173,10 @@ class GapReporter:
         mondays: list[date],
         *,
         uncovered: bool,
+        confidence: float = 1.0,
     ) -> GapTopic:
+        """`confidence`: how likely no article answers an absent topic (its impact is scaled by it)."""
+
         def failed(q: QuerySignals) -> int:
             return failed_count(q, uncovered)
 
@@ -192,7 +197,7 @@ class GapReporter:
             title=title,
             status="open",
             coverage=coverage,
-            impact=round(failures * growth, 2),
+            impact=round(failures * growth * confidence, 2),
             searches=searches,
             failures=failures,
             failure_rate=round(failures / events, 4) if events else 0.0,

@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
 import numpy as np
 
@@ -26,7 +25,6 @@ from reports.queries import QueryStat
 MAX_ANALYSED_QUERIES = 50_000
 MAX_CLUSTER = 8_000  # average linkage holds n²/2 distances: 8k → 256 MB and well under a minute here
 EMBED_BATCH = 256
-Coverage = Literal["absent", "weak"]
 
 
 @dataclass
@@ -48,7 +46,9 @@ class UncoveredTopic:
     locales: Counter
     centroid: list[float]  # raw e5 query space, L2-normalised (comparable with the index's vectors)
     nearest_articles: list[ArticleRef]
-    coverage: Coverage  # "weak": an article is as close as answered searches are to theirs, yet these fail
+    # How likely no article answers these, by the KB's own pseudo-queries: the searches' P(unanswered | best score),
+    # weighted by count. Every member was judged unanswered, so the topic is absent; near-misses score lower.
+    confidence: float
     answered_share: float  # share of these searches the search-time decision had called answered
     first_seen: datetime | None = None
     last_seen: datetime | None = None
@@ -66,7 +66,7 @@ class UncoveredTopic:
             "size": self.size,
             "distinct": self.distinct,
             "locales": dict(self.locales),
-            "coverage": self.coverage,
+            "confidence": round(self.confidence, 3),
             "answered_share": round(self.answered_share, 3),
             "first_seen": self.first_seen.isoformat() if self.first_seen else None,
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
@@ -79,7 +79,7 @@ class UncoveredTopic:
 
 @dataclass
 class GapAnalysis:
-    topics: list[UncoveredTopic]  # biggest first
+    topics: list[UncoveredTopic]  # most expected unanswered searches first (size × confidence)
     scores: dict[str, float]  # normalized → answered score, for every checked query
     unanswered: set[str]  # normalized texts judged unanswered
     calibration: GapCalibration
@@ -227,7 +227,9 @@ def analyse_gaps(
     for c in np.unique(labels):
         members = idx[labels == c]
         topics.append(_topic(members, checked, raw, Q, space, cal, scores))
-    topics.sort(key=lambda t: (-t.size, -t.distinct, t.id))
+    # Ranked by the searches expected to have no article: a big cluster of near-misses (queries just under the
+    # threshold, often an article that exists but is worded differently) ranks below one as big and far from all.
+    topics.sort(key=lambda t: (-t.size * t.confidence, -t.size, t.id))
     return GapAnalysis(
         topics,
         scores,
@@ -263,6 +265,8 @@ def _topic(
     near = np.argsort(-sims)[:3]
     refs = [ArticleRef(ev.articles[j].id, ev.articles[j].title, float(sims[j])) for j in near]
     size = sum(s.count for s in stats)
+    member_scores = np.array([scores[s.normalized] for s in stats])
+    counts = np.array([s.count for s in stats], np.float64)
     locales: Counter = Counter()
     for s in stats:
         locales.update(s.locales)
@@ -277,7 +281,7 @@ def _topic(
         locales=locales,
         centroid=[float(x) for x in normalise_rows(raw[members].mean(0, keepdims=True))[0]],
         nearest_articles=refs,
-        coverage="weak" if refs and refs[0].score >= cal.threshold else "absent",
+        confidence=float(np.average(cal.unanswered_probability(member_scores), weights=counts)),
         answered_share=sum(s.answered for s in stats) / size if size else 0.0,
         first_seen=min(firsts) if firsts else None,
         last_seen=max(lasts) if lasts else None,
@@ -288,7 +292,7 @@ def _topic(
 def detect_and_cluster(
     queries: list[QueryStat], *, store: VectorStore, embedder: Embedder, **options
 ) -> list[UncoveredTopic]:
-    """The topics of unanswered queries, biggest first (see `analyse_gaps` for the options and the details)."""
+    """The topics of unanswered queries, most expected unanswered searches first (options: `analyse_gaps`)."""
     return analyse_gaps(queries, store=store, embedder=embedder, **options).topics
 
 

@@ -12,7 +12,7 @@ from kb.indexer import Indexer
 from kb.store.edge import EdgeStore
 from reports import aggregate_searches, analyse_gaps
 from reports.evidence import KnowledgeEvidence
-from reports.gap_calibration import DEFAULT_THRESHOLD
+from reports.gap_calibration import DEFAULT_CLUSTER_DISTANCE, DEFAULT_THRESHOLD, GapCalibration, logistic_fit
 from reports.kb_view import split_units
 from reports.topics import cluster_labels
 
@@ -85,6 +85,19 @@ def test_a_kb_too_small_to_calibrate_falls_back_to_the_documented_threshold(tmp_
     assert cal.threshold == DEFAULT_THRESHOLD and not cal.fitted
     assert ev.unit_texts == ["Reset password", "Open settings."]
     store.close()
+
+
+def test_a_near_miss_counts_as_less_likely_a_gap_than_a_query_far_from_every_article():
+    # Pseudo-queries: lines scored against their own article (answered) and with it removed (unanswered).
+    rng = np.random.default_rng(0)
+    answered, unanswered = 0.62 + 0.06 * rng.standard_normal(400), 0.40 + 0.06 * rng.standard_normal(400)
+    slope, intercept = logistic_fit(answered, unanswered)
+    cal = GapCalibration(0.5, DEFAULT_CLUSTER_DISTANCE, unanswered_slope=slope, unanswered_intercept=intercept)
+    near, middle, far = cal.unanswered_probability(np.array([0.49, 0.45, 0.30]))
+    assert far > 0.99 and far > middle > near and 0.3 < near < 0.8  # near the equal-error point: a coin toss
+    assert cal.unanswered_probability(np.array([0.1])) == pytest.approx([1.0], abs=0.01)
+    unfitted = GapCalibration(DEFAULT_THRESHOLD, DEFAULT_CLUSTER_DISTANCE)
+    assert unfitted.unanswered_probability(np.array([0.49, 0.2])).tolist() == [1.0, 1.0]  # rank by size alone
 
 
 def test_past_the_cap_a_sample_is_clustered_and_the_rest_joins_the_nearest_topic():
@@ -253,7 +266,7 @@ def test_a_topic_names_itself_and_points_at_the_nearest_articles(gap_analysis):
     topic = _topic_of(gap_analysis, EXPORT[0])
     assert topic.title and topic.title[0].isupper() and not topic.title.endswith("?")
     assert len(topic.nearest_articles) == 3 and topic.nearest_articles[0].id in ARTICLES
-    assert topic.coverage in ("absent", "weak") and len(topic.centroid) == 384
+    assert 0.5 < topic.confidence <= 1.0 and len(topic.centroid) == 384  # far from every article: a likely gap
     assert topic.first_seen <= topic.last_seen
     assert gap_analysis.calibration.fitted
 
