@@ -374,6 +374,12 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "agent_no_group": "no group",
         "agent_draft": "Draft reply ({locale})",
         "agent_copy": "Copy reply",
+        "agent_mark_sent": "Mark as sent",
+        "agent_mark_sent_hint": (
+            "Marking the reply you sent keeps it for the knowledge base team: the gap report quotes it in the "
+            "articles it drafts."
+        ),
+        "agent_reply_recorded": "Reply recorded: thank you.",
         "agent_to_write": "To write:",
         "agent_canned_mark": "(canned reply)",
         "agent_suggested": "Suggested articles",
@@ -562,6 +568,11 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "agent_no_group": "без группы",
         "agent_draft": "Черновик ответа ({locale})",
         "agent_copy": "Скопировать ответ",
+        "agent_mark_sent": "Отметить как отправленный",
+        "agent_mark_sent_hint": (
+            "Отмеченный ответ сохраняется для команды базы знаний: отчёт о пробелах цитирует его в черновиках статей."
+        ),
+        "agent_reply_recorded": "Ответ сохранён, спасибо.",
         "agent_to_write": "Дописать:",
         "agent_canned_mark": "(шаблон ответа)",
         "agent_suggested": "Подходящие статьи",
@@ -756,6 +767,11 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "agent_no_group": "без групи",
         "agent_draft": "Чернетка відповіді ({locale})",
         "agent_copy": "Скопіювати відповідь",
+        "agent_mark_sent": "Позначити як надіслану",
+        "agent_mark_sent_hint": (
+            "Позначена відповідь зберігається для команди бази знань: звіт про прогалини цитує її в чернетках статей."
+        ),
+        "agent_reply_recorded": "Відповідь збережено, дякуємо.",
         "agent_to_write": "Дописати:",
         "agent_canned_mark": "(шаблон відповіді)",
         "agent_suggested": "Відповідні статті",
