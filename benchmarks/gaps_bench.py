@@ -1,11 +1,14 @@
 """Gap report build time and memory on event logs of 10k, 100k and 1M searches. Prints numbers.
 
     OMP_NUM_THREADS=1 python benchmarks/gaps_bench.py [--sizes 10000,100000,1000000] [--json]
-        [--shard DIR] [--workdir DIR] [--profile] [--keep]
+        [--data DIR] [--workdir DIR] [--profile] [--keep]
 
 Each size runs in a fresh process (so its peak RSS is its own): the log is generated into a SQLite file with
 EventLog.log_searches_bulk, streamed (never held in memory), then GapReporter.build() runs over it with the
-shipped articles indexed with the real model (indexed once into --shard, or a temporary folder).
+shipped articles indexed with the real model: `kb index` once into --data (a KB_DATA_DIR; the demo's
+`/tmp/admin2-demo` of benchmarks/gaps_demo.py will do), or into a temporary folder. `kb index` also keeps the
+report's view of the KB (reports/kb_view.py) and the answered decision, as a served index has them; the child
+imports what the report needs before timing it, as the web app does at start-up (reports.gaps.preload).
 
 The synthetic log, eight weeks of it, in time order:
 - ~60% frequent, answered help-center questions: the titles and section headings of the shipped public
@@ -307,9 +310,10 @@ def run_one(size: int, shard: Path, workdir: Path, profile: bool) -> dict:
     from kb.embedder import load_embedder
     from kb.settings import Settings
     from kb.store.edge import EdgeStore
-    from reports.gaps import GapReporter
+    from reports.gaps import GapReporter, preload
     from search.retrieval import Retriever
 
+    preload()
     embedder = load_embedder(Settings())
     store = EdgeStore(shard)
     rss_model = rss_mb()
@@ -321,6 +325,8 @@ def run_one(size: int, shard: Path, workdir: Path, profile: bool) -> dict:
     rss_log = rss_mb()
     events = EventLog(f"sqlite:///{db}")
     reporter = GapReporter(events, Retriever(store, embedder), TicketLog(events))
+    # After the log: its rejections and deflections are stamped when written, minutes after `now` at 1M.
+    until = datetime.now(UTC) + timedelta(minutes=5)
     t0 = time.perf_counter()
     if profile:
         import cProfile
@@ -328,12 +334,12 @@ def run_one(size: int, shard: Path, workdir: Path, profile: bool) -> dict:
         import pstats
 
         prof = cProfile.Profile()
-        report = prof.runcall(reporter.build, since, now + timedelta(minutes=5))
+        report = prof.runcall(reporter.build, since, until)
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(30)
         print(out.getvalue(), file=sys.stderr)
     else:
-        report = reporter.build(since, now + timedelta(minutes=5))
+        report = reporter.build(since, until)
     build_s = time.perf_counter() - t0
     events.close()
     store.close()
@@ -356,25 +362,18 @@ def run_one(size: int, shard: Path, workdir: Path, profile: bool) -> dict:
     }
 
 
-def index_articles(shard: Path) -> None:
-    from kb.embedder import load_embedder
-    from kb.indexer import Indexer
-    from kb.settings import Settings
-    from kb.store.edge import EdgeStore
-
-    settings = Settings()
-    store = EdgeStore(shard)
-    report = Indexer(store, load_embedder(settings), settings.chunk_tokens).run(ROOT / "articles")
-    store.close()
-    if report.errors:
-        raise SystemExit(f"indexing failed: {report.errors}")
+def index_articles(data: Path) -> None:
+    """`kb index` of the shipped articles into data (the chunks, the report's view of the KB, the calibration)."""
+    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(ROOT / "articles")}
+    subprocess.run([sys.executable, "-m", "cli.main", "index"], env=env, cwd=ROOT, check=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--json", action="store_true", help="one JSON document instead of the table")
-    ap.add_argument("--shard", type=Path, help="an index of the shipped articles (default: built in --workdir)")
+    ap.add_argument("--data", type=Path, help="KB_DATA_DIR of `kb index` of the shipped articles (default: built)")
+    ap.add_argument("--shard", type=Path, help=argparse.SUPPRESS)  # the child's: data/shard
     ap.add_argument("--workdir", type=Path, help="where the SQLite logs go (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the SQLite logs")
     ap.add_argument("--profile", action="store_true", help="cProfile the report build (top functions to stderr)")
@@ -388,11 +387,11 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory(prefix="gaps-bench-")
     workdir = args.workdir or Path(tmp.name)
     workdir.mkdir(parents=True, exist_ok=True)
-    shard = args.shard
-    if shard is None or not shard.exists():
-        shard = shard or workdir / "shard"
+    data = args.data or workdir / "data"
+    shard = data / "shard"
+    if not shard.exists():
         t0 = time.perf_counter()
-        index_articles(shard)
+        index_articles(data)
         print(f"indexed the shipped articles in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     results = {}
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}

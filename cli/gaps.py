@@ -38,16 +38,6 @@ def gaps(
         typer.echo(report.to_markdown(), nl=False)
 
 
-KIND_NAMES = {
-    "duplicate": "near-duplicate articles",
-    "missing_translation": "translations missing for clicked articles",
-    "stale_translation": "translations older than their source",
-    "broken_link": "broken links between articles",
-    "never_shown": "never shown in a customer search",
-    "never_clicked": "shown but never clicked",
-}
-
-
 def health(
     days: Annotated[int, typer.Option(min=1, max=3660, help="the last N days of the event log")] = 56,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as one JSON object")] = False,
@@ -63,11 +53,17 @@ def health(
             report = content_health(rt.store, rt.embedder, rt.events, until - timedelta(days=days), until)
     except StoreError as e:
         fail(str(e))
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    from web.i18n import health_evidence, translator
+
+    if as_json:  # the facts as data, and the evidence as the page says it in English
+        out = report.as_dict()
+        for row, f in zip(out["findings"], report.findings):
+            row["evidence"] = health_evidence(f.kind, f.facts, "en")
+        typer.echo(json.dumps(out, ensure_ascii=False))
         return
+    t = translator("en")
     typer.echo(f"{report.articles} articles, {report.since} – {report.until}: {len(report.findings)} findings")
     for kind, found in report.by_kind().items():
-        typer.echo(f"\n{KIND_NAMES.get(kind, kind)} ({len(found)}):")
+        typer.echo(f"\n{t('health_' + kind)} ({len(found)}):")
         for f in found:
-            typer.echo(f"  {f.article}: {f.evidence}")
+            typer.echo(f"  {f.article}: {health_evidence(f.kind, f.facts, 'en')}")

@@ -1,25 +1,28 @@
 """From a gap topic to its fix: the pin that sends a weak topic's wordings to its article, and a draft article
 for an absent topic. Extractive and offline: the draft holds the customers' wordings and what agents already
-answered with, never generated text.
+answered with (the articles they accepted, the replies they sent), never generated text.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from slugify import slugify
 
-from kb.analysis import normalize
+from kb.analysis import normalize, terms
 from kb.articles import ID_RE, LOCALE_RE
 from kb.store import SearchFilter, VectorStore
+from reports.escaping import md_text
 from reports.gap_report import GapTopic
 
 MAX_PIN_QUERIES = 8  # the topic's representative wordings (the report keeps eight)
 MAX_AGENT_ANSWERS = 3
+MAX_AGENT_REPLIES = 3
 
 
 class DraftError(ValueError):
@@ -48,14 +51,30 @@ def proposed_pin(topic: GapTopic, already: set[str] = frozenset()) -> ProposedPi
     return ProposedPin(queries, topic.nearest[0].id, topic.nearest[0].title)
 
 
+def asks_topic(topic: GapTopic) -> Callable[[str], bool]:
+    """Whether a ticket's query asks one of the topic's wordings: the same text, or every analysed term (ru and uk
+    lemmas) of a wording in it. A ticket's query is a sentence ("Can I export the Gantt chart as a PDF?") where a
+    search is a few words ("gantt chart export"), so equal texts alone would almost never meet."""
+    wordings = {normalize(q["text"]) for q in topic.queries}
+    term_sets = [t for t in (frozenset(terms(w, None)) for w in wordings) if t]
+
+    def asks(query: str) -> bool:
+        if normalize(query) in wordings:
+            return True
+        have = set(terms(query, None))
+        return any(t <= have for t in term_sets)
+
+    return asks
+
+
 def agent_answers(tickets, store: VectorStore, topic: GapTopic) -> list[dict]:
     """Public or internal articles agents accepted for tickets asking this topic's wordings, with their opening."""
     if tickets is None:
         return []
-    wordings = {normalize(q["text"]) for q in topic.queries}
+    asks = asks_topic(topic)
     accepted: dict[str, int] = {}
     for f in tickets.feedback():
-        if f.verdict == "accepted" and f.article_id and normalize(f.query or "") in wordings:
+        if f.verdict == "accepted" and f.article_id and asks(f.query or ""):
             accepted[f.article_id] = accepted.get(f.article_id, 0) + 1
     if not accepted:
         return []
@@ -75,8 +94,29 @@ def agent_answers(tickets, store: VectorStore, topic: GapTopic) -> list[dict]:
     ]
 
 
-def draft_text(topic: GapTopic, locale: str, category: str, answers: list[dict]) -> str:
-    """The draft's Markdown: front matter with visibility: draft, the wordings to answer, agents' answers."""
+def agent_replies(tickets, topic: GapTopic) -> list[dict]:
+    """The replies agents sent to tickets asking this topic's wordings, newest first, each text once."""
+    if tickets is None:
+        return []
+    asks = asks_topic(topic)
+    found: dict[str, dict] = {}
+    for r in tickets.replies():  # oldest first: a later copy of the same text keeps the later date
+        if asks(r.query):
+            found.pop(r.reply, None)
+            found[r.reply] = {"query": r.query, "text": r.reply, "at": r.at.date().isoformat()}
+    return list(reversed(found.values()))[:MAX_AGENT_REPLIES]
+
+
+def _quoted(text: str) -> list[str]:
+    """A Markdown quote of what someone typed: every line escaped, so no markup, link or HTML comes of it."""
+    return ["> " + md_text(ln) if ln.strip() else ">" for ln in text.strip().splitlines()]
+
+
+def draft_text(
+    topic: GapTopic, locale: str, category: str, answers: list[dict], replies: list[dict] | None = None
+) -> str:
+    """The draft's Markdown: front matter with visibility: draft, the wordings to answer, the articles agents
+    accepted and the replies they sent, quoted as the starting body."""
     front = {"title": topic.title, "locale": locale, "category": category, "visibility": "draft"}
     lines = ["---", yaml.safe_dump(front, allow_unicode=True, sort_keys=False).strip(), "---", ""]
     lines += [
@@ -85,7 +125,11 @@ def draft_text(topic: GapTopic, locale: str, category: str, answers: list[dict])
         "## What customers asked",
         "",
     ]
-    lines += [f"- {q['text']}" for q in topic.queries]
+    lines += [f"- {md_text(q['text'])}" for q in topic.queries]
+    if replies:
+        lines += ["", "## What agents replied"]
+        for r in replies:
+            lines += ["", f"An agent's reply to “{md_text(r['query'])}”, {r['at']}:", "", *_quoted(r["text"])]
     if answers:
         lines += ["", "## What agents answered with", ""]
         for a in answers:
@@ -96,7 +140,12 @@ def draft_text(topic: GapTopic, locale: str, category: str, answers: list[dict])
 
 
 def write_draft(
-    articles_dir: Path, topic: GapTopic, locale: str, category: str, answers: list[dict] | None = None
+    articles_dir: Path,
+    topic: GapTopic,
+    locale: str,
+    category: str,
+    answers: list[dict] | None = None,
+    replies: list[dict] | None = None,
 ) -> Path:
     """Write articles/<locale>/<category>/<slug>.md (never over an existing file); returns its path."""
     if topic.coverage != "absent":
@@ -112,7 +161,7 @@ def write_draft(
     while path.exists():
         n += 1
         path = folder / f"{slug}-{n}.md"
-    text = draft_text(topic, locale, category, answers or [])
+    text = draft_text(topic, locale, category, answers or [], replies)
     fd, tmp = tempfile.mkstemp(prefix=".draft-", suffix=".tmp", dir=folder)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)

@@ -31,6 +31,16 @@ RESOLVED_MAX_RATE = 0.34
 RESOLVED_MIN_EVENTS = 3
 
 
+def preload() -> None:
+    """Import what building a report needs and a CLI command that never builds one should not pay for.
+
+    SciPy's clustering and scikit-learn's metrics take ~1.6 s to import on an idle core (5-7 s on a loaded one):
+    the web app imports them at start-up so the first admin to open /admin/gaps after a restart does not wait.
+    """
+    import scipy.cluster.hierarchy  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+
+
 class GapReporter:
     """Builds the gap report from the event log and the index.
 

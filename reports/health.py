@@ -32,12 +32,18 @@ MIN_SHOWN_FOR_NO_CLICK = 5  # shown this often and never clicked says something;
 
 @dataclass
 class Finding:
+    """One thing to fix. `facts` is the evidence as data (numbers, dates, ids), per kind:
+    duplicate {cosine, fence, other_title}, missing_translation {locale, clicks}, stale_translation {updated,
+    source, source_updated}, broken_link {href}, never_shown {}, never_clicked {shown}; the page and `kb health`
+    say it in the reader's language (web/i18n.py health_evidence)."""
+
     kind: str  # duplicate | missing_translation | stale_translation | broken_link | never_shown | never_clicked
     article: str
     title: str
-    evidence: str
+    facts: dict
     fix_url: str
     other: str | None = None
+    locale: str = ""  # the article's language (its title's, and a duplicate's other title's)
 
 
 @dataclass
@@ -58,8 +64,9 @@ class HealthReport:
         return asdict(self)
 
 
-def _finding(kind: str, p: dict, evidence: str, other: str | None = None) -> Finding:
-    return Finding(kind, p["article_id"], p.get("title", ""), evidence, f"/articles/{p['article_id']}", other)
+def _finding(kind: str, p: dict, facts: dict, other: str | None = None) -> Finding:
+    aid = p["article_id"]
+    return Finding(kind, aid, p.get("title", ""), facts, f"/articles/{aid}", other, p.get("locale") or "")
 
 
 def _articles(store: VectorStore) -> dict[str, dict]:
@@ -121,7 +128,8 @@ def content_health(store: VectorStore, embedder: Embedder, events, since: dateti
     units = [a for a in kb_view.load(store, embedder, ["public", "internal"]) if a.id in arts]
     pairs, fence = duplicates(units)
     for a, b, cos in pairs:
-        findings.append(_finding("duplicate", arts[a], f"cosine {cos:.2f} to “{arts[b]['title']}” (fence {fence})", b))
+        facts = {"cosine": round(cos, 4), "fence": fence, "other_title": arts[b].get("title", b)}
+        findings.append(_finding("duplicate", arts[a], facts, b))
     exposure = events.article_exposure(since, until) if events is not None else {}
     locales = sorted({p.get("locale") for p in arts.values() if p.get("locale")})
     by_group: dict[str, dict[str, dict]] = {}
@@ -134,24 +142,23 @@ def content_health(store: VectorStore, embedder: Embedder, events, since: dateti
             for loc in locales:
                 if loc not in members:
                     first = next(iter(members.values()))
-                    evidence = f"no {loc} version; clicked {clicks}× in the window"
-                    findings.append(_finding("missing_translation", first, evidence))
+                    findings.append(_finding("missing_translation", first, {"locale": loc, "clicks": clicks}))
         src_day = parse_day(source.get("updated")) if source else None
         for p in members.values():
             day = parse_day(p.get("updated"))
             if source and p is not source and src_day and day and day < src_day:
-                evidence = f"updated {day}, its source {source['article_id']} {src_day}"
-                findings.append(_finding("stale_translation", p, evidence, source["article_id"]))
+                facts = {"updated": str(day), "source": source["article_id"], "source_updated": str(src_day)}
+                findings.append(_finding("stale_translation", p, facts, source["article_id"]))
     ids, paths = set(arts), {p.get("path") for p in arts.values() if p.get("path")}
     for p in sorted(arts.values(), key=lambda p: p["article_id"]):
         for href in _LINK.findall(p.get("body") or ""):
             if not _link_ok(href, p, ids, paths):
-                findings.append(_finding("broken_link", p, f"links to {href}, which no article is"))
+                findings.append(_finding("broken_link", p, {"href": href}))
         if p.get("visibility") != "public" or events is None:
             continue
         shown, clicked = exposure.get(p["article_id"], [0, 0])
         if not shown:
-            findings.append(_finding("never_shown", p, "in no customer search's results in the window"))
+            findings.append(_finding("never_shown", p, {}))
         elif not clicked and shown >= MIN_SHOWN_FOR_NO_CLICK:
-            findings.append(_finding("never_clicked", p, f"shown {shown}×, never clicked"))
+            findings.append(_finding("never_clicked", p, {"shown": shown}))
     return HealthReport(since.date().isoformat(), until.date().isoformat(), len(arts), findings, fence)

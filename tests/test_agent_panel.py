@@ -95,6 +95,11 @@ def test_the_panels_blocks_never_overlap_nor_leave_the_viewport(server, browser,
         assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, f"{a} leaves the viewport: {box}"
         for b in names[i + 1 :]:
             assert not _overlap(boxes[a], boxes[b]), f"{a} overlaps {b}: {boxes[a]} {boxes[b]}"
+    # "Mark as sent" sits under the reply, inside the draft's block.
+    sent, reply = page.locator(".reply-form button[type=submit]").bounding_box(), page.locator("#reply").bounding_box()
+    d = boxes["draft"]
+    assert sent and reply and sent["y"] >= reply["y"] + reply["height"] - 1, (sent, reply)
+    assert d["x"] <= sent["x"] and sent["x"] + sent["width"] <= d["x"] + d["width"] + 0.5, (sent, d)
     # Nothing on the page is wider than the window (no sideways scrolling on a phone).
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     t, s, d, lst = boxes["ticket"], boxes["suggestions"], boxes["draft"], boxes["ticket list"]

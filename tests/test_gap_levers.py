@@ -137,3 +137,66 @@ def test_the_rules_editor_reports_errors_with_line_and_field_and_keeps_the_file(
     assert r.status_code == 200 and "is internal" in r.text
     hits = client.get("/api/search", params={"q": "refund approval"}).json()["results"]
     assert HIDDEN_IDS[0] not in [h["id"] for h in hits]
+
+
+def test_a_draft_quotes_agents_replies_escaped_and_marked():
+    replies = [
+        {
+            "query": "gantt chart export",
+            "text": "Hi!\n\n<b>Export</b> it: [here](javascript:x)\n# not a heading",
+            "at": "2026-12-01",
+        }
+    ]
+    text = draft_text(ABSENT, "ru", "getting-started", [], replies)
+    assert "## What agents replied" in text and "An agent's reply to “gantt chart export”, 2026-12-01:" in text
+    assert "> Hi!\n>\n> &lt;b&gt;Export&lt;/b&gt; it: \\[here\\](javascript:x)\n> \\# not a heading" in text
+    assert "<b>" not in text and "[here](" not in text
+
+
+def _reply(client, csrf: str, query: str, reply: str) -> None:
+    r = client.post("/api/suggest/reply", json={"query": query, "reply": reply}, headers={"x-csrf-token": csrf})
+    assert r.status_code == 204, r.text
+
+
+def test_an_agent_marks_the_reply_sent_from_the_panel_with_the_tickets_query(admin):
+    client, _ = admin
+    page = client.get("/agent", params={"ticket": "T-1001"})
+    sid = re.search(r'name="suggestion_id" value="([0-9a-f]+)"', page.text).group(1)
+    assert 'action="/agent/reply"' in page.text and "Mark as sent" in page.text
+    reply = "Hello Daniel,\nthe reset link comes from no-reply@orbita.example: allow it in Microsoft 365."
+    r = client.post(
+        "/agent/reply",
+        data={"csrf": _csrf(page), "suggestion_id": sid, "reply": reply, "back": "/agent?ticket=T-1001"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/agent?ticket=T-1001&replied=true"
+    assert "Reply recorded" in client.get(r.headers["location"]).text
+    tickets = client.app.state.services.tickets
+    (stored,) = [x for x in tickets.replies() if x.suggestion_id == sid]
+    asked = tickets.suggestion_query(sid)
+    assert stored.reply == reply and stored.user == "root" and stored.locale == "en"
+    assert stored.query and (asked is None or stored.query == asked[0])
+    empty = client.post(
+        "/api/suggest/reply", json={"suggestion_id": sid, "reply": "   "}, headers={"x-csrf-token": _csrf(page)}
+    )
+    assert empty.status_code == 422 and "reply" in empty.json()["message"]
+    client.cookies.clear()
+    assert client.post("/api/suggest/reply", json={"query": "x", "reply": "y"}).status_code in (401, 403)
+
+
+def test_draft_an_article_starts_from_the_agents_replies_to_its_queries_only(admin):
+    client, settings = admin
+    page = client.get("/admin/gaps")
+    csrf = _csrf(page)
+    _reply(client, csrf, "Can I export the Gantt chart?", "Projects → Export → PDF keeps the <Gantt> view.")
+    _reply(client, csrf, "lost my login code", "Open your authenticator app: the code is there.")
+    r = client.post(
+        "/admin/gaps/draft",
+        data={"csrf": csrf, "topic": "a1", "days": 56, "locale": "ru", "category": "billing"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    text = (settings.articles_dir / "ru" / "billing" / "kak-vygruzit-diagrammu-ganta.md").read_text(encoding="utf-8")
+    assert "## What agents replied" in text and "An agent's reply to “Can I export the Gantt chart?”" in text
+    assert "> Projects → Export → PDF keeps the &lt;Gantt&gt; view." in text
+    assert "authenticator" not in text  # the other topic's reply stays out

@@ -70,3 +70,43 @@ def test_feedback_and_deflections_are_shared(url):
     finally:
         one.close()
         two.close()
+
+
+def test_an_agents_reply_is_stored_with_the_tickets_query_and_read_back(url):
+    one, two = EventLog(url), EventLog(url)
+    try:
+        a, b = TicketLog(one), TicketLog(two)
+        query = f"выгрузить диаграмму ганта {uuid.uuid4().hex[:6]}"
+        sid = a.log_suggestion(query=query, articles=["export"], confidence=0.4, ticket_id="T-7", locale="ru")
+        first = "Здравствуйте!\nДиаграмма Ганта выгружается в PDF: Проект → Экспорт.\n\nС уважением, Оля"
+        b.log_reply(reply=first, suggestion_id=sid, user="olya")
+        mine = [r for r in a.replies() if r.suggestion_id == sid]
+        assert [(r.query, r.reply, r.user, r.locale) for r in mine] == [(query, first, "olya", "ru")]
+        # The edited reply sent again for the same ticket replaces the first: one reply per suggestion.
+        b.log_reply(reply=first + "\nP.S. \x00", suggestion_id=sid, user="olya")
+        mine = [r for r in a.replies() if r.suggestion_id == sid]
+        assert len(mine) == 1 and mine[0].reply.endswith("P.S. \ufffd")
+        # Without a suggestion the log knows, the query must come with the reply.
+        with pytest.raises(LookupError, match="query"):
+            b.log_reply(reply="hello", suggestion_id="f" * 32)
+        b.log_reply(reply="See Settings → Export.", suggestion_id="f" * 32, query=f"export {sid}")
+        assert [r.suggestion_id for r in a.replies() if r.query == f"export {sid}"] == [None]
+        with pytest.raises(ValueError, match="empty"):
+            b.log_reply(reply="  \n ", suggestion_id=sid)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_database_from_before_agents_replies_gains_the_table_and_keeps_its_rows(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with EventLog(f"sqlite:///{path}") as old:
+        sid = TicketLog(old).log_suggestion(query="gantt export", articles=[], confidence=0.1)
+    with sqlite3.connect(path) as db:  # as a database deployed before replies were recorded
+        db.execute("DROP TABLE agent_replies")
+    with EventLog(f"sqlite:///{path}") as upgraded:
+        tickets = TicketLog(upgraded)
+        tickets.log_reply(reply="Export it from the project menu.", suggestion_id=sid)
+        assert [(r.query, r.reply) for r in tickets.replies()] == [("gantt export", "Export it from the project menu.")]

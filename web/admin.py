@@ -170,14 +170,15 @@ async def gaps_apply_pin(
 
 
 def _draft(request: Request, days: int, topic_id: str, locale: str, category: str) -> str:
-    from reports.gap_actions import DraftError, agent_answers, write_draft
+    from reports.gap_actions import DraftError, agent_answers, agent_replies, write_draft
 
     services = request.app.state.services
     topic = _topic(request, days, topic_id)
     answers = agent_answers(services.tickets, services.search.store, topic)
+    replies = agent_replies(services.tickets, topic)
     root = services.settings.articles_dir
     try:
-        path = write_draft(root, topic, locale, category, answers)
+        path = write_draft(root, topic, locale, category, answers, replies)
     except DraftError as e:
         raise HTTPException(422, str(e)) from None
     except OSError as e:

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from kb.db.limits import HEX_ID_MAX, ID_MAX, REJECT_REASON_MAX
+from kb.db.limits import HEX_ID_MAX, ID_MAX, REJECT_REASON_MAX, REPLY_MAX, TEXT_MAX
 from suggest.models import SuggestResponse, TicketIn
 from suggest.service import SuggestService
 from web.auth import AgentDep, current_session
@@ -46,6 +46,14 @@ class SuggestionFeedbackIn(BaseModel):
     query: str | None = Field(default=None, max_length=2000, description="needed when suggestion_id is unknown")
 
 
+class ReplyIn(BaseModel):
+    """The reply an agent sent for a ticket: kept for the gap report, which quotes it in the articles it drafts."""
+
+    suggestion_id: str = Field(default="", max_length=HEX_ID_MAX)
+    reply: str = Field(min_length=1, max_length=REPLY_MAX)
+    query: str | None = Field(default=None, max_length=TEXT_MAX, description="needed when suggestion_id is unknown")
+
+
 @router.post("/api/suggest", response_model=SuggestResponse, tags=["agents"])
 async def api_suggest(ticket: TicketIn, request: Request, user: AgentDep) -> dict:
     """Suggested articles, passages, canned replies and a draft reply for a ticket (agents and admins)."""
@@ -68,6 +76,26 @@ async def api_suggest_feedback(body: SuggestionFeedbackIn, request: Request, use
         )
     except LookupError as e:
         raise HTTPException(404, str(e)) from None
+    return Response(status_code=204)
+
+
+def _record_reply(request: Request, suggestion_id: str, reply: str, user: str, query: str | None = None) -> None:
+    tickets = request.app.state.services.tickets
+    if tickets is None:
+        raise HTTPException(503, "replies are not recorded in this deployment")
+    try:
+        tickets.log_reply(reply=reply, suggestion_id=suggestion_id, query=query, user=user)
+    except ValueError as e:
+        raise invalid("body", "reply", msg=str(e).removeprefix("reply: ")) from None
+    except LookupError as e:
+        raise HTTPException(404, str(e)) from None
+
+
+@router.post("/api/suggest/reply", status_code=204, tags=["agents"])
+async def api_suggest_reply(body: ReplyIn, request: Request, user: AgentDep) -> Response:
+    """Record the reply sent for a suggestion (sending it again replaces it); the gap report quotes agents' replies
+    to a topic's queries in the article it drafts for that topic."""
+    await run_in_threadpool(_record_reply, request, body.suggestion_id, body.reply, user.name, body.query)
     return Response(status_code=204)
 
 
@@ -101,7 +129,14 @@ def sample_tickets() -> tuple[TicketIn, ...]:
 
 
 def _panel(
-    request: Request, user, *, ticket: TicketIn | None, result=None, status_code: int = 200, message: str | None = None
+    request: Request,
+    user,
+    *,
+    ticket: TicketIn | None,
+    result=None,
+    status_code: int = 200,
+    message: str | None = None,
+    replied: bool = False,
 ) -> HTMLResponse:
     from web.pages import render
 
@@ -117,6 +152,7 @@ def _panel(
         result=result,
         csrf=session.csrf if session else "",
         message=message,
+        replied=replied,
         reasons=("not_related", "does_not_answer", "outdated"),
         q="",
     )
@@ -124,13 +160,16 @@ def _panel(
 
 @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
 async def agent_panel(
-    request: Request, user: AgentDep, ticket: Annotated[str | None, Query(max_length=ID_MAX)] = None
+    request: Request,
+    user: AgentDep,
+    ticket: Annotated[str | None, Query(max_length=ID_MAX)] = None,
+    replied: bool = False,
 ) -> HTMLResponse:
     chosen = next((t for t in sample_tickets() if t.id == ticket), None) if ticket else None
     if ticket and chosen is None:
         return _panel(request, user, ticket=None, status_code=404, message=f"no sample ticket {ticket!r}")
     result = await run_in_threadpool(_service(request).suggest, chosen, agent_name=user.name) if chosen else None
-    return _panel(request, user, ticket=chosen, result=result)
+    return _panel(request, user, ticket=chosen, result=result, replied=replied)
 
 
 @router.post("/agent", response_class=HTMLResponse, include_in_schema=False)
@@ -177,6 +216,23 @@ async def agent_feedback(
         )
     except LookupError as e:
         raise HTTPException(404, str(e)) from None
-    if not back.startswith("/agent") or "//" in back:
-        back = "/agent"
-    return RedirectResponse(back, status_code=303)
+    return RedirectResponse(_back(back), status_code=303)
+
+
+def _back(back: str) -> str:
+    """Where a panel form returns to: a panel address, never another site."""
+    return back if back.startswith("/agent") and "//" not in back else "/agent"
+
+
+@router.post("/agent/reply", include_in_schema=False)
+async def agent_reply(
+    request: Request,
+    user: AgentDep,
+    suggestion_id: Annotated[str, Form(max_length=HEX_ID_MAX)],
+    reply: Annotated[str, Form(max_length=REPLY_MAX)],
+    back: Annotated[str, Form(max_length=300)] = "/agent",
+) -> Response:
+    """The panel's "Mark as sent": the reply in the box, recorded for the suggestion it was drafted for."""
+    await run_in_threadpool(_record_reply, request, suggestion_id, reply, user.name)
+    back = _back(back)
+    return RedirectResponse(f"{back}{'&' if '?' in back else '?'}replied=true", status_code=303)

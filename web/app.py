@@ -53,6 +53,8 @@ class Services:
     @classmethod
     def start(cls, runtime: Runtime) -> Services:
         """Build every service now, at startup (the model loads here, not on the first request)."""
+        from reports.gaps import preload as preload_gap_report
+        from search.query import analyse
         from web.ratelimit import RateLimiter
 
         services = cls(runtime, RateLimiter(runtime.settings))
@@ -60,6 +62,10 @@ class Services:
         runtime.search.calibrations.get()  # fitted before the first request when the index changed since
         for name in ("catalog", "tickets", "suggest"):
             getattr(runtime, name)
+        # First-use costs paid here rather than by the first customer or admin after a restart: the keyboard
+        # layout tables and lingua (every query's analysis), SciPy and scikit-learn (the gap report).
+        analyse("Ghbdtn yt vjue djqnb")
+        preload_gap_report()
         return services
 
     @property

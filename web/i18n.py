@@ -6,6 +6,7 @@ import re
 from functools import cache
 
 from babel import Locale
+from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
 LANGUAGES = {"en": "English", "ru": "Русский", "uk": "Українська"}
@@ -374,6 +375,12 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "agent_no_group": "no group",
         "agent_draft": "Draft reply ({locale})",
         "agent_copy": "Copy reply",
+        "agent_mark_sent": "Mark as sent",
+        "agent_mark_sent_hint": (
+            "Marking the reply you sent keeps it for the knowledge base team: the gap report quotes it in the "
+            "articles it drafts."
+        ),
+        "agent_reply_recorded": "Reply recorded: thank you.",
         "agent_to_write": "To write:",
         "agent_canned_mark": "(canned reply)",
         "agent_suggested": "Suggested articles",
@@ -409,6 +416,15 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "health_broken_link": "Broken links between articles",
         "health_never_shown": "Never shown in a customer search",
         "health_never_clicked": "Shown, never clicked",
+        "health_ev_duplicate": "cosine {cosine} to “{other_title}” (fence {fence})",
+        "health_ev_missing_translation": {
+            "one": "no {language} version; clicked {n} time in the window",
+            "other": "no {language} version; clicked {n} times in the window",
+        },
+        "health_ev_stale_translation": "updated {updated}; its source {source} was updated {source_updated}",
+        "health_ev_broken_link": "links to {href}, which is no article",
+        "health_ev_never_shown": "in no customer search's results in the window",
+        "health_ev_never_clicked": {"one": "shown {n} time, never clicked", "other": "shown {n} times, never clicked"},
         "rules_intro": (
             "Synonyms per language and pins (“for these queries, show this article first”), kept in "
             "{path} and reviewed like the articles. They apply to customer search, instant search and "
@@ -562,6 +578,11 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "agent_no_group": "без группы",
         "agent_draft": "Черновик ответа ({locale})",
         "agent_copy": "Скопировать ответ",
+        "agent_mark_sent": "Отметить как отправленный",
+        "agent_mark_sent_hint": (
+            "Отмеченный ответ сохраняется для команды базы знаний: отчёт о пробелах цитирует его в черновиках статей."
+        ),
+        "agent_reply_recorded": "Ответ сохранён, спасибо.",
         "agent_to_write": "Дописать:",
         "agent_canned_mark": "(шаблон ответа)",
         "agent_suggested": "Подходящие статьи",
@@ -600,6 +621,22 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "health_broken_link": "Битые ссылки между статьями",
         "health_never_shown": "Ни разу не показаны в поиске клиентов",
         "health_never_clicked": "Показаны, но ни разу не открыты",
+        "health_ev_duplicate": "косинус {cosine} к «{other_title}» (порог {fence})",
+        "health_ev_missing_translation": {
+            "one": "нет версии ({language}); открыта {n} раз за период",
+            "few": "нет версии ({language}); открыта {n} раза за период",
+            "many": "нет версии ({language}); открыта {n} раз за период",
+            "other": "нет версии ({language}); открыта {n} раза за период",
+        },
+        "health_ev_stale_translation": "обновлена {updated}; оригинал {source} обновлён {source_updated}",
+        "health_ev_broken_link": "ссылка на {href}, но такой статьи нет",
+        "health_ev_never_shown": "ни разу не попала в результаты поиска клиентов за период",
+        "health_ev_never_clicked": {
+            "one": "показана {n} раз, ни разу не открыта",
+            "few": "показана {n} раза, ни разу не открыта",
+            "many": "показана {n} раз, ни разу не открыта",
+            "other": "показана {n} раза, ни разу не открыта",
+        },
         "rules_intro": (
             "Синонимы для каждого языка и закрепления («по этим запросам сначала показывать эту "
             "статью») хранятся в {path} и проверяются как статьи. Они действуют в поиске клиентов, "
@@ -756,6 +793,11 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "agent_no_group": "без групи",
         "agent_draft": "Чернетка відповіді ({locale})",
         "agent_copy": "Скопіювати відповідь",
+        "agent_mark_sent": "Позначити як надіслану",
+        "agent_mark_sent_hint": (
+            "Позначена відповідь зберігається для команди бази знань: звіт про прогалини цитує її в чернетках статей."
+        ),
+        "agent_reply_recorded": "Відповідь збережено, дякуємо.",
         "agent_to_write": "Дописати:",
         "agent_canned_mark": "(шаблон відповіді)",
         "agent_suggested": "Відповідні статті",
@@ -794,6 +836,22 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
         "health_broken_link": "Биті посилання між статтями",
         "health_never_shown": "Жодного разу не показані в пошуку клієнтів",
         "health_never_clicked": "Показані, але жодного разу не відкриті",
+        "health_ev_duplicate": "косинус {cosine} до «{other_title}» (поріг {fence})",
+        "health_ev_missing_translation": {
+            "one": "немає версії ({language}); відкрита {n} раз за період",
+            "few": "немає версії ({language}); відкрита {n} рази за період",
+            "many": "немає версії ({language}); відкрита {n} разів за період",
+            "other": "немає версії ({language}); відкрита {n} разу за період",
+        },
+        "health_ev_stale_translation": "оновлена {updated}; оригінал {source} оновлено {source_updated}",
+        "health_ev_broken_link": "посилання на {href}, але такої статті немає",
+        "health_ev_never_shown": "жодного разу не потрапила в результати пошуку клієнтів за період",
+        "health_ev_never_clicked": {
+            "one": "показана {n} раз, жодного разу не відкрита",
+            "few": "показана {n} рази, жодного разу не відкрита",
+            "many": "показана {n} разів, жодного разу не відкрита",
+            "other": "показана {n} разу, жодного разу не відкрита",
+        },
         "rules_intro": (
             "Синоніми для кожної мови та закріплення («за цими запитами спершу показувати цю статтю») "
             "зберігаються в {path} і перевіряються як статті. Вони діють у пошуку клієнтів, миттєвому "
@@ -907,6 +965,31 @@ def in_lang(text: str, locale: str | None, page_lang: str) -> str:
     if not locale or locale == page_lang:
         return text
     return Markup('<span lang="{}">{}</span>').format(locale, text)
+
+
+def decimal(value: float, lang: str) -> str:
+    """A score with two decimals as lang writes it: 0.93 in English, 0,93 in Russian and Ukrainian."""
+    return format_decimal(value, format="0.00", locale=lang)
+
+
+# Which fact of a health finding (reports/health.py Finding.facts) is the count its message's plural follows.
+_HEALTH_COUNTS = {"missing_translation": "clicks", "never_clicked": "shown"}
+
+
+def health_evidence(kind: str, facts: dict, lang: str, article_lang: str = "") -> str:
+    """A content-health finding's evidence in lang: its message with the facts, numbers written as lang writes
+    them (0,93 in ru and uk), a language code as its name, another article's title marked with article_lang."""
+    values = dict(facts)
+    if "other_title" in values:
+        values["other_title"] = in_lang(values["other_title"], article_lang, lang)
+    for name in ("cosine", "fence"):
+        if isinstance(values.get(name), int | float):
+            values[name] = decimal(values[name], lang)
+    if "locale" in values:
+        values["language"] = Locale.parse(values["locale"]).get_display_name(lang) or values["locale"]
+    if kind in _HEALTH_COUNTS:
+        values["n"] = values[_HEALTH_COUNTS[kind]]
+    return translator(lang)(f"health_ev_{kind}", **values)
 
 
 def category_name(category: str, lang: str) -> str:

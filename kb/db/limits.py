@@ -9,6 +9,7 @@ LOCALE_MAX = 16
 AUDIENCE_MAX = 32
 CATEGORY_MAX = 100
 TEXT_MAX = 4000  # ticket queries and contact-form messages
+REPLY_MAX = 20000  # a reply an agent sent (as long as a pasted ticket may be)
 EMAIL_MAX = 320  # RFC 5321: 64 + 1 + 255
 USER_MAX = 64  # a login name
 LABEL_MAX = 100  # what an API token is for

@@ -38,6 +38,7 @@ from kb.db.limits import (
     QUERY_MAX,
     REASON_MAX,
     REJECT_REASON_MAX,
+    REPLY_MAX,
     SESSION_MAX,
     TEXT_MAX,
     USER_MAX,
@@ -200,6 +201,22 @@ suggestion_feedback = Table(
     Column("query", String(TEXT_MAX), nullable=False),
     Column("vector", LargeBinary()),  # float32 query embedding: finds the feedback again for similar tickets
     Index("ix_suggestion_feedback_at", "at"),
+)
+
+# What an agent replied to a ticket from the panel, with the ticket's strongest query: the gap report quotes the
+# replies to a topic's queries in the article it drafts. One row per suggestion (re-sent edits replace it).
+agent_replies = Table(
+    "agent_replies",
+    metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("suggestion_id", String(HEX_ID_MAX), unique=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("user", String(USER_MAX)),
+    Column("ticket_id", String(ID_MAX)),
+    Column("locale", String(LOCALE_MAX)),
+    Column("query", String(TEXT_MAX), nullable=False),
+    Column("reply", String(REPLY_MAX), nullable=False),
+    Index("ix_agent_replies_at", "at"),
 )
 
 deflections = Table(

@@ -1,7 +1,9 @@
-"""Agent suggestions with their accept/reject feedback, and deflection attempts from the contact form.
+"""Agent suggestions with their accept/reject feedback and the replies agents sent, and deflection attempts from
+the contact form.
 
 Kept in the event log's database, next to the searches: the gap report reads rejected suggestions and
-contact requests submitted after a deflection attempt as signals of missing or failing articles.
+contact requests submitted after a deflection attempt as signals of missing or failing articles, and quotes the
+agents' replies in the articles it drafts.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from kb.db.events import EventLog
-from kb.db.limits import EMAIL_MAX, HEX_ID_MAX, ID_MAX, LOCALE_MAX, TEXT_MAX, USER_MAX
-from kb.db.schema import deflections, suggestion_feedback, suggestions
+from kb.db.limits import EMAIL_MAX, HEX_ID_MAX, ID_MAX, LOCALE_MAX, REPLY_MAX, TEXT_MAX, USER_MAX
+from kb.db.schema import agent_replies, deflections, suggestion_feedback, suggestions
 from kb.db.validate import text, utc_now
 
 VERDICTS = ("accepted", "rejected")
@@ -35,6 +38,19 @@ class Feedback:
     reason: str | None
     query: str
     vector: np.ndarray | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply an agent sent to a ticket, with the ticket's strongest query."""
+
+    id: int
+    suggestion_id: str | None
+    query: str
+    reply: str
+    user: str | None
+    locale: str | None
     at: datetime
 
 
@@ -127,6 +143,56 @@ class TicketLog:
     def feedback_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(suggestion_feedback)).scalar_one()
+
+    # -- replies --------------------------------------------------------------------------------
+
+    def log_reply(
+        self, *, reply: str, suggestion_id: str | None = None, query: str | None = None, user: str | None = None
+    ) -> None:
+        """Record the reply an agent sent for a suggestion (its query, ticket and language come from it); a reply
+        sent again for the same suggestion replaces the earlier one. Without a known suggestion, `query` is needed.
+        """
+        body = text("reply", reply, REPLY_MAX).strip()
+        if not body:
+            raise ValueError("reply: the reply is empty")
+        values = {"at": utc_now(), "user": text("user", user, USER_MAX, optional=True), "reply": body}
+        sid = text("suggestion_id", suggestion_id, HEX_ID_MAX, optional=True) or None
+        known = None
+        if sid:
+            with self.engine.connect() as conn:
+                s = suggestions.c
+                known = conn.execute(select(s.query, s.ticket_id, s.locale).where(s.suggestion_id == sid)).first()
+        if known is not None:
+            values.update(query=known.query, ticket_id=known.ticket_id, locale=known.locale)
+        elif query and query.strip():
+            values.update(query=text("query", query.strip(), TEXT_MAX), ticket_id=None, locale=None)
+            sid = None  # an id the log does not know names nothing: the row must not claim it
+        else:
+            raise LookupError("unknown suggestion_id: send the query the reply was for")
+        for attempt in (1, 2):  # two processes recording the first reply to one suggestion at once: one updates
+            try:
+                with self._writer.begin() as conn:
+                    if (
+                        sid
+                        and conn.execute(
+                            update(agent_replies).where(agent_replies.c.suggestion_id == sid).values(**values)
+                        ).rowcount
+                    ):
+                        return
+                    conn.execute(insert(agent_replies).values(suggestion_id=sid, **values))
+                return
+            except IntegrityError:
+                if attempt == 2 or not sid:
+                    raise
+
+    def replies(self, since: datetime | None = None) -> Iterator[Reply]:
+        """The replies agents sent, oldest first."""
+        stmt = select(agent_replies).order_by(agent_replies.c.id)
+        if since is not None:
+            stmt = stmt.where(agent_replies.c.at >= since)
+        with self.engine.connect() as conn:
+            for r in conn.execution_options(yield_per=1000).execute(stmt):
+                yield Reply(r.id, r.suggestion_id, r.query, r.reply, r.user, r.locale, r.at)
 
     # -- deflection -----------------------------------------------------------------------------
 
