@@ -59,10 +59,12 @@ def test_a_clicked_or_helpful_top_article_keeps_an_unanswered_query_out_of_absen
         events.log_click(r.search_id, r.results[0].id, rank=1)
     for r in responses[FOP]:  # read it and said it helped
         events.log_vote(r.results[0].id, True, search_id=r.search_id)
+    stray = responses[GANTT[0]][0]  # one customer of three opened an unrelated top result: still no article
+    events.log_click(stray.search_id, stray.results[0].id, rank=1)
     report = _build(events, real_retriever)
     absent = _absent(report)
     assert TARIFF.lower() not in absent and FOP.lower() not in absent, absent
-    assert any(g in absent for g in GANTT), absent
+    assert GANTT[0] in absent, absent
     # The layout-corrected query is reported as search read it, with what was typed kept beside it.
     listed = [q for t in report.topics for q in t.queries]
     assert not any("ghbdtn" in t.title.lower() for t in report.topics), [t.title for t in report.topics]

@@ -11,7 +11,7 @@ from support import index_kb
 
 TESTS = Path(__file__).resolve().parent
 # The gap report's clustering and metrics: ~1.6 s to import on an idle core, 5-7 s on a loaded one.
-REPORT_MODULES = ("scipy.cluster.hierarchy", "sklearn.metrics")
+REPORT_MODULES = ("scipy.cluster.hierarchy", "sklearn.linear_model", "sklearn.metrics")
 
 
 def _loaded_after(code: str) -> set[str]:
