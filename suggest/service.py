@@ -27,12 +27,13 @@ from suggest.feedback import FeedbackMemory
 from suggest.matched import matched_words
 from suggest.models import Passage, Question, SuggestedArticle, SuggestResponse, TicketIn
 from suggest.routing import RoutingTable, predict
-from suggest.ticket import Message, ticket_queries
+from suggest.ticket import Message, asked_alone, ticket_queries
 
 PER_QUERY = 10
 SHOWN = 5
 LOCALES = ("en", "ru", "uk")
 CANNED_OVERLAP = 1 / 3  # rarity-weighted share of the answering passage's terms a canned reply must repeat
+CONTEXT_TIE = 0.5  # spreads within which the ticket's other queries choose between a question's best sections
 DRAFT_WORDS = 120  # a whole short section (the steps, the condition) rather than the 70-word passage shown
 
 
@@ -55,6 +56,29 @@ def _quotable(suggestions: list[SuggestedArticle], locale: str | None) -> Sugges
     return next(
         (a for a in suggestions if a.visibility == "public" and a.passages and locale in (None, a.locale)), None
     )
+
+
+def _lend_confidence(questions: list[Question], others: list[Question]) -> None:
+    """Raise a question's confidence to that of another query of the ticket (the subject, another question,
+    an earlier message, the question's own sentences without their context) whose best public article is the
+    same one.
+
+    A question written as a paragraph ("I dont get any push notifcations on my Xiaomi ... I already
+    reinstalled the app") scores lower z-scores than the short searches the model is calibrated on, while the
+    subject ("No notifications on my phone") names the same article with confidence: two parts of the ticket
+    found it independently. Small talk that rides along as context ("Thanks for the quick help last time!")
+    blurs a question the same way, so its asking sentences are searched alone too. Each probability is the
+    calibrated one of its own query; the higher is kept.
+    """
+    for q in questions:
+        if q.evidence is None:
+            continue
+        aid = q.evidence["article_id"]
+        lenders = [o for o in questions + others if o is not q and o.evidence and o.evidence["article_id"] == aid]
+        best = max(lenders, key=lambda o: o.confidence, default=None)
+        if best is not None and best.confidence > q.confidence:
+            q.confidence = best.confidence
+            q.evidence["confidence_from"] = best.source
 
 
 class SuggestService:
@@ -209,12 +233,23 @@ class SuggestService:
             else analysis.detect_language(customer[-1] if customer else ticket.subject)
         )
         visibilities = ("public", "internal")
-        searched = self._search_all([(q.text, q.source, q.weight) for q in queries], visibilities)
+        bare = [
+            (alone, f"{q.source}, without its context", 0.0)
+            for q in queries
+            if q.source.startswith("latest customer message") and (alone := asked_alone(q.text)) not in ("", q.text)
+        ]
+        everything = self._search_all([(q.text, q.source, q.weight) for q in queries] + bare, visibilities)
+        searched, alone_searched = everything[: len(queries)], everything[len(queries) :]
         articles = self._ranked(searched, locale, limit) if searched else []
         scored = self._scores(searched)
         agree = self._agreement(scored)
         asked = [s for s in searched if s.source.startswith("latest customer message")]
         questions = [self._question(s, locale, agree) for s in asked]
+        lenders = [self._question(s, locale, agree) for s in searched if s not in asked]
+        # Without its context a question lends only within its language: across languages the two-feature model
+        # judged the same search twice and kept the higher, which quoted 0.23 wrong on xquad_r_en_ru (0.15 before).
+        alone = [self._question(s, locale, agree) for s in alone_searched]
+        _lend_confidence(questions, lenders + [q for q in alone if q.evidence and not q.evidence["cross_language"]])
         canned = self._canned(searched[0], locale) if searched else []
         parts = self._draft_parts(list(zip(questions, asked)), searched, locale)
         draft = compose(
@@ -290,10 +325,25 @@ class SuggestService:
         if pick is not None and s.evidence is not None:
             hit = next((h for h in s.hits if h.id == pick.id), None)
             share = agree(pick.id, (hit.payload.get("group_id") if hit else None) or pick.id)
-            facts = {**s.evidence.as_dict(), "agree": round(share, 4), "article_id": pick.id}
+            e = self._evidence_for(s, hit) or s.evidence
+            facts = {**e.as_dict(), "agree": round(share, 4), "article_id": pick.id}
             if self.ticket_model is not None:
-                conf = self.ticket_model.probability(s.evidence, share)
+                conf = self.ticket_model.probability(e, share)
         return Question(s.query, s.source, s.weight, round(conf, 4), top, facts)
+
+    def _evidence_for(self, s: _Searched, hit: ArticleHit | None) -> Evidence | None:
+        """The answered features of the article the draft would quote, not of the query's top hit: when that is
+        another article (another language's, or an internal one), its cosine and its language's model would
+        vouch for a quote it is not ("Я владелец пространства, но ухожу в декрет." borrowed a Ukrainian
+        article's cross-language confidence for a Russian one that does not answer it)."""
+        cal = self.calibrations.get()
+        if hit is None or cal is None or s.vectors is None or s.vectors.dense is None:
+            return s.evidence
+        if (s.hits[0].payload.get("group_id") or s.hits[0].id) == (hit.payload.get("group_id") or hit.id):
+            return s.evidence  # the top hit is the article itself or a translation of it: the same content
+        ranked = [hit] + [h for h in s.hits if h is not hit]
+        dense = np.asarray(s.vectors.dense)
+        return evidence(analyse(s.query), dense, ranked, cal.background) or s.evidence
 
     def _canned(self, lead: _Searched, locale: str) -> list[SuggestedArticle]:
         query = lead.query
@@ -311,37 +361,34 @@ class SuggestService:
 
     @staticmethod
     def _answering_chunk(aid: str, s: _Searched, searched: list[_Searched]) -> dict | None:
-        """The chunk of article `aid` that answers question `s` in the context of the whole ticket.
+        """The chunk of article `aid` that answers question `s`, the rest of the ticket breaking near-ties.
 
-        A question alone can be vague ("How can I get back into my account?"); the subject and the other
-        questions say what it is about. Each chunk scores the weighted sum of its cosines to all the ticket's
-        queries, the question itself counted with the highest weight; then search.answer.answering_chunks'
-        rule applies: a section goes before the opening unless the opening wins by more than LEAD_MARGIN spreads.
+        The question's own cosine ranks the chunks (search.answer.answering_chunks: a section before the
+        opening unless the opening wins by more than LEAD_MARGIN spreads). Among the sections within
+        CONTEXT_TIE spreads of the best, the one closest to the ticket's other queries (the subject, the other
+        questions) wins: "How can I get back into my account?" is about a forgotten password when the message
+        says so. The context only breaks ties: counted in full it made every question of a ticket quote the
+        section the whole ticket is about.
         """
-        top_weight = max(t.weight for t in searched)
-        scores: dict[tuple, float] = {}
-        payloads: dict[tuple, dict] = {}
-        total = 0.0
-        for t in [s] + [t for t in searched if t is not s]:
-            weight = top_weight if t is s else t.weight
-            total += weight
-            hit = next((h for h in t.hits if h.id == aid), None)
-            for p in answering_chunks(hit, t.sd) if hit is not None else []:
-                key = (p.get("anchor", ""), p.get("chunk_index"))
-                payloads.setdefault(key, p)
-            for sc, p in hit.passages if hit is not None else []:
-                key = (p.get("anchor", ""), p.get("chunk_index"))
-                if key in payloads:
-                    scores[key] = scores.get(key, 0.0) + weight * sc
-        if not scores:
+        hit = next((h for h in s.hits if h.id == aid), None)
+        ranked = answering_chunks(hit, s.sd) if hit is not None else []
+        if not ranked:
             return None
-        ranked = sorted(scores, key=lambda k: -scores[k])
-        best = ranked[0]
-        if not payloads[best].get("section"):
-            section = next((k for k in ranked if payloads[k].get("section")), None)
-            if section is not None and scores[section] >= scores[best] - LEAD_MARGIN * s.sd * total:
-                best = section
-        return payloads[best]
+        own = {id(p): sc for sc, p in hit.passages}
+        near = [
+            p
+            for p in ranked
+            if p is ranked[0] or (p.get("section") and own[id(p)] >= own[id(ranked[0])] - CONTEXT_TIE * s.sd)
+        ]
+        if len(near) == 1:
+            return ranked[0]
+        context: dict[tuple, float] = {}
+        for t in searched:
+            other = next((h for h in t.hits if h.id == aid), None) if t is not s else None
+            for sc, p in other.passages if other is not None else []:
+                key = (p.get("anchor", ""), p.get("chunk_index"))
+                context[key] = context.get(key, 0.0) + t.weight * sc
+        return max(near, key=lambda p: (context.get((p.get("anchor", ""), p.get("chunk_index")), 0.0), own[id(p)]))
 
     def _draft_parts(
         self, asked: list[tuple[Question, _Searched]], searched: list[_Searched], locale: str
