@@ -305,14 +305,19 @@ class SuggestService:
 
     def _evidence_for(self, s: Searched, hit: ArticleHit | None) -> Evidence | None:
         """The answered features of the article the draft would quote, not of the query's top hit: when that is
-        another article (another language's, or an internal one), its cosine and its language's model would
+        another public article (in another language, say), its cosine and its language's model would
         vouch for a quote it is not ("Я владелец пространства, но ухожу в декрет." borrowed a Ukrainian
         article's cross-language confidence for a Russian one that does not answer it)."""
         cal = self.calibrations.get()
         if hit is None or cal is None or s.vectors is None or s.vectors.dense is None:
             return s.evidence
-        if (s.hits[0].payload.get("group_id") or s.hits[0].id) == (hit.payload.get("group_id") or hit.id):
-            return s.evidence  # the top hit is the article itself or a translation of it: the same content
+        top = s.hits[0]
+        if top.visibility != "public" or (top.payload.get("group_id") or top.id) == (
+            hit.payload.get("group_id") or hit.id
+        ):
+            # The article itself or a translation (the same content), or an internal article for agents, which
+            # the draft never quotes and which often holds the same answer from the agent's side.
+            return s.evidence
         ranked = [hit] + [h for h in s.hits if h is not hit]
         dense = np.asarray(s.vectors.dense)
         return evidence(analyse(s.query), dense, ranked, cal.background) or s.evidence
