@@ -71,6 +71,7 @@ def run_set(name: str, emb, settings, n_tickets: int, removed: float, seed: int)
     with tempfile.TemporaryDirectory(prefix="kb-draft-bench-") as tmp:
         build(folder, Path(tmp) / "tickets", seed=seed)
         tickets = load_tickets(Path(tmp) / "tickets" / "noisy.jsonl")
+        bare = {t.id: t.messages[0].text for t, _, _ in load_tickets(Path(tmp) / "tickets" / "bare.jsonl")}
         tickets = rng.sample(tickets, min(n_tickets, len(tickets)))
         (Path(tmp) / "articles").mkdir()
         id_map = write_articles(kept, Path(tmp) / "articles")
@@ -83,10 +84,42 @@ def run_set(name: str, emb, settings, n_tickets: int, removed: float, seed: int)
                 relevant = set(expected)
                 response = service.suggest(ticket, log=False)
                 rows = question_rows(response, lambda aid, rel=relevant: id_map.get(aid, aid) in rel)
-                out.append({"answerable": bool(relevant - gone), "rows": rows})
+                detail = {
+                    "id": ticket.id,
+                    "query": bare.get(ticket.id),
+                    "expected": sorted(relevant - gone),
+                    "questions": [
+                        (q.text, id_map.get(a, a) if (a := (q.evidence or {}).get("article_id")) else None)
+                        for q in response.questions
+                    ],
+                    "suggested": [id_map.get(a.id, a.id) for a in response.articles],
+                }
+                quoted = [id_map.get(p["article_id"], p["article_id"]) for p in response.draft_parts if p["article_id"]]
+                detail["quoted"] = [(aid, aid in relevant) for aid in quoted]
+                out.append({"answerable": bool(relevant - gone), "rows": rows, "detail": detail})
             return out
         finally:
             store.close()
+
+
+def dump_failures(name: str, records: list[dict], model: confidence.TicketModel, path: Path) -> None:
+    """Append the answerable tickets whose draft quotes no relevant document to `path` (JSON lines), with why."""
+    with open(path, "a", encoding="utf-8") as f:
+        for r in records:
+            d = r.get("detail")
+            if not r["answerable"] or d is None:
+                continue
+            probs = [(model.probability(e, a), ok, aid) for e, a, ok, aid in r["rows"]]
+            if any(p >= ANSWERED_THRESHOLD and ok for p, ok, _ in probs):
+                continue
+            why = (
+                "held back though right"
+                if any(ok for _, ok, _ in probs)
+                else "right article suggested, not first for any question"
+                if any(x in d["expected"] for x in d["suggested"])
+                else "wrong article retrieved"
+            )
+            f.write(json.dumps({"set": name, **d, "rows": probs, "why": why}, ensure_ascii=False) + "\n")
 
 
 def score(records: list[dict], model: confidence.TicketModel) -> dict:
@@ -99,6 +132,22 @@ def score(records: list[dict], model: confidence.TicketModel) -> dict:
 
     def share(rs, test):
         return round(sum(1 for r in rs if test(quoted(r))) / len(rs), 3) if rs else None
+
+    return {
+        "tickets": len(records),
+        "quotes": share(answerable, any),
+        "wrong": share(records, lambda q: not all(q)),
+        "held": share(missing, lambda q: not q),
+    }
+
+
+def score_drafts(records: list[dict]) -> dict:
+    """quotes / wrong / held read from the drafts the service wrote (its own confidence and choices)."""
+    answerable = [r for r in records if r["answerable"]]
+    missing = [r for r in records if not r["answerable"]]
+
+    def share(rs, test):
+        return round(sum(1 for r in rs if test([ok for _, ok in r["detail"]["quoted"]])) / len(rs), 3) if rs else None
 
     return {
         "tickets": len(records),
@@ -156,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--fit", type=Path, help="write the model fitted on all sets here")
     ap.add_argument("--records", type=Path, help="keep the questions' features here; reused when the file exists")
+    ap.add_argument("--failures", type=Path, help="write the answerable tickets the draft misses here (JSON lines)")
     args = ap.parse_args(argv)
     settings = Settings()
     emb = load_embedder(settings)
@@ -177,14 +227,20 @@ def main(argv: list[str] | None = None) -> None:
         args.fit.write_text(json.dumps(model.as_json(), indent=2) + "\n", encoding="utf-8")
         print(f"fitted on {len(everything)} tickets -> {args.fit}: {json.dumps(model.as_json())}")
     shipped = confidence.shipped()
+    if args.failures:
+        args.failures.write_text("", encoding="utf-8")
+        for name, rs in records.items():
+            dump_failures(name, rs, shipped or model, args.failures)
     print(f"{'set':<16} {'model':<22} tickets quotes wrong  held")
     for name, rs in records.items():
         others = [r for n, x in records.items() if n != name for r in x]
         rows = [("fitted on other sets", fit(others) if others else model)]
         if shipped is not None:
             rows.append(("shipped", shipped))
-        for label, m in rows:
-            s = score(rs, m)
+        scored = [(label, score(rs, m)) for label, m in rows]
+        if all("quoted" in (r.get("detail") or {}) for r in rs):
+            scored.append(("the service's drafts", score_drafts(rs)))
+        for label, s in scored:
             print(f"{name:<16} {label:<22} {s['tickets']:>7} {s['quotes']!s:>6} {s['wrong']!s:>5} {s['held']!s:>5}")
     print("sample tickets (shipped articles, labelled sections):")
     print(sample_tickets(emb, settings, shipped or model))

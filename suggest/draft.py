@@ -1,129 +1,129 @@
-"""Draft replies: the reply frame (greeting, closing) from `type: template` articles, filled with passages."""
+"""The draft reply's content: for each question the section that answers it, or the canned reply that fits,
+with its link, or a placeholder for the agent (docs/agent-draft.md)."""
 
 from __future__ import annotations
 
-import re
-import time
-from dataclasses import asdict, dataclass
+from kb import analysis
+from search.answer import LEAD_MARGIN, answering_chunks
+from search.answered import ANSWERED_THRESHOLD
+from search.calibration import CalibrationCache
+from search.query import analyse
+from search.retrieval import ArticleHit, Retriever
+from search.snippets import matched_terms, passage
+from suggest.models import Question
+from suggest.reply import CANNED_TAG, DraftPart
+from suggest.searched import Searched, quotable
 
-from kb.store import SearchFilter, VectorStore
-
-FRAME_TAG = "reply-frame"
-RELOAD_SECONDS = 60
-CANNED_TAG = "canned"
-_SECTION_RE = re.compile(r"^##\s+(Greeting|Closing)\s*$", re.MULTILINE)
-_NAME_SLOT = re.compile(r"[ \t,]*\{customer_name\}")
-
-# The lines around each answer, per language; the greeting and closing come from the reply-frame articles.
-PHRASES = {
-    "en": {"more": "More details: {title} ({url})", "question": 'About "{question}":'},
-    "ru": {"more": "Подробнее: {title} ({url})", "question": "По вопросу «{question}»:"},
-    "uk": {"more": "Детальніше: {title} ({url})", "question": "Щодо питання «{question}»:"},
-}
-FALLBACK_FRAME = {"greeting": "Hi {customer_name},", "closing": "Best regards,\n{agent_name}"}
+CANNED_OVERLAP = 1 / 3  # rarity-weighted share of the answering passage's terms a canned reply must repeat
+CONTEXT_TIE = 0.5  # spreads within which the ticket's other queries choose between a question's best sections
+DRAFT_WORDS = 120  # a whole short section (the steps, the condition) rather than the 70-word passage shown
 
 
-@dataclass
-class Frame:
-    greeting: str
-    closing: str
-    template_id: str | None = None
+class Drafter:
+    """Chooses what the draft quotes for each question of the latest customer message."""
 
+    def __init__(self, retriever: Retriever, calibrations: CalibrationCache, base_url: str = ""):
+        self.retriever = retriever
+        self.calibrations = calibrations
+        self.base_url = base_url.rstrip("/")
 
-@dataclass
-class DraftPart:
-    """One question's block of the draft: what it quotes and where from (kind "article", "canned"), or the
-    marked line that tells the agent to write it ("placeholder")."""
+    def draft_locale(self, locale: str) -> str | None:
+        """The language the draft may quote: the ticket's when the KB has articles in it, else any."""
+        cal = self.calibrations.get()
+        return locale if cal is None or locale in cal.background.languages else None
 
-    question: str
-    passage: str
-    title: str
-    url: str
-    article_id: str = ""  # the public article quoted or linked
-    anchor: str = ""  # its section ("" for the opening)
-    kind: str = "article"
-    canned_id: str = ""
+    @staticmethod
+    def answering_chunk(aid: str, s: Searched, searched: list[Searched]) -> dict | None:
+        """The chunk of article `aid` that answers question `s`, the rest of the ticket breaking near-ties.
 
-    def as_api(self) -> dict:
-        return asdict(self)
+        The question's own cosine ranks the chunks (search.answer.answering_chunks: a section before the
+        opening unless the opening wins by more than LEAD_MARGIN spreads). Among the sections within
+        CONTEXT_TIE spreads of the best, the one closest to the ticket's other queries (the subject, the other
+        questions) wins: "How can I get back into my account?" is about a forgotten password when the message
+        says so. The context only breaks ties: counted in full it made every question of a ticket quote the
+        section the whole ticket is about.
+        """
+        hit = next((h for h in s.hits if h.id == aid), None)
+        ranked = answering_chunks(hit, s.sd) if hit is not None else []
+        if not ranked:
+            return None
+        own = {id(p): sc for sc, p in hit.passages}
+        near = [
+            p
+            for p in ranked
+            if p is ranked[0] or (p.get("section") and own[id(p)] >= own[id(ranked[0])] - CONTEXT_TIE * s.sd)
+        ]
+        if len(near) == 1:
+            return ranked[0]
+        context: dict[tuple, float] = {}
+        for t in searched:
+            other = next((h for h in t.hits if h.id == aid), None) if t is not s else None
+            for sc, p in other.passages if other is not None else []:
+                key = (p.get("anchor", ""), p.get("chunk_index"))
+                context[key] = context.get(key, 0.0) + t.weight * sc
+        return max(near, key=lambda p: (context.get((p.get("anchor", ""), p.get("chunk_index")), 0.0), own[id(p)]))
 
+    def parts(self, asked: list[tuple[Question, Searched]], searched: list[Searched], locale: str) -> list[DraftPart]:
+        """One part per question: the canned reply that fits it, else the passage of the best public article
+        that answers it, with its link; a placeholder for the agent when no answer is confident enough.
 
-PLACEHOLDER = "[add: answer about “{question}”]"
-PLACEHOLDER_WORDS = 14
+        Only public articles are quoted or linked (canned replies are written for customers): internal ones
+        are for the agent's eyes.
+        """
+        parts: list[DraftPart] = []
+        done: set[tuple[str, str]] = set()
+        for q, s in asked:
+            pick = quotable(q.suggestions, self.draft_locale(locale))
+            if pick is None or q.confidence < ANSWERED_THRESHOLD:
+                parts.append(DraftPart(q.text, "", "", "", kind="placeholder"))
+                continue
+            hit = next((h for h in s.hits if h.id == pick.id), None)
+            chunk = self.answering_chunk(pick.id, s, searched) if hit is not None else None
+            anchor = chunk.get("anchor", "") if chunk else pick.passages[0].anchor
+            if (pick.id, anchor) in done:
+                continue  # an earlier question of the ticket is already answered by the same section
+            done.add((pick.id, anchor))
+            url = self.base_url + f"/articles/{pick.id}" + (f"#{anchor}" if anchor else "")
+            canned = self.canned_for(s, locale, hit, chunk)
+            if canned is not None:
+                parts.append(DraftPart(q.text, canned[1], pick.title, url, pick.id, anchor, "canned", canned[0]))
+                continue
+            text = passage(chunk["text"], set(analyse(s.query).terms), pick.locale) if chunk else ""
+            if chunk and len(text.split()) < DRAFT_WORDS:
+                text = passage(chunk["text"], set(analyse(s.query).terms), pick.locale, words=DRAFT_WORDS)
+            parts.append(DraftPart(q.text, text or pick.passages[0].text, pick.title, url, pick.id, anchor))
+        return parts
 
-
-def placeholder(question: str) -> str:
-    """The marked line a draft holds for a question nothing answers confidently (for the agent, never sent)."""
-    words = question.rstrip("?.! ").split()
-    short = " ".join(words[:PLACEHOLDER_WORDS]) + (" …" if len(words) > PLACEHOLDER_WORDS else "")
-    return PLACEHOLDER.format(question=short)
-
-
-def parse_frame(body: str) -> dict[str, str]:
-    """The Greeting and Closing sections of a reply-frame article body."""
-    parts = _SECTION_RE.split(body)
-    return {name.lower(): text.strip() for name, text in zip(parts[1::2], parts[2::2])}
-
-
-class Frames:
-    """Reply frames per locale, read from the index (so editing the template article and re-indexing updates them)."""
-
-    def __init__(self, store: VectorStore):
-        self.store = store
-        self._cache: dict[str, Frame] | None = None
-        self._loaded = 0.0
-
-    def _load(self) -> dict[str, Frame]:
-        recs = self.store.records(
-            SearchFilter(types=["template"], visibilities=["internal", "public"], title_points=True),
-            ["article_id", "locale", "tags", "body", "generation"],
-            limit=10_000,
+    def canned_for(
+        self, s: Searched, locale: str, hit: ArticleHit | None, chunk: dict | None
+    ) -> tuple[str, str] | None:
+        """(id, text) of the canned reply in the ticket's language that fits the question, if one does: it is
+        as close to the question as the best passage, within LEAD_MARGIN spreads (preferred: it is written
+        for customers)."""
+        if s.vectors is None or hit is None or chunk is None:
+            return None
+        hits = self.retriever.search(
+            s.query, 3, visibilities=("public", "internal"), types=("template",), locales=[locale], vectors=s.vectors
         )
-        newest: dict[str, dict] = {}
-        for r in recs:
-            p = r.payload
-            if FRAME_TAG in (p.get("tags") or []) and p.get("generation", 0) >= newest.get(p["locale"], {}).get(
-                "generation", -1
-            ):
-                newest[p["locale"]] = p
-        frames = {}
-        for locale, p in newest.items():
-            sections = parse_frame(p.get("body") or "")
-            if "greeting" in sections and "closing" in sections:
-                frames[locale] = Frame(sections["greeting"], sections["closing"], p["article_id"])
-        return frames
-
-    def get(self, locale: str) -> Frame:
-        # Re-read now and then: another process may have re-indexed an edited template.
-        if self._cache is None or time.monotonic() - self._loaded > RELOAD_SECONDS:
-            self._cache, self._loaded = self._load(), time.monotonic()
-        return self._cache.get(locale) or self._cache.get("en") or Frame(**FALLBACK_FRAME)
-
-    def invalidate(self) -> None:
-        self._cache = None
-
-
-def compose(
-    frame: Frame, locale: str, parts: list[DraftPart], *, customer_name: str | None, agent_name: str | None
-) -> str:
-    """The reply text: greeting, one block per question (passage + link, or the placeholder), closing."""
-    phrases = PHRASES.get(locale, PHRASES["en"])
-    greeting = (
-        frame.greeting.replace("{customer_name}", customer_name)
-        if customer_name
-        else _NAME_SLOT.sub("", frame.greeting)
-    )
-    closing = frame.closing.replace("{agent_name}", agent_name or "").rstrip()
-    blocks = [greeting]
-    for part in parts:
-        if part.kind == "placeholder":
-            blocks.append(placeholder(part.question))
-            continue
-        lines = []
-        if len(parts) > 1:
-            lines.append(phrases["question"].format(question=part.question.rstrip("?.! ")))
-        lines.append(part.passage)
-        lines.append(phrases["more"].format(title=part.title, url=part.url))
-        blocks.append("\n".join(lines))
-    blocks.append(closing)
-    return "\n\n".join(b for b in blocks if b.strip())
+        chunk_score = next((sc for sc, p in hit.passages if p is chunk), None)
+        h = next((h for h in hits if CANNED_TAG in (h.payload.get("tags") or [])), None)
+        if h is None or h.dense_score is None or chunk_score is None:
+            return None
+        if h.dense_score < chunk_score - LEAD_MARGIN * s.sd:
+            return None
+        pieces = {c["chunk_index"]: c["text"] for c in h.chunks if c.get("chunk_index", -1) >= 0}
+        if not pieces:
+            return None
+        # Generic replies ("we are looking into it") are close to many questions: the canned reply must also
+        # hold the question's rare words at least as well as the passage it replaces, and say much of what that
+        # passage says (a refund reply is no answer that a password section was picked for).
+        cal = self.calibrations.get()
+        if cal is not None:
+            terms = set(analyse(s.query).terms)
+            text = "\n".join(pieces.values())
+            mine = cal.background.coverage(terms, matched_terms(text, terms, locale))
+            theirs = cal.background.coverage(terms, matched_terms(chunk["text"], terms, hit.locale))
+            said = set(analysis.terms(chunk["text"], hit.locale))
+            if mine < theirs or cal.background.coverage(said, matched_terms(text, said, locale)) < CANNED_OVERLAP:
+                return None
+        return h.id, "\n\n".join(pieces[i] for i in sorted(pieces))

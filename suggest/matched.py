@@ -16,12 +16,13 @@ from functools import lru_cache
 from kb import analysis
 
 # A word with its joined parts, so that codes stay whole: "ORB-413", "3-D", "don't".
-_WORD = re.compile(r"\w+(?:[-'’ʼ]\w+)*", re.UNICODE)
+WORD_RE = re.compile(r"\w+(?:[-'’ʼ]\w+)*", re.UNICODE)
 MAX_WORDS = 12
 
 
 @lru_cache(maxsize=8)
-def _stop_words(lang: str) -> frozenset[str]:
+def stop_words(lang: str) -> frozenset[str]:
+    """The stop words of a language (normalised), English's for any other."""
     if lang not in ("ru", "uk"):
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -36,11 +37,11 @@ def matched_words(
 ) -> list[str]:
     """The words of text that analyse to one of the query's terms, first occurrence first, without stop words;
     `common(term)` says whether a term is in most of the KB's articles."""
-    stop = _stop_words(lang or "en")
+    stop = stop_words(lang or "en")
     if common is not None:
         query_terms = {t for t in query_terms if not common(t)}
     out: dict[str, str] = {}
-    for m in _WORD.finditer(text):
+    for m in WORD_RE.finditer(text):
         word = m.group()
         key = analysis.normalize(word)
         if key in out or key in stop or word.isdigit():

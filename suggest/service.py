@@ -8,53 +8,53 @@ reject feedback on earlier, similar tickets (cosine of the query embeddings) the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from kb import analysis
 from kb.store import QueryVectors
-from search.answer import LEAD_MARGIN, answering_chunks
+from search.answer import answering_chunks
 from search.answered import ANSWERED_THRESHOLD, AnsweredModel, Evidence, evidence
 from search.calibration import CalibrationCache
 from search.layout import fix_layout
 from search.query import analyse
 from search.retrieval import ArticleHit, Retriever
-from search.snippets import matched_terms, passage
+from search.snippets import passage
 from suggest import confidence
-from suggest.draft import CANNED_TAG, DraftPart, Frames, compose
+from suggest.draft import Drafter
 from suggest.feedback import FeedbackMemory
 from suggest.matched import matched_words
 from suggest.models import Passage, Question, SuggestedArticle, SuggestResponse, TicketIn
+from suggest.reply import CANNED_TAG, Frames, compose
 from suggest.routing import RoutingTable, predict
-from suggest.ticket import Message, ticket_queries
+from suggest.searched import Searched, quotable
+from suggest.ticket import Message, asked_alone, ticket_queries
 
 PER_QUERY = 10
 SHOWN = 5
 LOCALES = ("en", "ru", "uk")
-CANNED_OVERLAP = 1 / 3  # rarity-weighted share of the answering passage's terms a canned reply must repeat
-DRAFT_WORDS = 120  # a whole short section (the steps, the condition) rather than the 70-word passage shown
 
 
-@dataclass
-class _Searched:
-    query: str
-    source: str
-    weight: float
-    vector: np.ndarray
-    hits: list[ArticleHit]
-    confidence: float
-    vectors: QueryVectors | None = None  # dense and sparse, to search other article types without embedding again
-    evidence: Evidence | None = None  # the answered model's features of this query's hits
-    sd: float = 1.0  # the spread of the query's similarity to the KB (search/background.py)
+def _lend_confidence(questions: list[Question], others: list[Question]) -> None:
+    """Raise a question's confidence to that of another query of the ticket (the subject, another question,
+    an earlier message, the question's own sentences without their context) whose best public article is the
+    same one.
 
-
-def _quotable(suggestions: list[SuggestedArticle], locale: str | None) -> SuggestedArticle | None:
-    """The best suggestion a draft may quote: public, with a passage, and in `locale` unless it is None (the
-    draft is written in the ticket's language; an article in another one stays a suggestion for the agent)."""
-    return next(
-        (a for a in suggestions if a.visibility == "public" and a.passages and locale in (None, a.locale)), None
-    )
+    A question written as a paragraph ("I dont get any push notifcations on my Xiaomi ... I already
+    reinstalled the app") scores lower z-scores than the short searches the model is calibrated on, while the
+    subject ("No notifications on my phone") names the same article with confidence: two parts of the ticket
+    found it independently. Small talk that rides along as context ("Thanks for the quick help last time!")
+    blurs a question the same way, so its asking sentences are searched alone too. Each probability is the
+    calibrated one of its own query; the higher is kept.
+    """
+    for q in questions:
+        if q.evidence is None:
+            continue
+        aid = q.evidence["article_id"]
+        lenders = [o for o in questions + others if o is not q and o.evidence and o.evidence["article_id"] == aid]
+        best = max(lenders, key=lambda o: o.confidence, default=None)
+        if best is not None and best.confidence > q.confidence:
+            q.confidence = best.confidence
+            q.evidence["confidence_from"] = best.source
 
 
 class SuggestService:
@@ -82,6 +82,7 @@ class SuggestService:
         self.memory = FeedbackMemory(ticket_log)
         self.frames = Frames(retriever.store)
         self.base_url = base_url.rstrip("/")
+        self.drafter = Drafter(retriever, self.calibrations, self.base_url)
 
     # -- searching ------------------------------------------------------------------------------
 
@@ -99,7 +100,7 @@ class SuggestService:
         _, sd = cal.background.stats(dense, hits[0].locale)
         return model.probability(e), e, sd
 
-    def _search_all(self, queries: list[tuple[str, str, float]], visibilities: tuple[str, ...]) -> list[_Searched]:
+    def _search_all(self, queries: list[tuple[str, str, float]], visibilities: tuple[str, ...]) -> list[Searched]:
         """Search each (text, source, weight); the texts are embedded together in one batch."""
         texts = []
         for text, _, _ in queries:
@@ -110,16 +111,16 @@ class SuggestService:
             hits = self.retriever.search(text, PER_QUERY, visibilities=visibilities, vectors=vectors)
             prob, e, sd = self._confidence(text, vectors, hits)
             out.append(
-                _Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors, e, sd)
+                Searched(text, source, weight, np.asarray(vectors.dense, dtype=np.float32), hits, prob, vectors, e, sd)
             )
         return out
 
     def _scores(
-        self, searched: list[_Searched]
-    ) -> tuple[dict[str, float], dict[str, tuple[float, _Searched, ArticleHit]], dict[str, list[str]]]:
+        self, searched: list[Searched]
+    ) -> tuple[dict[str, float], dict[str, tuple[float, Searched, ArticleHit]], dict[str, list[str]]]:
         """Each article's score over the queries (feedback applied), its strongest query, and feedback notes."""
         scores: dict[str, float] = {}
-        best: dict[str, tuple[float, _Searched, ArticleHit]] = {}
+        best: dict[str, tuple[float, Searched, ArticleHit]] = {}
         for s in searched:
             for h in s.hits:
                 part = s.weight * max(s.confidence, 0.05) * h.score
@@ -134,7 +135,7 @@ class SuggestService:
                 notes[aid] = why
         return scores, best, notes
 
-    def _ranked(self, searched: list[_Searched], locale: str, limit: int) -> list[SuggestedArticle]:
+    def _ranked(self, searched: list[Searched], locale: str, limit: int) -> list[SuggestedArticle]:
         """The best `limit` articles over all the ticket's queries, one per translation group, the reader's
         language first; passages are cut only for those shown."""
         scores, best, notes = self._scores(searched)
@@ -156,7 +157,7 @@ class SuggestService:
             out.append(self._suggestion(h, s, scores[aid] / total, notes.get(aid)))
         return out
 
-    def _suggestion(self, h: ArticleHit, s: _Searched, score: float, notes: list[str] | None) -> SuggestedArticle:
+    def _suggestion(self, h: ArticleHit, s: Searched, score: float, notes: list[str] | None) -> SuggestedArticle:
         lang = h.locale or None
         q_terms = analysis.highlight_terms(s.query, None)
         passages, seen = [], set()
@@ -209,14 +210,25 @@ class SuggestService:
             else analysis.detect_language(customer[-1] if customer else ticket.subject)
         )
         visibilities = ("public", "internal")
-        searched = self._search_all([(q.text, q.source, q.weight) for q in queries], visibilities)
+        bare = [
+            (alone, f"{q.source}, without its context", 0.0)
+            for q in queries
+            if q.source.startswith("latest customer message") and (alone := asked_alone(q.text)) not in ("", q.text)
+        ]
+        everything = self._search_all([(q.text, q.source, q.weight) for q in queries] + bare, visibilities)
+        searched, alone_searched = everything[: len(queries)], everything[len(queries) :]
         articles = self._ranked(searched, locale, limit) if searched else []
         scored = self._scores(searched)
         agree = self._agreement(scored)
         asked = [s for s in searched if s.source.startswith("latest customer message")]
         questions = [self._question(s, locale, agree) for s in asked]
+        lenders = [self._question(s, locale, agree) for s in searched if s not in asked]
+        # Without its context a question lends only within its language: across languages the two-feature model
+        # judged the same search twice and kept the higher, which quoted 0.23 wrong on xquad_r_en_ru (0.15 before).
+        alone = [self._question(s, locale, agree) for s in alone_searched]
+        _lend_confidence(questions, lenders + [q for q in alone if q.evidence and not q.evidence["cross_language"]])
         canned = self._canned(searched[0], locale) if searched else []
-        parts = self._draft_parts(list(zip(questions, asked)), searched, locale)
+        parts = self.drafter.parts(list(zip(questions, asked)), searched, locale)
         draft = compose(
             self.frames.get(locale), locale, parts, customer_name=ticket.customer_name, agent_name=agent_name
         )
@@ -276,31 +288,46 @@ class SuggestService:
 
         return agree
 
-    def _draft_locale(self, locale: str) -> str | None:
-        """The language the draft may quote: the ticket's when the KB has articles in it, else any."""
-        cal = self.calibrations.get()
-        return locale if cal is None or locale in cal.background.languages else None
-
-    def _question(self, s: _Searched, locale: str, agree) -> Question:
+    def _question(self, s: Searched, locale: str, agree) -> Question:
         """One question of the latest message, its best articles, and how sure the best public one answers it:
         the ticket-level model when it is there, else the customer search's answered probability."""
         top = self._ranked([s], locale, 3)
-        pick = _quotable(top, self._draft_locale(locale))
+        pick = quotable(top, self.drafter.draft_locale(locale))
         conf, facts = s.confidence, None
         if pick is not None and s.evidence is not None:
             hit = next((h for h in s.hits if h.id == pick.id), None)
             share = agree(pick.id, (hit.payload.get("group_id") if hit else None) or pick.id)
-            facts = {**s.evidence.as_dict(), "agree": round(share, 4), "article_id": pick.id}
+            e = self._evidence_for(s, hit) or s.evidence
+            facts = {**e.as_dict(), "agree": round(share, 4), "article_id": pick.id}
             if self.ticket_model is not None:
-                conf = self.ticket_model.probability(s.evidence, share)
+                conf = self.ticket_model.probability(e, share)
         return Question(s.query, s.source, s.weight, round(conf, 4), top, facts)
 
-    def _canned(self, lead: _Searched, locale: str) -> list[SuggestedArticle]:
+    def _evidence_for(self, s: Searched, hit: ArticleHit | None) -> Evidence | None:
+        """The answered features of the article the draft would quote, not of the query's top hit: when that is
+        another public article (in another language, say), its cosine and its language's model would
+        vouch for a quote it is not ("Я владелец пространства, но ухожу в декрет." borrowed a Ukrainian
+        article's cross-language confidence for a Russian one that does not answer it)."""
+        cal = self.calibrations.get()
+        if hit is None or cal is None or s.vectors is None or s.vectors.dense is None:
+            return s.evidence
+        top = s.hits[0]
+        if top.visibility != "public" or (top.payload.get("group_id") or top.id) == (
+            hit.payload.get("group_id") or hit.id
+        ):
+            # The article itself or a translation (the same content), or an internal article for agents, which
+            # the draft never quotes and which often holds the same answer from the agent's side.
+            return s.evidence
+        ranked = [hit] + [h for h in s.hits if h is not hit]
+        dense = np.asarray(s.vectors.dense)
+        return evidence(analyse(s.query), dense, ranked, cal.background) or s.evidence
+
+    def _canned(self, lead: Searched, locale: str) -> list[SuggestedArticle]:
         query = lead.query
         hits = self.retriever.search(
             query, 6, visibilities=("public", "internal"), types=("template",), locales=[locale], vectors=lead.vectors
         )
-        s = _Searched(query, lead.source, 1.0, lead.vector, [], 0.0, sd=lead.sd)
+        s = Searched(query, lead.source, 1.0, lead.vector, [], 0.0, sd=lead.sd)
         out = []
         for h in hits:
             # Fused scores are relative to the best candidate: keep the canned replies close to it.
@@ -308,107 +335,6 @@ class SuggestService:
                 s.confidence = self._confidence(query, lead.vectors, [h])[0]
                 out.append(self._suggestion(h, s, h.score, None))
         return out[:2]
-
-    @staticmethod
-    def _answering_chunk(aid: str, s: _Searched, searched: list[_Searched]) -> dict | None:
-        """The chunk of article `aid` that answers question `s` in the context of the whole ticket.
-
-        A question alone can be vague ("How can I get back into my account?"); the subject and the other
-        questions say what it is about. Each chunk scores the weighted sum of its cosines to all the ticket's
-        queries, the question itself counted with the highest weight; then search.answer.answering_chunks'
-        rule applies: a section goes before the opening unless the opening wins by more than LEAD_MARGIN spreads.
-        """
-        top_weight = max(t.weight for t in searched)
-        scores: dict[tuple, float] = {}
-        payloads: dict[tuple, dict] = {}
-        total = 0.0
-        for t in [s] + [t for t in searched if t is not s]:
-            weight = top_weight if t is s else t.weight
-            total += weight
-            hit = next((h for h in t.hits if h.id == aid), None)
-            for p in answering_chunks(hit, t.sd) if hit is not None else []:
-                key = (p.get("anchor", ""), p.get("chunk_index"))
-                payloads.setdefault(key, p)
-            for sc, p in hit.passages if hit is not None else []:
-                key = (p.get("anchor", ""), p.get("chunk_index"))
-                if key in payloads:
-                    scores[key] = scores.get(key, 0.0) + weight * sc
-        if not scores:
-            return None
-        ranked = sorted(scores, key=lambda k: -scores[k])
-        best = ranked[0]
-        if not payloads[best].get("section"):
-            section = next((k for k in ranked if payloads[k].get("section")), None)
-            if section is not None and scores[section] >= scores[best] - LEAD_MARGIN * s.sd * total:
-                best = section
-        return payloads[best]
-
-    def _draft_parts(
-        self, asked: list[tuple[Question, _Searched]], searched: list[_Searched], locale: str
-    ) -> list[DraftPart]:
-        """One part per question: the canned reply that fits it, else the passage of the best public article
-        that answers it, with its link; a placeholder for the agent when no answer is confident enough.
-
-        Only public articles are quoted or linked (canned replies are written for customers): internal ones
-        are for the agent's eyes.
-        """
-        parts: list[DraftPart] = []
-        done: set[tuple[str, str]] = set()
-        for q, s in asked:
-            pick = _quotable(q.suggestions, self._draft_locale(locale))
-            if pick is None or q.confidence < ANSWERED_THRESHOLD:
-                parts.append(DraftPart(q.text, "", "", "", kind="placeholder"))
-                continue
-            hit = next((h for h in s.hits if h.id == pick.id), None)
-            chunk = self._answering_chunk(pick.id, s, searched) if hit is not None else None
-            anchor = chunk.get("anchor", "") if chunk else pick.passages[0].anchor
-            if (pick.id, anchor) in done:
-                continue  # an earlier question of the ticket is already answered by the same section
-            done.add((pick.id, anchor))
-            url = self.base_url + f"/articles/{pick.id}" + (f"#{anchor}" if anchor else "")
-            canned = self._canned_for(s, locale, hit, chunk)
-            if canned is not None:
-                parts.append(DraftPart(q.text, canned[1], pick.title, url, pick.id, anchor, "canned", canned[0]))
-                continue
-            text = passage(chunk["text"], set(analyse(s.query).terms), pick.locale) if chunk else ""
-            if chunk and len(text.split()) < DRAFT_WORDS:
-                text = passage(chunk["text"], set(analyse(s.query).terms), pick.locale, words=DRAFT_WORDS)
-            parts.append(DraftPart(q.text, text or pick.passages[0].text, pick.title, url, pick.id, anchor))
-        return parts
-
-    def _canned_for(
-        self, s: _Searched, locale: str, hit: ArticleHit | None, chunk: dict | None
-    ) -> tuple[str, str] | None:
-        """(id, text) of the canned reply in the ticket's language that fits the question, if one does: it is
-        as close to the question as the best passage, within LEAD_MARGIN spreads (preferred: it is written
-        for customers)."""
-        if s.vectors is None or hit is None or chunk is None:
-            return None
-        hits = self.retriever.search(
-            s.query, 3, visibilities=("public", "internal"), types=("template",), locales=[locale], vectors=s.vectors
-        )
-        chunk_score = next((sc for sc, p in hit.passages if p is chunk), None)
-        h = next((h for h in hits if CANNED_TAG in (h.payload.get("tags") or [])), None)
-        if h is None or h.dense_score is None or chunk_score is None:
-            return None
-        if h.dense_score < chunk_score - LEAD_MARGIN * s.sd:
-            return None
-        pieces = {c["chunk_index"]: c["text"] for c in h.chunks if c.get("chunk_index", -1) >= 0}
-        if not pieces:
-            return None
-        # Generic replies ("we are looking into it") are close to many questions: the canned reply must also
-        # hold the question's rare words at least as well as the passage it replaces, and say much of what that
-        # passage says (a refund reply is no answer that a password section was picked for).
-        cal = self.calibrations.get()
-        if cal is not None:
-            terms = set(analyse(s.query).terms)
-            text = "\n".join(pieces.values())
-            mine = cal.background.coverage(terms, matched_terms(text, terms, locale))
-            theirs = cal.background.coverage(terms, matched_terms(chunk["text"], terms, hit.locale))
-            said = set(analysis.terms(chunk["text"], hit.locale))
-            if mine < theirs or cal.background.coverage(said, matched_terms(text, said, locale)) < CANNED_OVERLAP:
-                return None
-        return h.id, "\n\n".join(pieces[i] for i in sorted(pieces))
 
     def deflect(
         self, subject: str, description: str, locale: str | None, limit: int = 3

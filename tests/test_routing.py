@@ -7,8 +7,8 @@ import pytest
 from kb import analysis
 from kb.db.events import EventLog
 from kb.db.tickets import TicketLog
-from suggest.draft import DraftPart, Frame, compose
 from suggest.matched import matched_words
+from suggest.reply import DraftPart, Frame, compose
 from suggest.routing import RoutingError, RoutingTable, parse_routing, predict
 
 from support import REPO

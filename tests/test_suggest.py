@@ -208,6 +208,30 @@ def test_the_first_sample_tickets_draft_holds_the_reset_steps_and_the_link(servi
     assert "This article explains" not in r.draft
 
 
+def sample(ticket_id: str) -> TicketIn:
+    return next(t for t, _, _ in load_tickets(REPO / "suggest" / "sample_tickets.jsonl") if t.id == ticket_id)
+
+
+def test_each_question_quotes_the_section_that_answers_it_not_the_one_the_ticket_is_about(service):
+    # T-1004 asks how to set up Okta SSO, then for the audit log of role changes: the context (the other
+    # questions) only breaks near-ties, so the audit-log question is not answered by the permissions table.
+    r = service.suggest(sample("T-1004"), log=False)
+    quoted = {(p["article_id"], p["anchor"]) for p in r.draft_parts if p["kind"] != "placeholder"}
+    assert ("roles-and-permissions", "audit-log-business-and-enterprise") in quoted, r.draft_parts
+    assert ("roles-and-permissions", "permissions-table") not in quoted
+    assert not {("sso-saml-setup", "common-errors"), ("sso-saml-setup", "")} & quoted, r.draft_parts
+
+
+def test_a_long_question_is_answered_when_the_subject_finds_the_same_article(service):
+    # T-3005's question is a paragraph (low z-scores alone); its subject "Доступ для бухгалтера" finds the same
+    # roles article with confidence, so the draft quotes it instead of leaving a placeholder.
+    r = service.suggest(sample("T-3005"), log=False)
+    part = r.draft_parts[0]
+    assert part["kind"] == "article" and part["article_id"] == "roles-and-permissions-uk", r.draft_parts
+    assert r.questions[0].evidence["confidence_from"] == "subject"
+    assert "/articles/roles-and-permissions-uk#" in r.draft
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="the shipped ticket confidence (unbalanced fit) still gives this out-of-scope question a confident "

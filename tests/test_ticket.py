@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from suggest.ticket import Message, TicketQuery, clean_message, split_questions, ticket_queries
+from suggest.ticket import Message, TicketQuery, asked_alone, clean_message, split_questions, ticket_queries
 
 # (email, exact cleaned text)
 CLEAN_EN = [
@@ -542,3 +542,36 @@ CONNECTOR_CASES = [
 @pytest.mark.parametrize(("text", "expected"), CONNECTOR_CASES)
 def test_split_questions_question_connectors(text: str, expected: list[str]) -> None:
     assert split_questions(text) == expected
+
+
+# A question with no content of its own asks about what was just said: searched alone, it finds any article.
+FRAGMENT_CASES = [
+    ("How do I get a refund for the annual plan? Is that possible?", 1),
+    ("Как вернуть деньги за годовой тариф? Что делать?", 1),
+    ("Як повернути кошти за річний тариф? Що робити?", 1),
+    # After a long statement (more than the context that rides along) the fragment still goes with it.
+    (
+        "I clicked Forgot password three times this morning and the reset email never came, not in Spam and not "
+        "in Junk either, and my colleague got hers within a minute, so the address must be right on your side. "
+        "What can I do?",
+        1,
+    ),
+    # Questions with words of their own stay apart, and so does a fragment a connector introduces.
+    ("How do I reset my password? Can I pay by invoice?", 2),
+    ("How do I reset my password? Also, why?", 2),
+]
+
+
+@pytest.mark.parametrize(("text", "count"), FRAGMENT_CASES)
+def test_a_question_that_says_nothing_alone_stays_with_what_it_asks_about(text: str, count: int) -> None:
+    items = split_questions(text)
+    assert len(items) == count, items
+    assert " ".join(items) == " ".join(text.replace("Also, why?", "Why?").split())
+
+
+def test_asked_alone_drops_the_statements_around_the_question() -> None:
+    assert asked_alone("Thanks for the quick help last time! Who sang the national anthem?") == (
+        "Who sang the national anthem?"
+    )
+    assert asked_alone("Кто пел гимн? Извините за длинное письмо.") == "Кто пел гимн?"
+    assert asked_alone("Please send the March invoice.") == ""

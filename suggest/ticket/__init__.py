@@ -3,6 +3,6 @@ each message cleaned (cleaning, quotes, greeting, signature), split into questio
 
 from suggest.ticket.cleaning import clean_message
 from suggest.ticket.queries import Message, TicketQuery, ticket_queries
-from suggest.ticket.questions import split_questions
+from suggest.ticket.questions import asked_alone, split_questions
 
-__all__ = ["Message", "TicketQuery", "clean_message", "split_questions", "ticket_queries"]
+__all__ = ["Message", "TicketQuery", "asked_alone", "clean_message", "split_questions", "ticket_queries"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from kb import analysis
+from suggest.matched import WORD_RE, stop_words
+
 _I = re.IGNORECASE
 
 # A connector starts a new question or request ("Also, ...", "Second question: ...", "Друге питання: ...").
@@ -32,6 +35,15 @@ _LIST_MARKER_RE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•–])\s+")
 _SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+(?=[\"'«“(\[]?[A-ZА-ЯЁІЇЄҐ0-9])|(?<=\?)\s+")
 _CONTEXT_WORDS = 30  # statements up to this long ride along with the neighbouring question
 _MAX_ITEMS = 5
+_FRAGMENT_WORDS = 1  # a question with at most this many content words says nothing alone ("What can I do?")
+
+
+def _is_fragment(question: str, lang: str) -> bool:
+    """Whether a question carries no content of its own ("How?", "Что делать?", "Is that possible?"): at most
+    _FRAGMENT_WORDS words that are neither stop words of the message's language nor numbers."""
+    stop = stop_words(lang)
+    words = [w for w in WORD_RE.findall(question) if analysis.normalize(w) not in stop and not w.isdigit()]
+    return len(words) <= _FRAGMENT_WORDS
 
 
 def _segments(text: str) -> list[str]:
@@ -68,6 +80,7 @@ def split_questions(text: str) -> list[str]:
         return []
     items: list[str] = []
     pending: list[str] = []  # statements waiting for the question they explain
+    lang = analysis.detect_language(text)
 
     def words(parts: list[str]) -> int:
         return sum(len(p.split()) for p in parts)
@@ -88,7 +101,12 @@ def split_questions(text: str) -> list[str]:
         if new_topic:
             flush_pending()
         if sentence.endswith("?"):
-            if pending and words(pending) > _CONTEXT_WORDS:
+            # "How?" or "What can I do?" asks about what was just said: searched alone it finds any article.
+            fragment = not new_topic and _is_fragment(sentence, lang)
+            if fragment and not pending and items:
+                items[-1] = items[-1] + " " + sentence
+                continue
+            if pending and words(pending) > _CONTEXT_WORDS and not fragment:
                 items.append(" ".join(pending))
                 pending.clear()
             items.append(" ".join([*pending, sentence]))
@@ -105,3 +123,8 @@ def split_questions(text: str) -> list[str]:
         # Nothing is dropped: the tail rides in the last item.
         items = items[: _MAX_ITEMS - 1] + [" ".join(items[_MAX_ITEMS - 1 :])]
     return items
+
+
+def asked_alone(item: str) -> str:
+    """The sentences of a question item that ask (end with "?"), without the statements that ride along."""
+    return " ".join(s for s in _segments(item) if s.endswith("?"))
