@@ -33,21 +33,21 @@ def maxsim(query: np.ndarray, passage: np.ndarray) -> float:
 
 
 class LateInteraction:
-    """Max-sim of a query over a chunk; the chunks' token states kept in a small LRU, since one article answers
-    many searches."""
+    """Max-sim of a query over a chunk; token states kept in a small LRU, since one article answers many
+    searches."""
 
     def __init__(self, embedder: Embedder, cache: int = CACHE_PASSAGES):
         self.embedder, self.size = embedder, cache
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _passage(self, text: str) -> np.ndarray:
-        key = hashlib.sha1(text.encode("utf-8")).hexdigest()
+    def _states(self, text: str, passage: bool) -> np.ndarray:
+        key = ("p" if passage else "q") + hashlib.sha1(text.encode("utf-8")).hexdigest()
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        states = self.embedder.token_vectors([text], passage=True)[0].astype(np.float16)
+        states = self.embedder.token_vectors([text], passage=passage)[0].astype(np.float16)
         with self._lock:
             self._cache[key] = states
             while len(self._cache) > self.size:
@@ -55,5 +55,6 @@ class LateInteraction:
         return states
 
     def score(self, query: str, chunk: dict) -> float:
-        q = self.embedder.token_vectors([query], passage=False)[0]
-        return maxsim(q, self._passage(passage_text(chunk)).astype(np.float32))
+        # The query's states are kept too: the KB fit searches each pseudo-query two or three times.
+        q = self._states(query, passage=False).astype(np.float32)
+        return maxsim(q, self._states(passage_text(chunk), passage=True).astype(np.float32))
