@@ -6,8 +6,7 @@ Every title and section heading of an article that has translations is searched 
 retrieval: with its own article present (its translations removed), and with only its translations left. The
 ratio of the mean z_top and z_gap of the second to the first is how much less a cross-language answer stands
 out; search/calibration.py divides the features of cross-language searches by it when a KB has no
-translations of its own to fit the cross-language model on (CROSS_SHRINK). The late-interaction max-sim is a
-cosine, so its difference is what is kept (CROSS_LATE_DROP).
+translations of its own to fit the cross-language model on (CROSS_SHRINK).
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from kb.store.edge import EdgeStore  # noqa: E402
 from search import calibration  # noqa: E402
 from search.answered import evidence  # noqa: E402
 from search.background import Background  # noqa: E402
-from search.late import LateInteraction  # noqa: E402
 from search.query import analyse  # noqa: E402
 from search.retrieval import Retriever  # noqa: E402
 
@@ -53,7 +51,6 @@ def main() -> None:
             for a in arts.values():
                 groups.setdefault(a.group, []).append(a.id)
             retriever = Retriever(store, embedder)
-            late = LateInteraction(embedder)
             same, cross = [], []
             for kind, text, aid in calibration._pseudo_queries(arts, random.Random(0)):
                 members = groups[arts[aid].group]
@@ -68,18 +65,16 @@ def main() -> None:
                     hits = retriever.search(
                         q.text, 10, exclude=exclude, query_lang=q.lang, vectors=retriever.query_vectors(q, vec)
                     )
-                    e = evidence(q, vec, hits, background, late)
+                    e = evidence(q, vec, hits, background)
                     if e is not None and e.cross == want_cross:
-                        out.append((e.z_top, e.z_gap, e.late))
+                        out.append((e.z_top, e.z_gap))
         finally:
             store.close()
     s, c = np.array(same), np.array(cross)
     ratio = c.mean(axis=0) / s.mean(axis=0)
     print(f"{len(s)} same-language and {len(c)} cross-language searches of titles and headings")
     print(f"mean z_top {s[:, 0].mean():.3f} → {c[:, 0].mean():.3f}, z_gap {s[:, 1].mean():.3f} → {c[:, 1].mean():.3f}")
-    print(f"mean late {s[:, 2].mean():.3f} → {c[:, 2].mean():.3f}")
     print(f"CROSS_SHRINK = ({ratio[0]:.2f}, {ratio[1]:.2f})")
-    print(f"CROSS_LATE_DROP = {s[:, 2].mean() - c[:, 2].mean():.3f}")
 
 
 if __name__ == "__main__":

@@ -49,10 +49,6 @@ class Embedder(Protocol):
 
     def count_tokens(self, text: str) -> int: ...  # tokens of text as a passage, prompt + special tokens included
 
-    def token_vectors(
-        self, texts: Sequence[str], passage: bool = True
-    ) -> list[np.ndarray]: ...  # per text (tokens, dim) unit rows, prompt and special tokens left out
-
 
 def choose_backend(model: str, backend: str | None) -> str:
     """KB_EMBED_BACKEND if set, else ONNX Runtime for the bundled models and torch for any other."""

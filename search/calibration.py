@@ -27,14 +27,13 @@ from kb.store import SearchFilter, VectorStore
 from kb.store.base import TITLE_INDEX
 from search.answered import CROSS_FEATURES, SAME_FEATURES, AnsweredModel, Evidence, Logistic, evidence
 from search.background import Background
-from search.late import LateInteraction
 from search.query import analyse
 from search.retrieval import Retriever
 
 log = logging.getLogger(__name__)
 
 META_NAME = "answered"
-VERSION = 2  # 2: the late-interaction feature
+VERSION = 1
 PER_KIND = 200  # pseudo-queries per kind (title, heading, line), at most
 MIN_SAMPLES = 20  # searches a model needs to be fitted; fewer and the fallback decides
 MAX_OUTCOMES = 2000  # logged searches searched again per fit, the most recent first
@@ -42,8 +41,6 @@ MAX_OUTCOMES = 2000  # logged searches searched again per fit, the most recent f
 # same-language model over the dense features, with those features divided by how much a cross-language
 # match shrinks them for e5: measured on the shipped help center's translations by benchmarks/cross_shrink.py.
 CROSS_SHRINK = (0.93, 0.48)
-# Max-sim is a cosine, not a z-score: across languages it falls by an amount, not a factor (same benchmark).
-CROSS_LATE_DROP = 0.077
 _LINE_WORDS = (4, 25)
 _MARKUP = re.compile(r"[*_`#>|]+|\[([^\]]*)\]\([^)]*\)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -238,7 +235,6 @@ def fit(
     vecs = embedder.embed_queries(texts) if texts else np.zeros((0, 0))
     vec_of = dict(zip(texts, vecs))
     retriever = Retriever(store, embedder)
-    late = LateInteraction(embedder)
     same_rows: list[tuple[list[float], int]] = []
     cross_rows: list[tuple[list[float], int]] = []
 
@@ -246,9 +242,9 @@ def fit(
         if e is None:
             return
         if e.cross:
-            cross_rows.append((e.cross_features(), label))
+            cross_rows.append(([e.z_top, e.z_gap], label))
         else:
-            same_rows.append((e.same_features(), label))
+            same_rows.append(([e.z_top, e.z_gap, e.coverage], label))
 
     def run(text: str, exclude: list[str]) -> Evidence | None:
         q = analyse(text)
@@ -261,7 +257,7 @@ def fit(
             query_lang=q.lang,
             vectors=retriever.query_vectors(q, vec),
         )
-        return evidence(q, vec, hits, background, late)
+        return evidence(q, vec, hits, background)
 
     for _, text, aid in pseudo:
         add(run(text, []), 1)
@@ -272,16 +268,12 @@ def fit(
         add(run(text, []), int(answered))
     same = fit_logistic(same_rows)
     if same is None:
-        same = Logistic((1.0, 1.0, 1.0, 0.0), -4.0)  # too small a KB to fit: answered when clearly above background
+        same = Logistic((1.0, 1.0, 1.0), -4.0)  # too small a KB to fit: answered when clearly above background
     cross_model = fit_logistic(cross_rows) if sum(y for _, y in cross_rows) >= MIN_SAMPLES // 2 else None
     cross_source = "translations"
     if cross_model is None:
-        dense_only = fit_logistic([([x[0], x[1], x[3]], y) for x, y in same_rows]) or Logistic((1.0, 1.0, 0.0), -4.0)
-        (w_top, w_gap, w_late), bias = dense_only.weights, dense_only.bias
-        # The same-language model applied to (z_top / shrink, z_gap / shrink, late + drop).
-        cross_model = Logistic(
-            (w_top / CROSS_SHRINK[0], w_gap / CROSS_SHRINK[1], w_late), bias + w_late * CROSS_LATE_DROP
-        )
+        dense_only = fit_logistic([(x[:2], y) for x, y in same_rows]) or Logistic((1.0, 1.0), -4.0)
+        cross_model = Logistic(tuple(w / s for w, s in zip(dense_only.weights, CROSS_SHRINK)), dense_only.bias)
         cross_source = "same-language pseudo-queries, shrink prior"
     meta = store.get_meta() or {}
     stats = {

@@ -12,7 +12,6 @@ from kb.store import SearchFilter, VectorStore
 from search.answer import Answer, answer_card
 from search.answered import AnsweredModel, evidence
 from search.calibration import CalibrationCache
-from search.late import LateInteraction
 from search.query import MAX_QUERY_CHARS, Query, analyse
 from search.retrieval import ArticleHit, Mode, Retriever
 from search.snippets import highlight, snippet
@@ -130,7 +129,6 @@ class SearchService:
         # What customers did after earlier searches (clicks, "not helpful" votes) joins the fit when logged.
         outcomes = events.search_outcomes if events is not None and hasattr(events, "search_outcomes") else None
         self.calibrations = CalibrationCache(store, retriever.embedder, fit=calibrate, outcomes=outcomes)
-        self.late = LateInteraction(retriever.embedder)
 
     def analyse(self, query: str) -> Query:
         return analyse(query, self.speller)
@@ -167,7 +165,7 @@ class SearchService:
                 vectors=self.retriever.query_vectors(q, vector, mode),
             )
         cal = self.calibrations.get()
-        ev = evidence(q, vector, hits, cal.background, self.late) if cal is not None else None
+        ev = evidence(q, vector, hits, cal.background) if cal is not None else None
         model = self.fixed_model or (cal.model if cal is not None else None)
         prob = model.probability(ev) if model is not None else 0.0
         answered = model is not None and model.answered(ev)

@@ -17,7 +17,6 @@ from kb.store import QueryVectors
 from search.answer import LEAD_MARGIN, answering_chunks
 from search.answered import ANSWERED_THRESHOLD, AnsweredModel, Evidence, evidence
 from search.calibration import CalibrationCache
-from search.late import LateInteraction
 from search.layout import fix_layout
 from search.query import analyse
 from search.retrieval import ArticleHit, Retriever
@@ -80,7 +79,6 @@ class SuggestService:
         self.ticket_model = ticket_model or confidence.shipped()
         self.routing = routing or RoutingTable(None)
         self.calibrations = calibrations or CalibrationCache(retriever.store, retriever.embedder)
-        self.late = LateInteraction(retriever.embedder)
         self.memory = FeedbackMemory(ticket_log)
         self.frames = Frames(retriever.store)
         self.base_url = base_url.rstrip("/")
@@ -97,7 +95,7 @@ class SuggestService:
         if cal is None or model is None or not hits or vectors.dense is None:
             return 0.0, None, 1.0
         dense = np.asarray(vectors.dense)
-        e = evidence(analyse(text), dense, hits, cal.background, self.late)
+        e = evidence(analyse(text), dense, hits, cal.background)
         _, sd = cal.background.stats(dense, hits[0].locale)
         return model.probability(e), e, sd
 

@@ -56,10 +56,6 @@ class CountingEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(text.split()) + 2
 
-    def token_vectors(self, texts, passage=True):
-        """One vector per word: a bag of words has no context to give its tokens."""
-        return [np.stack([self._vec(w) for w in t.split()]) if t.split() else np.zeros((0, self.dim)) for t in texts]
-
 
 class QueryRecorder(CountingEmbedder):
     """The fake embedder, keeping every query text it was asked to embed."""

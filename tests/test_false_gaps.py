@@ -18,7 +18,7 @@ FOP = "how do i pay as a FOP"  # the ФОП payment article answers it
 LAYOUT = "Ghbdtn yt vjue djqnb"  # "Привет не могу войти" typed on the English layout
 GANTT = ["gantt chart view", "диаграмма ганта для задач", "діаграма ганта", "is there a gantt diagram"]  # no article
 # Says "unanswered" to everything: the log then holds only the customer's own signals (clicks, votes).
-NEVER = AnsweredModel(Logistic((0.0, 0.0, 0.0, 0.0), -10.0), Logistic((0.0, 0.0, 0.0), -10.0))
+NEVER = AnsweredModel(Logistic((0.0, 0.0, 0.0), -10.0), Logistic((0.0, 0.0), -10.0))
 
 
 def _log(service: SearchService, texts: list[str], times: int = 3) -> dict[str, list]:

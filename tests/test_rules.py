@@ -13,7 +13,7 @@ from search.service import SearchService
 
 from support import write_article
 
-NEVER = AnsweredModel(Logistic((0.0, 0.0, 0.0, 0.0), -10.0), Logistic((0.0, 0.0, 0.0), -10.0))
+NEVER = AnsweredModel(Logistic((0.0, 0.0, 0.0), -10.0), Logistic((0.0, 0.0), -10.0))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from search.service import MAX_QUERY_CHARS, SearchService
 from support import write_article
 
 ALWAYS = AnsweredModel(
-    Logistic((0.0, 0.0, 0.0, 0.0), 10.0), Logistic((0.0, 0.0, 0.0), 10.0)
+    Logistic((0.0, 0.0, 0.0), 10.0), Logistic((0.0, 0.0), 10.0)
 )  # says "answered" to everything: these tests are not about calibration
 
 

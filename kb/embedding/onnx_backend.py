@@ -13,7 +13,7 @@ import numpy as np
 
 from kb.embedding.errors import ModelFileError
 from kb.embedding.onnx_export import CONFIG_FILE, ONNX_FILE, TOKENIZER_FILE
-from kb.embedding.pooling import mean_pool_normalised, unit_rows
+from kb.embedding.pooling import mean_pool_normalised
 from kb.embedding.tokens import untruncated
 
 log = logging.getLogger(__name__)
@@ -115,21 +115,6 @@ class OnnxEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts, self.query_prompt)
-
-    def token_vectors(self, texts: Sequence[str], passage: bool = True) -> list[np.ndarray]:
-        """Each text's contextual token vectors, unit length, its prompt and special tokens left out (for late
-        interaction: search/late.py)."""
-        prompt = self.passage_prompt if passage else self.query_prompt
-        out = []
-        full = self._tokenizer.encode_batch([prompt + t for t in texts], add_special_tokens=True)
-        alone = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
-        for enc, own in zip(full, alone):
-            # The prompt's tokens are what the text alone does not have ("passage: " is not "passage:" + " ").
-            skip = 1 + max(len(enc.ids) - len(own.ids), 0)
-            ids = np.array([enc.ids], dtype=np.int64)
-            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
-            out.append(unit_rows(hidden[skip:-1]))
-        return out
 
     def token_ids(self, text: str) -> list[int]:
         """The ids the model is given for text exactly as passed (no prompt added; truncated as when embedding)."""

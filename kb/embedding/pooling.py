@@ -11,9 +11,3 @@ def mean_pool_normalised(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     summed = np.matmul(weights[:, None, :], hidden.astype(np.float32, copy=False))[:, 0]
     pooled = summed / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
     return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-
-
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Each row scaled to unit length, in float32 (an all-zero row stays zero)."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

@@ -111,26 +111,6 @@ class SentenceTransformerEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts, self.query_prompt)
 
-    def token_vectors(self, texts: Sequence[str], passage: bool = True) -> list[np.ndarray]:
-        """Each text's contextual token vectors, unit length, its prompt and special tokens left out (for late
-        interaction: search/late.py)."""
-        import torch
-
-        from kb.embedding.pooling import unit_rows
-
-        prompt = self.passage_prompt if passage else self.query_prompt
-        tok = self._model.tokenizer
-        with torch.inference_mode():
-            states = self._model.encode(
-                list(texts), prompt=prompt, output_value="token_embeddings", show_progress_bar=False
-            )
-        out = []
-        for text, state in zip(texts, states):
-            # The prompt's tokens are what the text alone does not have ("passage: " is not "passage:" + " ").
-            skip = 1 + max(len(tok(prompt + text)["input_ids"]) - len(tok(text)["input_ids"]), 0)
-            out.append(unit_rows(state.float().numpy()[skip:-1]))
-        return out
-
     def count_tokens(self, text: str) -> int:
         full = self.passage_prompt + text
         if self._counter is not None:
