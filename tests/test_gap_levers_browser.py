@@ -109,7 +109,7 @@ def test_the_health_page_fits_the_screen(server, browser, width):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"health-{width}.png"), full_page=True)
     assert page.locator("h1").inner_text().startswith("Content health")
-    tables = page.locator("table.rules-table").all()
+    tables = page.locator("table.health-table").all()
     assert tables, "the demo KB has articles nobody searched for: at least one section"
     main = page.locator("main").bounding_box() or page.locator("body").bounding_box()
     for t in tables:
