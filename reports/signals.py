@@ -107,7 +107,7 @@ def collect(
         found = e.top_clicked or e.helpful  # a public article answered it, whatever search decided
         q.found += found
         failed = not e.answered
-        q.add(e.at, e.locale, failed=failed)
+        q.add(e.at, e.query_lang or e.locale, failed=failed)  # the customer's language, not the interface's
         if not e.answered:
             q.unanswered += 1
             totals["unanswered"] += 1

@@ -393,6 +393,20 @@ def test_signals_fold_each_search_once(tmp_path):
     events.close()
 
 
+def test_a_topic_counts_the_language_the_customer_wrote_in_not_the_interface(tmp_path):
+    from reports.signals import collect
+
+    events = EventLog(f"sqlite:///{tmp_path}/e.db")
+    t = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    typed_in_english_ui = {**_row("как выгрузить диаграмму ганта", "en", t), "query_lang": "ru"}
+    logged_before_detection = _row("gantt export", "uk", t + timedelta(minutes=5))
+    events.log_searches_bulk([typed_in_english_ui, logged_before_detection])
+    per, _ = collect(events, TicketLog(events))
+    assert dict(per["как выгрузить диаграмму ганта"].locales) == {"ru": 1}
+    assert dict(per["gantt export"].locales) == {"uk": 1}  # no detected language: the interface's stands
+    events.close()
+
+
 def test_a_query_answered_and_clicked_most_of_the_time_is_not_a_gap(report):
     assert _topic_of(report, CLICKED_GANTT) is None
 
@@ -522,9 +536,12 @@ def test_admin_page_escapes_queries(report, tmp_path_factory):
         client.app.state.__dict__["kb_gap_reports"] = {56: (time.monotonic(), report)}
         assert login(client, "root", "admin password 1", "/admin/gaps").status_code == 303
         page = client.get("/admin/gaps?days=56")
-    assert page.status_code == 200
+        russian = client.get("/admin/gaps?days=56&lang=ru")
+    assert page.status_code == 200 and russian.status_code == 200
     assert "Write or fix first" in page.text and "across languages within" in page.text
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     gantt = _topic_of(report, GANTT["en"][0])
     assert f'id="{gantt.id}"' in page.text
+    assert "между языками — до" in russian.text and "across languages within" not in russian.text
+    assert f"до {report.calibration['cluster_distance']:.2f}".replace(".", ",") in russian.text  # 0,41, not 0.41

@@ -336,6 +336,19 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
             "other": "{failures} ({pct}% of {n} searches and tickets)",
         },
         "gaps_locales": "Locales",
+        "gaps_locale_unknown": "unknown",
+        "gaps_method": (
+            "A query counts as uncovered below a similarity of {threshold} to the nearest article, {how}; wordings"
+            " form one topic within a distance of {distance}{cross}."
+        ),
+        "gaps_method_fitted": "fitted on the knowledge base's {pool} (equal error rate {eer}%)",
+        "gaps_method_default": "the default: too few articles to fit one on",
+        "gaps_method_cross": {
+            "one": ", across languages within {distance} (fitted on {n} translated title)",
+            "other": ", across languages within {distance} (fitted on {n} translated titles)",
+        },
+        "gaps_pool_lines": "lines",
+        "gaps_pool_headings": "titles and headings",
         "gaps_signals": "Signals",
         "gaps_nearest": "Nearest articles",
         "gaps_wordings": {"one": "How customers asked ({n} wording)", "other": "How customers asked ({n} wordings)"},
@@ -534,6 +547,19 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
             "other": "{failures} ({pct}% из {n} поисков и обращений)",
         },
         "gaps_locales": "Языки",
+        "gaps_locale_unknown": "не определён",
+        "gaps_method": (
+            "Запрос считается непокрытым, если его сходство с ближайшей статьёй ниже {threshold}: порог {how};"
+            " формулировки объединяются в одну тему на расстоянии до {distance}{cross}."
+        ),
+        "gaps_method_fitted": "подобран по {pool} этой базы знаний (равная доля ошибок {eer}%)",
+        "gaps_method_default": "взят по умолчанию, статей слишком мало, чтобы его подобрать",
+        "gaps_method_cross": {
+            "one": ", между языками — до {distance} (подобрано по {n} переведённому заголовку)",
+            "other": ", между языками — до {distance} (подобрано по {n} переведённым заголовкам)",
+        },
+        "gaps_pool_lines": "всем строкам",
+        "gaps_pool_headings": "заголовкам статей и разделов",
         "gaps_signals": "Сигналы",
         "gaps_nearest": "Ближайшие статьи",
         "gaps_wordings": {
@@ -749,6 +775,19 @@ STAFF_STRINGS: dict[str, dict[str, Text]] = {
             "other": "{failures} ({pct}% з {n} пошуків і звернень)",
         },
         "gaps_locales": "Мови",
+        "gaps_locale_unknown": "не визначено",
+        "gaps_method": (
+            "Запит вважається непокритим, якщо його схожість із найближчою статтею нижча за {threshold}: поріг {how};"
+            " формулювання об'єднуються в одну тему на відстані до {distance}{cross}."
+        ),
+        "gaps_method_fitted": "підібрано за {pool} цієї бази знань (рівна частка помилок {eer}%)",
+        "gaps_method_default": "взято за замовчуванням, статей замало, щоб його підібрати",
+        "gaps_method_cross": {
+            "one": ", між мовами — до {distance} (підібрано за {n} перекладеним заголовком)",
+            "other": ", між мовами — до {distance} (підібрано за {n} перекладеними заголовками)",
+        },
+        "gaps_pool_lines": "усіма рядками",
+        "gaps_pool_headings": "заголовками статей і розділів",
         "gaps_signals": "Сигнали",
         "gaps_nearest": "Найближчі статті",
         "gaps_wordings": {
@@ -970,6 +1009,27 @@ def in_lang(text: str, locale: str | None, page_lang: str) -> str:
 def decimal(value: float, lang: str) -> str:
     """A score with two decimals as lang writes it: 0.93 in English, 0,93 in Russian and Ukrainian."""
     return format_decimal(value, format="0.00", locale=lang)
+
+
+def gaps_method(calibration: dict, lang: str) -> str:
+    """How the gap report's thresholds were chosen (GapReport.calibration), in lang, numbers as lang writes them."""
+    t = translator(lang)
+    c = calibration
+    if c.get("fitted"):
+        pool = "headings" if c.get("pseudo_queries") == "titles and headings" else "lines"
+        how = t("gaps_method_fitted", pool=t(f"gaps_pool_{pool}"), eer=round(100 * c["equal_error_rate"]))
+    else:
+        how = t("gaps_method_default")
+    cross = ""
+    if c.get("translated_titles"):
+        cross = t("gaps_method_cross", n=c["translated_titles"], distance=decimal(c["cross_language_distance"], lang))
+    return t(
+        "gaps_method",
+        threshold=decimal(c["threshold"], lang),
+        how=how,
+        distance=decimal(c["cluster_distance"], lang),
+        cross=cross,
+    )
 
 
 # Which fact of a health finding (reports/health.py Finding.facts) is the count its message's plural follows.

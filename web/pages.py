@@ -25,6 +25,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")  # autoescape on for .html
 templates.env.globals["in_lang"] = i18n.in_lang  # the macros need it too, and they see no context
 templates.env.globals["health_evidence"] = i18n.health_evidence
+templates.env.globals["gaps_method"] = i18n.gaps_method
 templates.env.globals["decimal"] = i18n.decimal
 SUPPORT_EMAIL = "support@orbita.example"
 SID_PATTERN = r"^[0-9a-f]{8,64}$"
