@@ -47,7 +47,9 @@ def eval_(
             f"{rep.dataset} (seed {rep.seed}, {rep.removed_share:.0%} of documents removed, "
             f"{rep.documents_kept} kept): answered {rep.answered_when_answerable:.3f} of {rep.answerable} "
             f"answerable, {rep.answered_when_unanswerable:.3f} of {rep.unanswerable} unanswerable; "
-            f"unanswered P/R/F1 {rep.unanswered_precision:.3f}/{rep.unanswered_recall:.3f}/{rep.unanswered_f1:.3f}"
+            f"unanswered P/R/F1 {rep.unanswered_precision:.3f}/{rep.unanswered_recall:.3f}/{rep.unanswered_f1:.3f}; "
+            f"answer cards {rep.answer_cards} of {rep.answerable + rep.unanswerable} searches, "
+            f"{rep.answer_cards_right} from a relevant document"
         )
         return
 

@@ -169,9 +169,17 @@ class AnsweredReport:
     unanswered_recall: float
     unanswered_f1: float
     calibration: dict
+    # The answer card (a passage shown on top when a search is answered with high confidence): how many searches
+    # showed one, and how many of those cards came from a relevant document still in the KB.
+    answer_cards: int = 0
+    answer_cards_right: int = 0
+
+    @property
+    def answer_card_precision(self) -> float:
+        return round(self.answer_cards_right / self.answer_cards, 4) if self.answer_cards else 0.0
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "answer_card_precision": self.answer_card_precision}
 
 
 def evaluate_answered(
@@ -195,7 +203,7 @@ def evaluate_answered(
     with tempfile.TemporaryDirectory(prefix="kb-eval-answered-") as tmp:
         articles = Path(tmp) / "articles"
         articles.mkdir()
-        write_articles(kept, articles)
+        doc_of = write_articles(kept, articles)
         store = EdgeStore(Path(tmp) / "shard")
         try:
             report = Indexer(store, embedder, chunk_tokens, progress=progress).run(articles)
@@ -204,9 +212,14 @@ def evaluate_answered(
             service = SearchService(store, Retriever(store, embedder), speller=SpellCorrector.from_store(store))
             cal = service.calibrations.get()
             flags: dict[bool, list[bool]] = {True: [], False: []}
+            cards = cards_right = 0
             for qid in sample:
                 answerable = bool(qrels[qid] - removed)
-                flags[answerable].append(service.search(queries[qid], limit=10, log=False).answered)
+                response = service.search(queries[qid], limit=10, log=False)
+                flags[answerable].append(response.answered)
+                if response.answer is not None:
+                    cards += 1
+                    cards_right += doc_of.get(response.answer.article_id) in qrels[qid]
         finally:
             store.close()
     pos, neg = flags[True], flags[False]
@@ -227,4 +240,6 @@ def evaluate_answered(
         unanswered_recall=round(r, 4),
         unanswered_f1=round(2 * p * r / (p + r), 4) if p + r else 0.0,
         calibration=cal.stats if cal is not None else {},
+        answer_cards=cards,
+        answer_cards_right=cards_right,
     )
