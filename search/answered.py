@@ -12,7 +12,7 @@ own pseudo-queries (search/calibration.py), never on a labelled benchmark.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,6 +51,7 @@ class Evidence:
     z_gap: float
     coverage: float
     cross: bool  # the top article is in another language than the query
+    lang: str = ""  # the query's language
 
     def as_dict(self) -> dict:
         return {
@@ -87,6 +88,7 @@ def evidence(
         z_gap=max(d1 - d2, 0.0) / sd,
         coverage=background.coverage(query.terms, found),
         cross=not same_language(query.lang, top.locale),
+        lang=query.lang,
     )
 
 
@@ -97,12 +99,15 @@ class AnsweredModel:
     same: Logistic
     cross: Logistic
     threshold: float = ANSWERED_THRESHOLD
+    # Cross-language models per query language, where the KB had no translations to pool them on: a Russian query
+    # over English articles and a Ukrainian one do not look alike to the model (search/calibration.py).
+    cross_by_lang: dict[str, Logistic] = field(default_factory=dict)
 
     def probability(self, e: Evidence | None) -> float:
         if e is None:
             return 0.0
         if e.cross:
-            return self.cross.probability([e.z_top, e.z_gap])
+            return self.cross_by_lang.get(e.lang, self.cross).probability([e.z_top, e.z_gap])
         return self.same.probability([e.z_top, e.z_gap, e.coverage])
 
     def answered(self, e: Evidence | None) -> bool:

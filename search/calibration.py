@@ -4,13 +4,15 @@ Pseudo-queries are drawn from the KB's public articles: titles and section headi
 has, and lines of 4-25 words. Each is searched through the real retrieval twice, with its article present and
 with its whole translation group removed; the first is an answerable search, the second one whose answer is
 missing. Where the KB has translations, a title or heading is also searched with only its translations left,
-which is a cross-language answerable search. Two logistic models are fitted on these searches (search/answered.py):
+which is a cross-language answerable search; where it has none, each pseudo-query is also searched moved into
+another language (fit's comment says how). Two logistic models are fitted on these searches (search/answered.py):
 one for searches whose top article is in the query's language, one for the rest. The result is kept in the
 store beside the index it was fitted on, so every process that serves this index uses it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -18,7 +20,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -33,14 +36,17 @@ from search.retrieval import Retriever
 log = logging.getLogger(__name__)
 
 META_NAME = "answered"
-VERSION = 1
+VERSION = 2  # 2: a KB without translations fits its cross-language model on shifted pseudo-queries
 PER_KIND = 200  # pseudo-queries per kind (title, heading, line), at most
 MIN_SAMPLES = 20  # searches a model needs to be fitted; fewer and the fallback decides
 MAX_OUTCOMES = 2000  # logged searches searched again per fit, the most recent first
-# Without translations in the KB there is nothing to fit the cross-language model on. Then it is the
-# same-language model over the dense features, with those features divided by how much a cross-language
-# match shrinks them for e5: measured on the shipped help center's translations by benchmarks/cross_shrink.py.
+# Without translations in the KB, its own pseudo-queries are moved into another language by the embedding model's
+# language offset (the mean difference between parallel phrases, PARALLEL), then searched like the rest. For a KB
+# in a language PARALLEL does not have, the cross-language model is the same-language model over the dense
+# features divided by how much a cross-language match shrinks them for e5: measured on the shipped help center's
+# translations by benchmarks/cross_shrink.py.
 CROSS_SHRINK = (0.93, 0.48)
+PARALLEL = Path(__file__).with_name("parallel_phrases.json")  # the interface's own strings, in en, ru and uk
 _LINE_WORDS = (4, 25)
 _MARKUP = re.compile(r"[*_`#>|]+|\[([^\]]*)\]\([^)]*\)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -63,6 +69,7 @@ class Calibration:
             "embedder": self.embedder,
             "same": self.model.same.as_json(),
             "cross": self.model.cross.as_json(),
+            "cross_by_lang": {lang: m.as_json() for lang, m in self.model.cross_by_lang.items()},
             "threshold": self.model.threshold,
             "background": self.background.as_json(),
             "stats": self.stats,
@@ -70,7 +77,12 @@ class Calibration:
 
     @classmethod
     def from_json(cls, d: dict) -> Calibration:
-        model = AnsweredModel(Logistic.from_json(d["same"]), Logistic.from_json(d["cross"]), float(d["threshold"]))
+        model = AnsweredModel(
+            Logistic.from_json(d["same"]),
+            Logistic.from_json(d["cross"]),
+            float(d["threshold"]),
+            {lang: Logistic.from_json(m) for lang, m in d.get("cross_by_lang", {}).items()},
+        )
         return cls(
             model, Background.from_json(d["background"]), d.get("indexed_at"), d.get("embedder", ""), d.get("stats", {})
         )
@@ -184,6 +196,20 @@ def _pseudo_queries(arts: dict[str, _Article], rng: random.Random) -> list[tuple
     return out
 
 
+def language_offsets(embedder: Embedder) -> dict[str, np.ndarray]:
+    """Per language, the mean query vector of the parallel phrases: a query moves from language a to b by
+    adding offsets[b] - offsets[a] (what a translation changes in the model's space, on average)."""
+    phrases = json.loads(PARALLEL.read_text(encoding="utf-8"))
+    langs = sorted(phrases[0])
+    vecs = embedder.embed_queries([p[lang] for lang in langs for p in phrases])
+    return {lang: vecs[i * len(phrases) : (i + 1) * len(phrases)].mean(0) for i, lang in enumerate(langs)}
+
+
+def shifted(vector: np.ndarray, offsets: dict[str, np.ndarray], source: str, target: str) -> np.ndarray:
+    moved = vector + offsets[target] - offsets[source]
+    return moved / (np.linalg.norm(moved) or 1.0)
+
+
 def fit_logistic(rows: list[tuple[list[float], int]], balanced: bool = True) -> Logistic | None:
     """A logistic model over (features, 0|1) rows, both classes weighed alike unless not `balanced` (then the
     rows' own class shares are the prior); None when too few rows."""
@@ -246,9 +272,11 @@ def fit(
         else:
             same_rows.append(([e.z_top, e.z_gap, e.coverage], label))
 
-    def run(text: str, exclude: list[str]) -> Evidence | None:
+    def run(text: str, exclude: list[str], into: tuple[str, np.ndarray] | None = None) -> Evidence | None:
         q = analyse(text)
         vec = vec_of[text]
+        if into is not None:  # the same query as if written in another language: keywords then match nothing
+            q, vec = replace(q, lang=into[0]), into[1]
         hits = retriever.search(
             q.text,
             10,
@@ -264,13 +292,31 @@ def fit(
         add(run(text, sorted(by_group[arts[aid].group])), 0)
     for _, text, aid in cross:
         add(run(text, [x for x in by_group[arts[aid].group] if arts[x].locale == arts[aid].locale]), 1)
+    cross_source = "translations"
+    moved: dict[str, list[tuple[list[float], int]]] = {}
+    if sum(y for _, y in cross_rows) < MIN_SAMPLES // 2:
+        # No translations to fit on: each pseudo-query is searched again moved into each other language the
+        # offsets know, with and without its article. What a cross-language match looks like (similarities
+        # lower and narrower, a gap that shrinks; more so from Ukrainian than from Russian into English) then
+        # comes from this KB, one model per query language, not from a constant.
+        offsets = language_offsets(embedder)
+        for _, text, aid in pseudo:
+            source = arts[aid].locale
+            for target in sorted(set(offsets) - {source}) if source in offsets else ():
+                into = (target, shifted(vec_of[text], offsets, source, target))
+                for exclude, label in (([], 1), (sorted(by_group[arts[aid].group]), 0)):
+                    e = run(text, exclude, into)
+                    if e is not None:
+                        moved.setdefault(target, []).append(([e.z_top, e.z_gap], label))
+        cross_rows += [row for rows in moved.values() for row in rows]
+        cross_source = "pseudo-queries moved into another language"
     for text, answered in outcomes:
         add(run(text, []), int(answered))
     same = fit_logistic(same_rows)
     if same is None:
         same = Logistic((1.0, 1.0, 1.0), -4.0)  # too small a KB to fit: answered when clearly above background
     cross_model = fit_logistic(cross_rows) if sum(y for _, y in cross_rows) >= MIN_SAMPLES // 2 else None
-    cross_source = "translations"
+    by_lang = {lang: m for lang, rows in moved.items() if (m := fit_logistic(rows)) is not None}
     if cross_model is None:
         dense_only = fit_logistic([(x[:2], y) for x, y in same_rows]) or Logistic((1.0, 1.0), -4.0)
         cross_model = Logistic(tuple(w / s for w, s in zip(dense_only.weights, CROSS_SHRINK)), dense_only.bias)
@@ -285,12 +331,19 @@ def fit(
         },
         "same": _rates(same, same_rows),
         "cross": {**_rates(cross_model, cross_rows), "fitted_on": cross_source},
+        "cross_by_lang": {lang: _rates(m, moved[lang]) for lang, m in by_lang.items()},
         "features": {"same": list(SAME_FEATURES), "cross": list(CROSS_FEATURES)},
         "seconds": round(time.perf_counter() - t0, 1),
         "fitted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     log.info("answered decision fitted on %d pseudo-queries in %.1fs", len(pseudo), stats["seconds"])
-    return Calibration(AnsweredModel(same, cross_model), background, meta.get("indexed_at"), embedder.name, stats)
+    return Calibration(
+        AnsweredModel(same, cross_model, cross_by_lang=by_lang),
+        background,
+        meta.get("indexed_at"),
+        embedder.name,
+        stats,
+    )
 
 
 class CalibrationCache:
