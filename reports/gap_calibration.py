@@ -68,10 +68,16 @@ class GapCalibration:
 
     def unanswered_probability(self, scores: np.ndarray) -> np.ndarray:
         """How likely each query with these best scores has no article, by the KB's own pseudo-queries (1 unfitted)."""
+        if math.isnan(self.unanswered_slope):
+            return np.ones_like(np.asarray(scores, np.float64))
+        return 1.0 / (1.0 + np.exp(-self.unanswered_log_odds(scores)))
+
+    def unanswered_log_odds(self, scores: np.ndarray) -> np.ndarray:
+        """log P(no article) / P(article) for each best score, by the same fit (1, one search's worth, unfitted)."""
         scores = np.asarray(scores, np.float64)
         if math.isnan(self.unanswered_slope):
             return np.ones_like(scores)
-        return 1.0 / (1.0 + np.exp(-(self.unanswered_slope * scores + self.unanswered_intercept)))
+        return self.unanswered_slope * scores + self.unanswered_intercept
 
     def as_dict(self) -> dict:
         """Plain JSON values: floats rounded, not-fitted ones (NaN) as None."""

@@ -274,6 +274,7 @@ def evaluate(
                 "title": t.title,
                 "size": t.size,
                 "confidence": round(t.confidence, 3),
+                "evidence": round(t.evidence, 2),
                 "nearest": t.nearest_articles[0].id if t.nearest_articles else None,
             }
             for t in result.topics[:15]

@@ -10,7 +10,7 @@ import pytest
 from kb.db import EventLog, SearchEvent
 from kb.indexer import Indexer
 from kb.store.edge import EdgeStore
-from reports import aggregate_searches, analyse_gaps
+from reports import aggregate_searches, analyse_gaps, kb_view
 from reports.evidence import KnowledgeEvidence
 from reports.gap_calibration import DEFAULT_CLUSTER_DISTANCE, DEFAULT_THRESHOLD, GapCalibration, logistic_fit
 from reports.kb_view import split_units
@@ -97,7 +97,57 @@ def test_a_near_miss_counts_as_less_likely_a_gap_than_a_query_far_from_every_art
     assert far > 0.99 and far > middle > near and 0.3 < near < 0.8  # near the equal-error point: a coin toss
     assert cal.unanswered_probability(np.array([0.1])) == pytest.approx([1.0], abs=0.01)
     unfitted = GapCalibration(DEFAULT_THRESHOLD, DEFAULT_CLUSTER_DISTANCE)
-    assert unfitted.unanswered_probability(np.array([0.49, 0.2])).tolist() == [1.0, 1.0]  # rank by size alone
+    assert unfitted.unanswered_probability(np.array([0.49, 0.2])).tolist() == [1.0, 1.0]
+    assert unfitted.unanswered_log_odds(np.array([0.49, 0.2])).tolist() == [1.0, 1.0]  # rank by size alone
+    odds = cal.unanswered_log_odds(np.array([0.49, 0.45, 0.30]))
+    assert odds == pytest.approx(np.log(np.array([near, middle, far]) / (1 - np.array([near, middle, far]))))
+
+
+class _Vectors:
+    """Stands in for the model: each query text's vector is given (so where a query falls is designed)."""
+
+    dim = 48
+
+    def __init__(self, table: dict[str, np.ndarray]):
+        self.table = table
+
+    def embed_queries(self, texts):
+        return np.stack([self.table[t] for t in texts])
+
+
+def test_few_searches_far_from_every_article_outrank_many_near_misses_of_one():
+    # Eight articles of eight lines each around their own direction; twelve failed wordings leaning toward
+    # article 0 (just under the threshold: an article that exists but is worded differently) and five far from
+    # every article (a need nobody wrote about). By searches × P(no article) the near-misses came first
+    # (12 × 0.70 against 5 × 0.97); by the evidence summed over the searches the missing article does.
+    rng = np.random.default_rng(7)
+    axis = np.eye(_Vectors.dim, dtype=np.float32)
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+    arts = []
+    for a in range(8):
+        texts = [f"article {a} line {k}" for k in range(8)]
+        vectors = np.stack([unit(axis[a] + 0.09 * rng.standard_normal(_Vectors.dim)) for _ in texts])
+        arts.append(kb_view.ArticleUnits(f"a{a}", f"Article {a}", f"a{a}", "en", "public", texts, [False] * 8, vectors))
+    near = [f"near miss wording {k}" for k in range(12)]
+    far = [f"far away need {k}" for k in range(5)]
+    table = {t: unit(0.65 * axis[0] + axis[10] + 0.05 * rng.standard_normal(_Vectors.dim)) for t in near}
+    table |= {t: unit(axis[12] + 0.05 * rng.standard_normal(_Vectors.dim)) for t in far}
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    result = analyse_gaps(
+        aggregate_searches([_event(t, t, at) for t in near + far]),
+        store=None,  # type: ignore[arg-type]  # the evidence is given
+        embedder=_Vectors(table),  # type: ignore[arg-type]
+        evidence=KnowledgeEvidence.from_units(arts, _Vectors.dim),
+    )
+    first, second = result.topics
+    assert set(first.members) == set(far) and set(second.members) == set(near)
+    assert max(second.scores.values()) < result.calibration.threshold  # every near-miss was judged unanswered
+    assert second.size * second.confidence > first.size * first.confidence  # the old order
+    assert first.evidence > second.evidence > 0
+    assert first.as_dict()["evidence"] == round(first.evidence, 2)
 
 
 def test_past_the_cap_a_sample_is_clustered_and_the_rest_joins_the_nearest_topic():
