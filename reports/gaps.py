@@ -111,7 +111,16 @@ class GapReporter:
                 uncovered.add(t.id)
                 nearest = [Nearest(a.id, a.title, f"/articles/{a.id}", round(a.score, 4)) for a in t.nearest_articles]
                 topics.append(
-                    self._topic(t.id, title, kept, nearest, "absent", mondays, uncovered=True, confidence=t.confidence)
+                    self._topic(
+                        t.id,
+                        title,
+                        kept,
+                        nearest,
+                        "absent",
+                        mondays,
+                        uncovered=True,
+                        weight=t.evidence / max(t.size, 1),
+                    )
                 )
             # Failing by the log, covered by the KB today: an article exists but fails, or it was written since.
             # Only checked queries: those past MAX_REPORT_QUERIES were not compared with the KB (totals count them).
@@ -191,9 +200,10 @@ class GapReporter:
         mondays: list[date],
         *,
         uncovered: bool,
-        confidence: float = 1.0,
+        weight: float = 1.0,
     ) -> GapTopic:
-        """`confidence`: how likely no article answers an absent topic (its impact is scaled by it)."""
+        """`weight`: for an absent topic, its searches' mean log-odds that no article answers them (the order
+        analyse_gaps ranks by, so the page and `kb eval-gaps` read the same list); a near-miss weighs little."""
 
         def failed(q: QuerySignals) -> int:
             return failed_count(q, uncovered)
@@ -215,7 +225,7 @@ class GapReporter:
             title=title,
             status="open",
             coverage=coverage,
-            impact=round(failures * growth * confidence, 2),
+            impact=round(failures * growth * max(weight, 0.0), 2),
             searches=searches,
             failures=failures,
             failure_rate=round(failures / events, 4) if events else 0.0,
