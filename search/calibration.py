@@ -306,7 +306,9 @@ def fit(
                 into = (target, shifted(vec_of[text], offsets, source, target))
                 for exclude, label in (([], 1), (sorted(by_group[arts[aid].group]), 0)):
                     e = run(text, exclude, into)
-                    if e is not None:
+                    # Only searches that went across languages: where the KB has some articles in the target
+                    # language, a moved query can land on one, and the cross model never decides those.
+                    if e is not None and e.cross:
                         moved.setdefault(target, []).append(([e.z_top, e.z_gap], label))
         cross_rows += [row for rows in moved.values() for row in rows]
         cross_source = "pseudo-queries moved into another language"
