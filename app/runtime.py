@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kb.indexer import Indexer
     from kb.store import VectorStore
     from search.catalog import Catalog
+    from search.rerank import Reranker
     from search.retrieval import Retriever
     from search.service import SearchService
     from suggest.service import SuggestService
@@ -74,10 +75,17 @@ class Runtime:
         return TicketLog(self.events)
 
     @cached_property
+    def reranker(self) -> Reranker | None:
+        """The cross-encoder KB_RERANKER names (None: results keep the fused order)."""
+        from search.rerank import load_reranker
+
+        return load_reranker(self.settings)
+
+    @cached_property
     def retriever(self) -> Retriever:
         from search.retrieval import Retriever
 
-        return Retriever(self.store, self.embedder)
+        return Retriever(self.store, self.embedder, reranker=self.reranker)
 
     @cached_property
     def search(self) -> SearchService:

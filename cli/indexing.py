@@ -12,6 +12,7 @@ import typer
 from app.runtime import open_runtime
 from cli.common import fail, settings_for
 from kb.store import StoreError
+from search.rerank import RerankerError
 
 
 def index(
@@ -25,18 +26,20 @@ def index(
         fail(f"articles folder {settings.articles_dir} does not exist (set KB_ARTICLES_DIR or --articles)")
     try:
         with open_runtime(settings) as rt:
+            rt.reranker  # noqa: B018 - a KB_RERANKER that cannot load fails before anything is indexed
             report = rt.indexer(progress=not as_json and sys.stderr.isatty()).run(
                 settings.articles_dir, rebuild=rebuild, optimize=True
             )
             from search.calibration import ensure
 
-            ensure(rt.store, rt.embedder)  # the answered decision, fitted on what was just indexed
+            # The answered decision, fitted on what was just indexed (through the reranker, when one is configured).
+            ensure(rt.store, rt.embedder, reranker=rt.reranker)
             from reports.kb_view import refresh
             from search.rules_file import publish
 
             refresh(rt.store, rt.embedder)  # the gap report's view of the KB: changed articles' lines embedded now
             _, rule_problems = publish(rt.store, settings.articles_dir)  # the search rules, checked beside them
-    except (StoreError, OSError) as e:  # a full disk, a read-only folder: a sentence, not a traceback
+    except (StoreError, OSError, RerankerError) as e:  # a full disk, a read-only folder: a sentence, not a traceback
         fail(str(e))
     for problem in rule_problems:
         (report.errors if problem.severity == "error" else report.warnings).append(problem.as_dict())
@@ -73,11 +76,12 @@ def serve(
         # The server process owns the embedded shard while it runs: index first, then hand it over.
         try:
             with open_runtime(settings) as rt:
+                rt.reranker  # noqa: B018 - checked before indexing, not in the server's start-up
                 report = rt.indexer(progress=sys.stderr.isatty()).run(settings.articles_dir, optimize=True)
                 from reports.kb_view import refresh
 
                 refresh(rt.store, rt.embedder)  # the gap report's view, before serving (it embeds changed lines)
-        except StoreError as e:
+        except (StoreError, RerankerError) as e:
             fail(str(e))
         typer.echo(
             f"index: {report.articles} articles, {report.chunks_embedded} chunks embedded, {len(report.errors)} errors",

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         default=None, ge=1, le=256, validation_alias=AliasChoices("KB_EMBED_THREADS", "KB_TORCH_THREADS")
     )
     chunk_tokens: int = Field(default=256, ge=32, le=512, description="max model tokens per chunk, prompt included")
+    # A cross-encoder (sentence-transformers CrossEncoder folder, or a name where a hub is reachable) that re-orders the
+    # first results and joins the answered decision. No pinned package ships one, so the default is none.
+    reranker: str = Field(default="", description="a local cross-encoder folder; empty: no reranking")
 
     # Storage: an embedded Qdrant Edge shard under data_dir unless a server URL is set.
     qdrant_url: str | None = None

@@ -3,7 +3,8 @@
   z_top     - the top article's best cosine as a z-score against the query's similarity background in that
               article's language (search/background.py);
   z_gap     - how far it stands above the best article of another translation group, in the same units;
-  coverage  - the rarity-weighted share of the query's terms (those the KB uses) found in the top article.
+  coverage  - the rarity-weighted share of the query's terms (those the KB uses) found in the top article;
+  rerank    - with a reranker configured (search/rerank.py), its logit for the top result.
 Coverage is zero by construction when the article is in another language than the query, so such searches
 are decided by a second model over the two dense features alone. Both are fitted per knowledge base on its
 own pseudo-queries (search/calibration.py), never on a labelled benchmark.
@@ -24,23 +25,39 @@ from search.snippets import matched_terms
 ANSWERED_THRESHOLD = 0.5  # the fit weighs both classes equally, so even odds is the decision
 SAME_FEATURES = ("z_top", "z_gap", "coverage")
 CROSS_FEATURES = ("z_top", "z_gap")
+RERANK = "rerank"
 
 
 @dataclass(frozen=True)
 class Logistic:
     weights: tuple[float, ...]
     bias: float
+    # What each weight multiplies (Evidence's fields); empty: the first len(weights) of SAME_FEATURES, as fitted
+    # before features were named.
+    features: tuple[str, ...] = ()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.features or SAME_FEATURES[: len(self.weights)]
 
     def probability(self, x: list[float]) -> float:
         z = self.bias + sum(w * v for w, v in zip(self.weights, x))
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
+    def of(self, e: Evidence) -> float:
+        """The probability for one search's evidence, reading the features this model was fitted on."""
+        return self.probability(e.values(self.inputs))
+
     def as_json(self) -> dict:
-        return {"weights": [round(w, 6) for w in self.weights], "bias": round(self.bias, 6)}
+        return {
+            "weights": [round(w, 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+            "features": list(self.inputs),
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> Logistic:
-        return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]))
+        return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]), tuple(d.get("features", ())))
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,11 @@ class Evidence:
     coverage: float
     cross: bool  # the top article is in another language than the query
     lang: str = ""  # the query's language
+    rerank: float | None = None  # the reranker's logit for the top result (None: no reranker)
+
+    def values(self, names: tuple[str, ...]) -> list[float]:
+        """The named features, in that order (a missing reranker score reads as 0)."""
+        return [float(getattr(self, n) or 0.0) for n in names]
 
     def as_dict(self) -> dict:
         return {
@@ -59,6 +81,7 @@ class Evidence:
             "z_gap": round(self.z_gap, 4),
             "coverage": round(self.coverage, 4),
             "cross_language": self.cross,
+            **({"rerank": round(self.rerank, 4)} if self.rerank is not None else {}),
         }
 
 
@@ -89,6 +112,7 @@ def evidence(
         coverage=background.coverage(query.terms, found),
         cross=not same_language(query.lang, top.locale),
         lang=query.lang,
+        rerank=top.rerank_score,
     )
 
 
@@ -107,8 +131,8 @@ class AnsweredModel:
         if e is None:
             return 0.0
         if e.cross:
-            return self.cross_by_lang.get(e.lang, self.cross).probability([e.z_top, e.z_gap])
-        return self.same.probability([e.z_top, e.z_gap, e.coverage])
+            return self.cross_by_lang.get(e.lang, self.cross).of(e)
+        return self.same.of(e)
 
     def answered(self, e: Evidence | None) -> bool:
         return e is not None and self.probability(e) >= self.threshold

@@ -28,9 +28,10 @@ import numpy as np
 from kb.embedder import Embedder
 from kb.store import SearchFilter, VectorStore
 from kb.store.base import TITLE_INDEX
-from search.answered import CROSS_FEATURES, SAME_FEATURES, AnsweredModel, Evidence, Logistic, evidence
+from search.answered import CROSS_FEATURES, RERANK, SAME_FEATURES, AnsweredModel, Evidence, Logistic, evidence
 from search.background import Background
 from search.query import analyse
+from search.rerank import Reranker
 from search.retrieval import Retriever
 
 log = logging.getLogger(__name__)
@@ -61,12 +62,14 @@ class Calibration:
     indexed_at: float | None
     embedder: str
     stats: dict = field(default_factory=dict)
+    reranker: str = ""  # the reranker the searches it was fitted on went through ("" : none)
 
     def as_json(self) -> dict:
         return {
             "version": VERSION,
             "indexed_at": self.indexed_at,
             "embedder": self.embedder,
+            "reranker": self.reranker,
             "same": self.model.same.as_json(),
             "cross": self.model.cross.as_json(),
             "cross_by_lang": {lang: m.as_json() for lang, m in self.model.cross_by_lang.items()},
@@ -84,7 +87,12 @@ class Calibration:
             {lang: Logistic.from_json(m) for lang, m in d.get("cross_by_lang", {}).items()},
         )
         return cls(
-            model, Background.from_json(d["background"]), d.get("indexed_at"), d.get("embedder", ""), d.get("stats", {})
+            model,
+            Background.from_json(d["background"]),
+            d.get("indexed_at"),
+            d.get("embedder", ""),
+            d.get("stats", {}),
+            d.get("reranker", ""),
         )
 
 
@@ -100,25 +108,33 @@ def load(store: VectorStore) -> Calibration | None:
         return None
 
 
-def current(store: VectorStore, embedder: Embedder) -> Calibration | None:
-    """The stored calibration when it was fitted on the index as it is now, with this model."""
+def current(store: VectorStore, embedder: Embedder, reranker: Reranker | None = None) -> Calibration | None:
+    """The stored calibration when it was fitted on the index as it is now, with these models."""
     cal = load(store)
     meta = store.get_meta() or {}
-    if cal is None or cal.indexed_at != meta.get("indexed_at") or cal.embedder != embedder.name:
+    if (
+        cal is None
+        or cal.indexed_at != meta.get("indexed_at")
+        or cal.embedder != embedder.name
+        or cal.reranker != (reranker.name if reranker else "")
+    ):
         return None
     return cal
 
 
 def ensure(
-    store: VectorStore, embedder: Embedder, outcomes: Callable[[], Sequence[tuple[str, bool]]] | None = None
+    store: VectorStore,
+    embedder: Embedder,
+    outcomes: Callable[[], Sequence[tuple[str, bool]]] | None = None,
+    reranker: Reranker | None = None,
 ) -> Calibration | None:
     """The current calibration, fitted and stored first when the index changed since (None: empty index).
 
     `outcomes` gives the logged searches to fit on as well (see fit), read only when a fit is needed.
     """
-    cal = current(store, embedder)
+    cal = current(store, embedder, reranker)
     if cal is None:
-        cal = fit(store, embedder, outcomes=outcomes() if outcomes else ())
+        cal = fit(store, embedder, outcomes=outcomes() if outcomes else (), reranker=reranker)
         if cal is not None:
             store.set_meta(cal.as_json(), META_NAME)
     return cal
@@ -210,9 +226,15 @@ def shifted(vector: np.ndarray, offsets: dict[str, np.ndarray], source: str, tar
     return moved / (np.linalg.norm(moved) or 1.0)
 
 
-def fit_logistic(rows: list[tuple[list[float], int]], balanced: bool = True) -> Logistic | None:
+def fit_logistic(
+    rows: list[tuple[list[float], int]],
+    balanced: bool = True,
+    features: tuple[str, ...] = (),
+    standardised: bool = False,
+) -> Logistic | None:
     """A logistic model over (features, 0|1) rows, both classes weighed alike unless not `balanced` (then the
-    rows' own class shares are the prior); None when too few rows."""
+    rows' own class shares are the prior); None when too few rows. `standardised` fits on z-scored features and
+    folds the scale back into the weights, so the L2 penalty weighs features of different scales alike."""
     ys = [y for _, y in rows]
     if len(rows) < MIN_SAMPLES or len(set(ys)) < 2:
         return None
@@ -221,8 +243,11 @@ def fit_logistic(rows: list[tuple[list[float], int]], balanced: bool = True) -> 
     # Each class weighs the same, so the decision at 0.5 is where an answerable and an unanswerable search
     # are equally likely, whatever share of pseudo-queries each condition gave.
     clf = LogisticRegression(C=1.0, class_weight="balanced" if balanced else None, max_iter=1000)
-    clf.fit(np.array([x for x, _ in rows]), np.array(ys))
-    return Logistic(tuple(float(w) for w in clf.coef_[0]), float(clf.intercept_[0]))
+    x = np.array([x for x, _ in rows], dtype=np.float64)
+    mu, sd = (x.mean(0), x.std(0) + 1e-9) if standardised else (np.zeros(x.shape[1]), np.ones(x.shape[1]))
+    clf.fit((x - mu) / sd, np.array(ys))
+    w = clf.coef_[0] / sd
+    return Logistic(tuple(float(v) for v in w), float(clf.intercept_[0] - (w * mu).sum()), features)
 
 
 def _rates(model: Logistic, rows: list[tuple[list[float], int]]) -> dict:
@@ -236,13 +261,18 @@ def _rates(model: Logistic, rows: list[tuple[list[float], int]]) -> dict:
 
 
 def fit(
-    store: VectorStore, embedder: Embedder, seed: int = 0, outcomes: Sequence[tuple[str, bool]] = ()
+    store: VectorStore,
+    embedder: Embedder,
+    seed: int = 0,
+    outcomes: Sequence[tuple[str, bool]] = (),
+    reranker: Reranker | None = None,
 ) -> Calibration | None:
     """Fit the answered decision on this KB's pseudo-queries (None when it has no public article).
 
     `outcomes` are logged customer searches with what their searchers did (True: a result was clicked and not
     voted unhelpful; False: the article they reached was voted unhelpful): searched again now, they join the
-    pseudo-queries as real answerable and unanswerable searches.
+    pseudo-queries as real answerable and unanswerable searches. With a `reranker`, searches go through it as at
+    run time and its score of the top result is one more feature of both models.
     """
     t0 = time.perf_counter()
     arts, vectors = _read_kb(store)
@@ -260,7 +290,9 @@ def fit(
     texts = [text for _, text, _ in pseudo] + [text for text, _ in outcomes]
     vecs = embedder.embed_queries(texts) if texts else np.zeros((0, 0))
     vec_of = dict(zip(texts, vecs))
-    retriever = Retriever(store, embedder)
+    retriever = Retriever(store, embedder, reranker=reranker)
+    extra = (RERANK,) if reranker else ()
+    same_names, cross_names = SAME_FEATURES + extra, CROSS_FEATURES + extra
     same_rows: list[tuple[list[float], int]] = []
     cross_rows: list[tuple[list[float], int]] = []
 
@@ -268,9 +300,9 @@ def fit(
         if e is None:
             return
         if e.cross:
-            cross_rows.append(([e.z_top, e.z_gap], label))
+            cross_rows.append((e.values(cross_names), label))
         else:
-            same_rows.append(([e.z_top, e.z_gap, e.coverage], label))
+            same_rows.append((e.values(same_names), label))
 
     def run(text: str, exclude: list[str], into: tuple[str, np.ndarray] | None = None) -> Evidence | None:
         q = analyse(text)
@@ -284,6 +316,7 @@ def fit(
             exclude=exclude,
             query_lang=q.lang,
             vectors=retriever.query_vectors(q, vec),
+            reranked=into is None,  # a moved vector has no text of its own for the reranker to read
         )
         return evidence(q, vec, hits, background)
 
@@ -295,6 +328,8 @@ def fit(
     cross_source = "translations"
     moved: dict[str, list[tuple[list[float], int]]] = {}
     if sum(y for _, y in cross_rows) < MIN_SAMPLES // 2:
+        cross_names = CROSS_FEATURES
+        cross_rows = [(x[: len(CROSS_FEATURES)], y) for x, y in cross_rows]
         # No translations to fit on: each pseudo-query is searched again moved into each other language the
         # offsets know, with and without its article. What a cross-language match looks like (similarities
         # lower and narrower, a gap that shrinks; more so from Ukrainian than from Russian into English) then
@@ -309,19 +344,29 @@ def fit(
                     # Only searches that went across languages: where the KB has some articles in the target
                     # language, a moved query can land on one, and the cross model never decides those.
                     if e is not None and e.cross:
-                        moved.setdefault(target, []).append(([e.z_top, e.z_gap], label))
+                        moved.setdefault(target, []).append((e.values(CROSS_FEATURES), label))
         cross_rows += [row for rows in moved.values() for row in rows]
         cross_source = "pseudo-queries moved into another language"
     for text, answered in outcomes:
         add(run(text, []), int(answered))
-    same = fit_logistic(same_rows)
-    if same is None:
-        same = Logistic((1.0, 1.0, 1.0), -4.0)  # too small a KB to fit: answered when clearly above background
-    cross_model = fit_logistic(cross_rows) if sum(y for _, y in cross_rows) >= MIN_SAMPLES // 2 else None
-    by_lang = {lang: m for lang, rows in moved.items() if (m := fit_logistic(rows)) is not None}
+    # The reranker's logit has its own scale (tens, against z-scores near 1): standardised, the penalty weighs it
+    # like the rest. Without one the fit stays as measured (standardising alone moved nothing: docs/answered.md).
+    scaled = bool(extra)
+    same = fit_logistic(same_rows, features=same_names, standardised=scaled)
+    if same is None:  # too small a KB to fit: answered when clearly above background
+        same = Logistic((1.0, 1.0, 1.0), -4.0, SAME_FEATURES)
+    cross_model = (
+        fit_logistic(cross_rows, features=cross_names, standardised=scaled and cross_names != CROSS_FEATURES)
+        if sum(y for _, y in cross_rows) >= MIN_SAMPLES // 2
+        else None
+    )
+    fitted = {lang: fit_logistic(rows, features=CROSS_FEATURES) for lang, rows in moved.items()}
+    by_lang = {lang: m for lang, m in fitted.items() if m is not None}
     if cross_model is None:
         dense_only = fit_logistic([(x[:2], y) for x, y in same_rows]) or Logistic((1.0, 1.0), -4.0)
-        cross_model = Logistic(tuple(w / s for w, s in zip(dense_only.weights, CROSS_SHRINK)), dense_only.bias)
+        cross_model = Logistic(
+            tuple(w / s for w, s in zip(dense_only.weights, CROSS_SHRINK)), dense_only.bias, CROSS_FEATURES
+        )
         cross_source = "same-language pseudo-queries, shrink prior"
     meta = store.get_meta() or {}
     stats = {
@@ -334,7 +379,7 @@ def fit(
         "same": _rates(same, same_rows),
         "cross": {**_rates(cross_model, cross_rows), "fitted_on": cross_source},
         "cross_by_lang": {lang: _rates(m, moved[lang]) for lang, m in by_lang.items()},
-        "features": {"same": list(SAME_FEATURES), "cross": list(CROSS_FEATURES)},
+        "features": {"same": list(same.inputs), "cross": list(cross_model.inputs)},
         "seconds": round(time.perf_counter() - t0, 1),
         "fitted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -345,6 +390,7 @@ def fit(
         meta.get("indexed_at"),
         embedder.name,
         stats,
+        reranker.name if reranker else "",
     )
 
 
@@ -358,9 +404,10 @@ class CalibrationCache:
         fit: bool = True,
         refresh_seconds: float = 5.0,
         outcomes: Callable[[], Sequence[tuple[str, bool]]] | None = None,
+        reranker: Reranker | None = None,
     ):
         self.store, self.embedder, self.fit, self.refresh = store, embedder, fit, refresh_seconds
-        self.outcomes = outcomes
+        self.outcomes, self.reranker = outcomes, reranker
         self._lock = threading.Lock()
         self._cal: Calibration | None = None
         self._stamp: object = object()
@@ -378,7 +425,9 @@ class CalibrationCache:
                 # Fitting takes seconds; the index's owner does it right after indexing, so a request only
                 # pays for it when the index was changed by something that did not (tests, an old index).
                 cal = (
-                    ensure(self.store, self.embedder, self.outcomes) if self.fit else current(self.store, self.embedder)
+                    ensure(self.store, self.embedder, self.outcomes, self.reranker)
+                    if self.fit
+                    else current(self.store, self.embedder, self.reranker)
                 )
                 self._cal = cal if cal is not None else load(self.store)
                 self._stamp = stamp

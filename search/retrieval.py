@@ -13,6 +13,7 @@ from kb.embedder import Embedder
 from kb.store import Hit, QueryVectors, SearchFilter, SparseVec, VectorStore
 from kb.store.base import TITLE_INDEX
 from search.query import Query
+from search.rerank import DEPTH, Reranker, rerank
 from search.rules import Rules
 from search.rules_file import RulesCache
 
@@ -46,6 +47,7 @@ class ArticleHit:
     chunks: list[dict] = field(default_factory=list, repr=False)  # the article's matched chunks, best first
     passages: list[tuple[float, dict]] = field(default_factory=list, repr=False)  # (cosine, chunk) best first
     pinned: bool = False  # put first by a search rule (search/rules.py), not by its score
+    rerank_score: float | None = None  # the reranker's logit for this query (search/rerank.py), when one is configured
 
     @property
     def url(self) -> str:
@@ -176,11 +178,19 @@ def group_by_article(hits: Sequence[Hit], limit: int) -> list[ArticleHit]:
 class Retriever:
     """Embeds and analyses a query, asks the store for each side's candidates, fuses them per article."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder, rules: Callable[[], Rules | None] | None = None):
-        """`rules`: the search rules in force (default: those published to the store, re-read every few seconds)."""
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        rules: Callable[[], Rules | None] | None = None,
+        reranker: Reranker | None = None,
+    ):
+        """`rules`: the search rules in force (default: those published to the store, re-read every few seconds);
+        `reranker`: re-orders the first results (search/rerank.py)."""
         self.store = store
         self.embedder = embedder
         self.rules = rules if rules is not None else RulesCache(store)
+        self.reranker = reranker
 
     def vectors(
         self, query: str, lang: str | None = None, mode: Mode = "hybrid", sparse_text: str | None = None
@@ -223,11 +233,13 @@ class Retriever:
         types: Sequence[str] = ("article",),
         vectors: QueryVectors | None = None,
         query_lang: str | None = None,
+        reranked: bool = True,
     ) -> list[ArticleHit]:
         """`sparse_text`, when given, is what the sparse side analyses instead of `query` (a spelling fix:
         the dense model copes with typos itself and should see what the customer wrote). `vectors`, when
         given, are the query's vectors already computed by `vectors()`. `query_lang` is the query's detected
-        language (kb.analysis.detect_language of the text; computed here when not given)."""
+        language (kb.analysis.detect_language of the text; computed here when not given). `reranked=False`
+        keeps the fused order even with a reranker (a search whose vector is not its text's, in the fit)."""
         flt = SearchFilter(
             locales=locales,
             categories=categories,
@@ -242,10 +254,14 @@ class Retriever:
             vectors = QueryVectors(vectors.dense, rules.expand(vectors.sparse, query_lang))
         dense = self.store.query(vectors, flt, CANDIDATES, mode="dense") if mode != "sparse" else []
         sparse = self.store.query(vectors, flt, CANDIDATES, mode="sparse") if mode != "dense" and vectors.sparse else []
+        reranker = self.reranker if reranked else None
+        depth = max(limit, DEPTH) if reranker else limit
         if mode == "hybrid":
-            hits = fuse(dense, sparse, limit, query_lang=query_lang)
+            hits = fuse(dense, sparse, depth, query_lang=query_lang)
         else:
-            hits = group_by_article(dense or sparse, limit)
+            hits = group_by_article(dense or sparse, depth)
+        if reranker and hits:
+            hits = rerank(reranker, query, hits)[:limit]
         pins = rules.pinned([query, sparse_text]) if rules else []
         return self._pin(hits, pins, vectors, flt, limit) if pins else hits
 

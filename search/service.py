@@ -128,7 +128,9 @@ class SearchService:
         self.speller = speller
         # What customers did after earlier searches (clicks, "not helpful" votes) joins the fit when logged.
         outcomes = events.search_outcomes if events is not None and hasattr(events, "search_outcomes") else None
-        self.calibrations = CalibrationCache(store, retriever.embedder, fit=calibrate, outcomes=outcomes)
+        self.calibrations = CalibrationCache(
+            store, retriever.embedder, fit=calibrate, outcomes=outcomes, reranker=retriever.reranker
+        )
 
     def analyse(self, query: str) -> Query:
         return analyse(query, self.speller)

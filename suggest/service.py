@@ -78,7 +78,9 @@ class SuggestService:
         self.fixed_model = answered
         self.ticket_model = ticket_model or confidence.shipped()
         self.routing = routing or RoutingTable(None)
-        self.calibrations = calibrations or CalibrationCache(retriever.store, retriever.embedder)
+        self.calibrations = calibrations or CalibrationCache(
+            retriever.store, retriever.embedder, reranker=retriever.reranker
+        )
         self.memory = FeedbackMemory(ticket_log)
         self.frames = Frames(retriever.store)
         self.base_url = base_url.rstrip("/")

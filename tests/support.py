@@ -92,6 +92,18 @@ HIDDEN_IDS = (INTERNAL[0], DRAFT[0])
 HIDDEN_TITLES = (INTERNAL[1], DRAFT[1])
 
 
+def write_topic_articles(root: Path, topics: list[str]) -> None:
+    """One small English article per topic ("How to <topic>", a steps section naming it): ids t0, t1, ..."""
+    for i, topic in enumerate(topics):
+        write_article(
+            root,
+            f"en/t{i}.md",
+            id=f"t{i}",
+            title=f"How to {topic}",
+            body=f"## Steps for {topic}\nOpen settings and choose {topic}. Then save the {topic} form.",
+        )
+
+
 def build_kb(root: Path) -> Path:
     """A small help center: en/ru/uk public articles, an internal and a draft one, an article with XSS attempts."""
     a = root / "articles"

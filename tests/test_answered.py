@@ -11,7 +11,7 @@ from search.background import Background, LanguageBackground
 from search.retrieval import Retriever
 from search.service import SearchService
 
-from support import QueryRecorder, write_article
+from support import QueryRecorder, write_article, write_topic_articles
 
 
 def test_the_background_z_score_is_the_cosine_against_the_kbs_own_spread():
@@ -64,14 +64,7 @@ def test_a_query_typed_in_the_wrong_layout_is_embedded_as_corrected(store, tmp_p
 
 def test_the_fit_is_kept_in_the_store_and_only_redone_when_the_index_changed(store, embedder, tmp_path):
     root = tmp_path / "a"
-    for i, topic in enumerate(["reset password", "export csv", "invoices vat", "slack channel", "mobile push"]):
-        write_article(
-            root,
-            f"en/t{i}.md",
-            id=f"t{i}",
-            title=f"How to {topic}",
-            body=f"## Steps for {topic}\nOpen settings and choose {topic}. Then save the {topic} form.",
-        )
+    write_topic_articles(root, ["reset password", "export csv", "invoices vat", "slack channel", "mobile push"])
     Indexer(store, embedder, chunk_tokens=64).run(root)
     first = calibration.ensure(store, embedder)
     assert first is not None and first.stats["pseudo_queries"]["title"] == 5
