@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from kb.settings import Settings
     from search.retrieval import ArticleHit
 
-DEPTH = 20  # fused candidates the reranker reads: the first result page and the next, one batch
+DEPTH = 10  # fused candidates the reranker reads: the first result page (a forward pass each: docs/answered.md)
 
 
 class RerankerError(RuntimeError):
