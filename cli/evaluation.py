@@ -12,6 +12,7 @@ import typer
 from app.runtime import open_runtime
 from cli.common import fail, settings_for
 from kb.store import StoreError
+from search.rerank import RerankerError
 
 
 def eval_(
@@ -36,9 +37,14 @@ def eval_(
         try:
             with open_runtime(settings) as rt:
                 rep = evaluate_answered(
-                    dataset, rt.embedder, seed=seed, chunk_tokens=settings.chunk_tokens, progress=sys.stderr.isatty()
+                    dataset,
+                    rt.embedder,
+                    seed=seed,
+                    chunk_tokens=settings.chunk_tokens,
+                    progress=sys.stderr.isatty(),
+                    reranker=rt.reranker,
                 )
-        except (FileNotFoundError, ValueError) as e:
+        except (FileNotFoundError, ValueError, RerankerError) as e:
             fail(str(e))
         if as_json:
             typer.echo(json.dumps(rep.as_dict()))
@@ -59,8 +65,10 @@ def eval_(
     settings = settings_for()
     try:
         with open_runtime(settings) as rt:
-            reports = evaluate(dataset, rt.embedder, modes, settings.chunk_tokens, progress=sys.stderr.isatty())
-    except (FileNotFoundError, ValueError) as e:
+            reports = evaluate(
+                dataset, rt.embedder, modes, settings.chunk_tokens, progress=sys.stderr.isatty(), reranker=rt.reranker
+            )
+    except (FileNotFoundError, ValueError, RerankerError) as e:
         fail(str(e))
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in reports]))

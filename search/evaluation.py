@@ -15,6 +15,7 @@ from kb.articles import ID_RE
 from kb.embedder import Embedder
 from kb.indexer import Indexer
 from kb.store.edge import EdgeStore
+from search.rerank import Reranker
 from search.retrieval import Mode, Retriever
 from search.service import SearchService
 from search.spelling import SpellCorrector
@@ -91,7 +92,12 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def evaluate(
-    dataset: Path, embedder: Embedder, modes: list[Mode], chunk_tokens: int = 256, progress: bool = False
+    dataset: Path,
+    embedder: Embedder,
+    modes: list[Mode],
+    chunk_tokens: int = 256,
+    progress: bool = False,
+    reranker: Reranker | None = None,
 ) -> list[EvalReport]:
     corpus, queries, qrels = load_beir(dataset)
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
@@ -106,7 +112,9 @@ def evaluate(
             if report.errors:
                 raise ValueError(f"{len(report.errors)} documents failed to load, first: {report.errors[0]}")
             # The same code customers go through: corrections, fusion, grouping (logging off).
-            service = SearchService(store, Retriever(store, embedder), speller=SpellCorrector.from_store(store))
+            service = SearchService(
+                store, Retriever(store, embedder, reranker=reranker), speller=SpellCorrector.from_store(store)
+            )
             service.calibrations.get()  # fitted on the new KB before the timed searches
             return [
                 _run(dataset.name, mode, service, queries, qrels, id_map, len(corpus), index_seconds) for mode in modes
@@ -191,6 +199,7 @@ def evaluate_answered(
     seed: int = 0,
     chunk_tokens: int = 256,
     progress: bool = False,
+    reranker: Reranker | None = None,
 ) -> AnsweredReport:
     """Index the set without a seeded `removed_share` of its documents and ask `queries_n` sampled queries: a
     query is answerable when one of its relevant documents is still there."""
@@ -209,7 +218,9 @@ def evaluate_answered(
             report = Indexer(store, embedder, chunk_tokens, progress=progress).run(articles)
             if report.errors:
                 raise ValueError(f"{len(report.errors)} documents failed to load, first: {report.errors[0]}")
-            service = SearchService(store, Retriever(store, embedder), speller=SpellCorrector.from_store(store))
+            service = SearchService(
+                store, Retriever(store, embedder, reranker=reranker), speller=SpellCorrector.from_store(store)
+            )
             cal = service.calibrations.get()
             flags: dict[bool, list[bool]] = {True: [], False: []}
             cards = cards_right = 0
