@@ -49,11 +49,8 @@ class Logistic:
         return self.probability(e.values(self.inputs))
 
     def as_json(self) -> dict:
-        return {
-            "weights": [round(w, 6) for w in self.weights],
-            "bias": round(self.bias, 6),
-            "features": list(self.inputs),
-        }
+        named = {"features": list(self.features)} if self.features else {}
+        return {"weights": [round(w, 6) for w in self.weights], "bias": round(self.bias, 6), **named}
 
     @classmethod
     def from_json(cls, d: dict) -> Logistic:
