@@ -32,6 +32,7 @@ from suggest.ticket import Message, asked_alone, ticket_queries
 PER_QUERY = 10
 SHOWN = 5
 LOCALES = ("en", "ru", "uk")
+ALONE_KEYS = ("z_top", "z_gap", "coverage", "cross_language")  # the evidence kept of a question's asking sentences
 
 
 def _lend_confidence(questions: list[Question], others: list[Question]) -> None:
@@ -223,10 +224,9 @@ class SuggestService:
         asked = [s for s in searched if s.source.startswith("latest customer message")]
         questions = [self._question(s, locale, agree) for s in asked]
         lenders = [self._question(s, locale, agree) for s in searched if s not in asked]
-        # Without its context a question lends only within its language: across languages the two-feature model
-        # judged the same search twice and kept the higher, which quoted 0.23 wrong on xquad_r_en_ru (0.15 before).
         alone = [self._question(s, locale, agree) for s in alone_searched]
-        _lend_confidence(questions, lenders + [q for q in alone if q.evidence and not q.evidence["cross_language"]])
+        lenders += self._with_alone(questions, alone)
+        _lend_confidence(questions, lenders)
         canned = self._canned(searched[0], locale) if searched else []
         parts = self.drafter.parts(list(zip(questions, asked)), searched, locale)
         draft = compose(
@@ -258,6 +258,32 @@ class SuggestService:
             [p.as_api() for p in parts],
             route.as_api() if route else None,
         )
+
+    def _with_alone(self, questions: list[Question], alone: list[Question]) -> list[Question]:
+        """Combine each question's confidence with that of its asking sentences searched alone, when both
+        found the same article (suggest/confidence.py's fitted `alone`); returns the searches that lend as
+        any other query does instead: those of a relation the model has no combination for, within the
+        question's language only (the higher kept: across languages the same search judged twice quoted
+        many wrong articles, docs/agent-draft.md)."""
+        by_source = {a.source: a for a in alone}
+        rest = []
+        for q in questions:
+            a = by_source.pop(f"{q.source}, without its context", None)
+            if a is None or a.evidence is None:
+                continue
+            combined = None
+            if q.evidence is not None:
+                q.evidence["alone"] = {k: a.evidence[k] for k in (*ALONE_KEYS, "agree", "article_id")}
+            if q.evidence is not None and a.evidence["article_id"] == q.evidence["article_id"]:
+                if self.ticket_model is not None:
+                    cross = q.evidence["cross_language"]
+                    combined = self.ticket_model.with_alone(cross, q.confidence, a.confidence)
+            if combined is not None:
+                q.confidence = round(combined, 4)
+                q.evidence["confidence_from"] = a.source + " (combined)"
+            elif not a.evidence["cross_language"]:
+                rest.append(a)
+        return rest + [a for a in by_source.values() if a.evidence and not a.evidence["cross_language"]]
 
     def _route(self, scored, limit: int = SHOWN):
         """The predicted category and skill group, voted by the ticket's best articles (one per translation group)."""

@@ -232,6 +232,19 @@ def test_a_long_question_is_answered_when_the_subject_finds_the_same_article(ser
     assert "/articles/roles-and-permissions-uk#" in r.draft
 
 
+def test_a_question_with_small_talk_is_judged_with_its_asking_sentence_searched_alone(service):
+    # The small talk rides along with the question; the question alone finds the same article, and the fitted
+    # combination of the two searches (suggest/confidence.py) decides, not the higher of the two.
+    r = service.suggest(
+        ticket("How do I turn on two-factor authentication? I'm writing from my phone, so sorry for any typos."),
+        log=False,
+    )
+    q = r.questions[0]
+    assert q.evidence["alone"]["article_id"] == q.evidence["article_id"] == "two-factor-authentication"
+    assert q.evidence["confidence_from"].endswith("without its context (combined)"), q.evidence
+    assert r.draft_parts[0]["kind"] == "article" and r.draft_parts[0]["article_id"] == "two-factor-authentication"
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="the shipped ticket confidence (unbalanced fit) still gives this out-of-scope question a confident "
