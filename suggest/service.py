@@ -32,13 +32,14 @@ from suggest.ticket import Message, asked_alone, ticket_queries
 PER_QUERY = 10
 SHOWN = 5
 LOCALES = ("en", "ru", "uk")
+ALONE_SOURCE = ", without its context"  # a question's asking sentences searched alone: its source + this
 ALONE_KEYS = ("z_top", "z_gap", "coverage", "cross_language")  # the evidence kept of a question's asking sentences
 
 
 def _lend_confidence(questions: list[Question], others: list[Question]) -> None:
     """Raise a question's confidence to that of another query of the ticket (the subject, another question,
-    an earlier message, the question's own sentences without their context) whose best public article is the
-    same one.
+    an earlier message, the question's own sentences without their context when no fitted combination weighs
+    them: SuggestService._with_alone) whose best public article is the same one.
 
     A question written as a paragraph ("I dont get any push notifcations on my Xiaomi ... I already
     reinstalled the app") scores lower z-scores than the short searches the model is calibrated on, while the
@@ -212,7 +213,7 @@ class SuggestService:
         )
         visibilities = ("public", "internal")
         bare = [
-            (alone, f"{q.source}, without its context", 0.0)
+            (alone, q.source + ALONE_SOURCE, 0.0)
             for q in queries
             if q.source.startswith("latest customer message") and (alone := asked_alone(q.text)) not in ("", q.text)
         ]
@@ -268,14 +269,13 @@ class SuggestService:
         by_source = {a.source: a for a in alone}
         rest = []
         for q in questions:
-            a = by_source.pop(f"{q.source}, without its context", None)
+            a = by_source.pop(q.source + ALONE_SOURCE, None)
             if a is None or a.evidence is None:
                 continue
             combined = None
             if q.evidence is not None:
                 q.evidence["alone"] = {k: a.evidence[k] for k in (*ALONE_KEYS, "agree", "article_id")}
-            if q.evidence is not None and a.evidence["article_id"] == q.evidence["article_id"]:
-                if self.ticket_model is not None:
+                if a.evidence["article_id"] == q.evidence["article_id"] and self.ticket_model is not None:
                     cross = q.evidence["cross_language"]
                     combined = self.ticket_model.with_alone(cross, q.confidence, a.confidence)
             if combined is not None:
