@@ -2,13 +2,16 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/draft_bench.py [--sets stackfaq xquad_r_ru xquad_r_en_ru]
         [--tickets 100] [--removed 0.3] [--seed 7] [--fit suggest/ticket_confidence.json] [--records FILE]
+        [--fit-from FILE ...] [--failures FILE]
 
 Per public set in ../shared/data: noisy tickets from benchmarks/noisy_tickets.py (a random --tickets of them),
 over a KB of the set's documents with --removed of them held out, so that some tickets have no answer in it.
 Every ticket runs through SuggestService; per question of its latest message the script keeps the features of
 suggest/confidence.py and whether the question's best public article is a relevant document. Then:
 
-- with --fit, one model is fitted on all sets together and written to the file the service ships with;
+- with --fit, one model is fitted on all sets together and written to the file the service ships with; with
+  --fit-from, on the --records files of other runs (other seeds) instead of this one, so that what is
+  reported on this seed was not fitted on it;
 - every set is scored with the model fitted on the OTHER sets (leave one set out), and with the shipped one:
   quotes   = share of answerable tickets (a relevant document kept) whose draft quotes a relevant document
   wrong    = share of all tickets whose draft quotes a document that is not relevant
@@ -49,16 +52,35 @@ from suggest.service import SuggestService  # noqa: E402
 DATA = REPO.parent / "shared" / "data"
 
 
-def question_rows(response: SuggestResponse, right) -> list[tuple[Evidence, float, bool, str]]:
-    """(evidence, agree, whether the article the draft would quote is right, its id) per question."""
+def _evidence(e: dict) -> Evidence:
+    return Evidence(e["z_top"], e["z_gap"], e["coverage"], e["cross_language"])
+
+
+def question_rows(response: SuggestResponse, right) -> list[tuple]:
+    """(evidence, agree, whether the article the draft would quote is right, its id, (evidence, agree) of the
+    question's asking sentences searched alone when they found the same article, else None) per question."""
     rows = []
     for q in response.questions:
         if q.evidence is None:
             continue  # no article the draft could quote
-        e = q.evidence
-        ev = Evidence(e["z_top"], e["z_gap"], e["coverage"], e["cross_language"])
-        rows.append((ev, e["agree"], right(e["article_id"]), e["article_id"]))
+        e, a = q.evidence, q.evidence.get("alone")
+        alone = (_evidence(a), a["agree"]) if a and a["article_id"] == e["article_id"] else None
+        rows.append((_evidence(e), e["agree"], right(e["article_id"]), e["article_id"], alone))
     return rows
+
+
+def probability(model: confidence.TicketModel, row: tuple) -> float:
+    """The question's probability as the service decides it from its own search and its asking sentences alone
+    (lending from other queries of the ticket is left out: noisy tickets have no subject)."""
+    e, agree, _, _, alone = row
+    p = model.probability(e, agree)
+    if alone is None:
+        return p
+    p_alone = model.probability(*alone)
+    combined = model.with_alone(e.cross, p, p_alone)
+    if combined is not None:
+        return combined
+    return max(p, p_alone) if not alone[0].cross else p
 
 
 def run_set(name: str, emb, settings, n_tickets: int, removed: float, seed: int) -> list[dict]:
@@ -93,6 +115,11 @@ def run_set(name: str, emb, settings, n_tickets: int, removed: float, seed: int)
                         for q in response.questions
                     ],
                     "suggested": [id_map.get(a.id, a.id) for a in response.articles],
+                    # what each question's asking sentences alone found first, when they were searched alone
+                    "alone": [
+                        id_map.get(a, a) if (a := ((q.evidence or {}).get("alone") or {}).get("article_id")) else None
+                        for q in response.questions
+                    ],
                 }
                 quoted = [id_map.get(p["article_id"], p["article_id"]) for p in response.draft_parts if p["article_id"]]
                 detail["quoted"] = [(aid, aid in relevant) for aid in quoted]
@@ -109,7 +136,7 @@ def dump_failures(name: str, records: list[dict], model: confidence.TicketModel,
             d = r.get("detail")
             if not r["answerable"] or d is None:
                 continue
-            probs = [(model.probability(e, a), ok, aid) for e, a, ok, aid in r["rows"]]
+            probs = [(probability(model, row), row[2], row[3]) for row in r["rows"]]
             if any(p >= ANSWERED_THRESHOLD and ok for p, ok, _ in probs):
                 continue
             why = (
@@ -128,7 +155,7 @@ def score(records: list[dict], model: confidence.TicketModel) -> dict:
     missing = [r for r in records if not r["answerable"]]
 
     def quoted(r):
-        return [ok for e, agree, ok, _ in r["rows"] if model.probability(e, agree) >= ANSWERED_THRESHOLD]
+        return [row[2] for row in r["rows"] if probability(model, row) >= ANSWERED_THRESHOLD]
 
     def share(rs, test):
         return round(sum(1 for r in rs if test(quoted(r))) / len(rs), 3) if rs else None
@@ -158,8 +185,9 @@ def score_drafts(records: list[dict]) -> dict:
 
 
 def fit(records: list[dict]) -> confidence.TicketModel:
-    same = [(confidence.features(e, a), int(ok)) for r in records for e, a, ok, _ in r["rows"] if not e.cross]
-    cross = [(confidence.features(e, a), int(ok)) for r in records for e, a, ok, _ in r["rows"] if e.cross]
+    rows = [row for r in records for row in r["rows"]]
+    same = [(confidence.features(e, a), int(ok)) for e, a, ok, _, _ in rows if not e.cross]
+    cross = [(confidence.features(e, a), int(ok)) for e, a, ok, _, _ in rows if e.cross]
     # Not balanced: P(the quoted article is right) at the tickets' own odds, so 0.5 means "more likely right than
     # not", which is what an agent who reads the draft before sending needs (the customer's answer card, which
     # nobody checks, uses the stricter balanced fit).
@@ -167,7 +195,18 @@ def fit(records: list[dict]) -> confidence.TicketModel:
     cross_model = fit_logistic(cross, balanced=False) or Logistic(
         tuple(same_model.weights[i] for i in (0, 1, 3)), same_model.bias
     )
-    return confidence.TicketModel(same_model, cross_model)
+    base = confidence.TicketModel(same_model, cross_model)
+    # Then how a question's asking sentences searched alone add to its whole search, per relation of the question.
+    alone: dict[str, Logistic] = {}
+    for relation in ("same", "cross"):
+        pairs = [
+            ([confidence.log_odds(base.probability(e, a)), confidence.log_odds(base.probability(*lone))], int(ok))
+            for e, a, ok, _, lone in rows
+            if lone is not None and e.cross == (relation == "cross")
+        ]
+        if (m := fit_logistic(pairs, balanced=False)) is not None:
+            alone[relation] = m
+    return confidence.TicketModel(same_model, cross_model, alone)
 
 
 def sample_tickets(emb, settings, model: confidence.TicketModel | None) -> dict:
@@ -204,6 +243,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--removed", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--fit", type=Path, help="write the model fitted on all sets here")
+    ap.add_argument(
+        "--fit-from", type=Path, nargs="+", help="fit on these --records files (other seeds) instead of this run's"
+    )
     ap.add_argument("--records", type=Path, help="keep the questions' features here; reused when the file exists")
     ap.add_argument("--failures", type=Path, help="write the answerable tickets the draft misses here (JSON lines)")
     args = ap.parse_args(argv)
@@ -221,7 +263,15 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.records, "wb") as f:
             pickle.dump(records, f)
     records = {n: records[n] for n in args.sets}
-    everything = [r for rs in records.values() for r in rs]
+    fitting = records
+    if args.fit_from:
+        fitting = {}
+        for path in args.fit_from:
+            with open(path, "rb") as f:
+                for n, rs in pickle.load(f).items():
+                    if n in args.sets:
+                        fitting.setdefault(n, []).extend(rs)
+    everything = [r for rs in fitting.values() for r in rs]
     model = fit(everything)
     if args.fit:
         args.fit.write_text(json.dumps(model.as_json(), indent=2) + "\n", encoding="utf-8")
@@ -233,8 +283,10 @@ def main(argv: list[str] | None = None) -> None:
             dump_failures(name, rs, shipped or model, args.failures)
     print(f"{'set':<16} {'model':<22} tickets quotes wrong  held")
     for name, rs in records.items():
-        others = [r for n, x in records.items() if n != name for r in x]
+        others = [r for n, x in fitting.items() if n != name for r in x]
         rows = [("fitted on other sets", fit(others) if others else model)]
+        if args.fit_from:
+            rows.append(("fitted on --fit-from", model))
         if shipped is not None:
             rows.append(("shipped", shipped))
         scored = [(label, score(rs, m)) for label, m in rows]

@@ -8,16 +8,25 @@ of the question's own search (z_top, z_gap, coverage; search/answered.py's Evide
   agree - the article's share of the whole ticket's score against the ticket's best article (1.0 when the
           ticket as a whole, all its queries together, also puts it first).
 
+A question whose asking sentences ride with statements ("I'm writing from my phone, so sorry for any typos.")
+is searched twice, whole and asking sentences alone (suggest/service.py); when both find the same article,
+`alone` combines the two probabilities, logistic over their log-odds, fitted on the same tickets. Keeping
+the higher of the two is biased upward (the same question judged twice, which across languages quoted many
+wrong articles); the fit decides how much the second search adds, and across languages it trusts the asking
+sentences alone (small talk blurs a cross-language search most).
+
 Its weights are fitted by benchmarks/draft_bench.py on the noisy tickets of benchmarks/noisy_tickets.py over
-every public set in ../shared/data, 30% of each set's documents removed so that some tickets have no answer
-(docs/agent-draft.md). The features are z-scores and shares measured against the KB at hand, so the weights
-mean the same in any KB; the file is shipped beside this module.
+every public set in ../shared/data, 30% of each set's documents removed so that some tickets have no answer,
+on other seeds of the tickets than those it is reported on (docs/agent-draft.md). The features are z-scores
+and shares measured against the KB at hand, so the weights mean the same in any KB; the file is shipped
+beside this module.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -25,7 +34,13 @@ from search.answered import Evidence, Logistic
 
 SAME_FEATURES = ("z_top", "z_gap", "coverage", "agree")
 CROSS_FEATURES = ("z_top", "z_gap", "agree")
+ALONE_FEATURES = ("log_odds_whole", "log_odds_alone")
 MODEL_FILE = "ticket_confidence.json"
+
+
+def log_odds(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 def features(e: Evidence, agree: float) -> list[float]:
@@ -41,25 +56,38 @@ class TicketModel:
 
     same: Logistic
     cross: Logistic
+    # "same" / "cross" (the whole question's relation to its article) → logistic over the log-odds of the whole
+    # question and of its asking sentences alone; a relation without one lends only within the language (max).
+    alone: dict[str, Logistic] = field(default_factory=dict)
 
     def probability(self, e: Evidence | None, agree: float) -> float:
         if e is None:
             return 0.0
         return (self.cross if e.cross else self.same).probability(features(e, agree))
 
+    def with_alone(self, cross: bool, p_whole: float, p_alone: float) -> float | None:
+        """P(right) of a question whose asking sentences alone found the same article, or None when no
+        combination was fitted for its relation (`cross`: the article is in another language)."""
+        model = self.alone.get("cross" if cross else "same")
+        return model.probability([log_odds(p_whole), log_odds(p_alone)]) if model is not None else None
+
     def as_json(self) -> dict:
         return {
             "same": self.same.as_json(),
             "cross": self.cross.as_json(),
-            "features": {"same": list(SAME_FEATURES), "cross": list(CROSS_FEATURES)},
+            "alone": {k: m.as_json() for k, m in sorted(self.alone.items())},
+            "features": {"same": list(SAME_FEATURES), "cross": list(CROSS_FEATURES), "alone": list(ALONE_FEATURES)},
         }
 
     @classmethod
     def from_json(cls, d: dict) -> TicketModel:
         same, cross = Logistic.from_json(d["same"]), Logistic.from_json(d["cross"])
+        alone = {k: Logistic.from_json(m) for k, m in (d.get("alone") or {}).items()}
         if len(same.weights) != len(SAME_FEATURES) or len(cross.weights) != len(CROSS_FEATURES):
             raise ValueError(f"{MODEL_FILE}: weights do not match the features {SAME_FEATURES} / {CROSS_FEATURES}")
-        return cls(same, cross)
+        if any(len(m.weights) != len(ALONE_FEATURES) for m in alone.values()):
+            raise ValueError(f"{MODEL_FILE}: the alone weights do not match {ALONE_FEATURES}")
+        return cls(same, cross, alone)
 
 
 @lru_cache(maxsize=1)

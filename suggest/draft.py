@@ -13,6 +13,7 @@ from search.snippets import matched_terms, passage
 from suggest.models import Question
 from suggest.reply import CANNED_TAG, DraftPart
 from suggest.searched import Searched, quotable
+from suggest.sentences import SentenceScorer
 
 CANNED_OVERLAP = 1 / 3  # rarity-weighted share of the answering passage's terms a canned reply must repeat
 CONTEXT_TIE = 0.5  # spreads within which the ticket's other queries choose between a question's best sections
@@ -26,25 +27,29 @@ class Drafter:
         self.retriever = retriever
         self.calibrations = calibrations
         self.base_url = base_url.rstrip("/")
+        self.sentences = SentenceScorer(retriever.embedder)
 
     def draft_locale(self, locale: str) -> str | None:
         """The language the draft may quote: the ticket's when the KB has articles in it, else any."""
         cal = self.calibrations.get()
         return locale if cal is None or locale in cal.background.languages else None
 
-    @staticmethod
-    def answering_chunk(aid: str, s: Searched, searched: list[Searched]) -> dict | None:
+    def answering_chunk(self, aid: str, s: Searched, searched: list[Searched]) -> dict | None:
         """The chunk of article `aid` that answers question `s`, the rest of the ticket breaking near-ties.
 
-        The question's own cosine ranks the chunks (search.answer.answering_chunks: a section before the
-        opening unless the opening wins by more than LEAD_MARGIN spreads). Among the sections within
-        CONTEXT_TIE spreads of the best, the one closest to the ticket's other queries (the subject, the other
-        questions) wins: "How can I get back into my account?" is about a forgotten password when the message
-        says so. The context only breaks ties: counted in full it made every question of a ticket quote the
-        section the whole ticket is about.
+        The question ranks the chunks by their cosine, a section's the mean with its best sentence's
+        (suggest/sentences.py), through search.answer.answering_chunks (a section before the opening unless the
+        opening wins by more than LEAD_MARGIN spreads). Among the sections within CONTEXT_TIE spreads of the
+        best, the one closest to the ticket's other queries (the subject, the other questions) wins: "How can I
+        get back into my account?" is about a forgotten password when the message says so. The context only
+        breaks ties: counted in full it made every question of a ticket quote the section the whole ticket is
+        about.
         """
         hit = next((h for h in s.hits if h.id == aid), None)
-        ranked = answering_chunks(hit, s.sd) if hit is not None else []
+        if hit is None:
+            return None
+        hit = self.sentences.rescored(hit, s.vector)
+        ranked = answering_chunks(hit, s.sd)
         if not ranked:
             return None
         own = {id(p): sc for sc, p in hit.passages}
@@ -58,7 +63,7 @@ class Drafter:
         context: dict[tuple, float] = {}
         for t in searched:
             other = next((h for h in t.hits if h.id == aid), None) if t is not s else None
-            for sc, p in other.passages if other is not None else []:
+            for sc, p in self.sentences.rescored(other, t.vector).passages if other is not None else []:
                 key = (p.get("anchor", ""), p.get("chunk_index"))
                 context[key] = context.get(key, 0.0) + t.weight * sc
         return max(near, key=lambda p: (context.get((p.get("anchor", ""), p.get("chunk_index")), 0.0), own[id(p)]))

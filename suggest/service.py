@@ -32,12 +32,14 @@ from suggest.ticket import Message, asked_alone, ticket_queries
 PER_QUERY = 10
 SHOWN = 5
 LOCALES = ("en", "ru", "uk")
+ALONE_SOURCE = ", without its context"  # a question's asking sentences searched alone: its source + this
+ALONE_KEYS = ("z_top", "z_gap", "coverage", "cross_language")  # the evidence kept of a question's asking sentences
 
 
 def _lend_confidence(questions: list[Question], others: list[Question]) -> None:
     """Raise a question's confidence to that of another query of the ticket (the subject, another question,
-    an earlier message, the question's own sentences without their context) whose best public article is the
-    same one.
+    an earlier message, the question's own sentences without their context when no fitted combination weighs
+    them: SuggestService._with_alone) whose best public article is the same one.
 
     A question written as a paragraph ("I dont get any push notifcations on my Xiaomi ... I already
     reinstalled the app") scores lower z-scores than the short searches the model is calibrated on, while the
@@ -213,7 +215,7 @@ class SuggestService:
         )
         visibilities = ("public", "internal")
         bare = [
-            (alone, f"{q.source}, without its context", 0.0)
+            (alone, q.source + ALONE_SOURCE, 0.0)
             for q in queries
             if q.source.startswith("latest customer message") and (alone := asked_alone(q.text)) not in ("", q.text)
         ]
@@ -225,10 +227,9 @@ class SuggestService:
         asked = [s for s in searched if s.source.startswith("latest customer message")]
         questions = [self._question(s, locale, agree) for s in asked]
         lenders = [self._question(s, locale, agree) for s in searched if s not in asked]
-        # Without its context a question lends only within its language: across languages the two-feature model
-        # judged the same search twice and kept the higher, which quoted 0.23 wrong on xquad_r_en_ru (0.15 before).
         alone = [self._question(s, locale, agree) for s in alone_searched]
-        _lend_confidence(questions, lenders + [q for q in alone if q.evidence and not q.evidence["cross_language"]])
+        lenders += self._with_alone(questions, alone)
+        _lend_confidence(questions, lenders)
         canned = self._canned(searched[0], locale) if searched else []
         parts = self.drafter.parts(list(zip(questions, asked)), searched, locale)
         draft = compose(
@@ -260,6 +261,31 @@ class SuggestService:
             [p.as_api() for p in parts],
             route.as_api() if route else None,
         )
+
+    def _with_alone(self, questions: list[Question], alone: list[Question]) -> list[Question]:
+        """Combine each question's confidence with that of its asking sentences searched alone, when both
+        found the same article (suggest/confidence.py's fitted `alone`); returns the searches that lend as
+        any other query does instead: those of a relation the model has no combination for, within the
+        question's language only (the higher kept: across languages the same search judged twice quoted
+        many wrong articles, docs/agent-draft.md)."""
+        by_source = {a.source: a for a in alone}
+        rest = []
+        for q in questions:
+            a = by_source.pop(q.source + ALONE_SOURCE, None)
+            if a is None or a.evidence is None:
+                continue
+            combined = None
+            if q.evidence is not None:
+                q.evidence["alone"] = {k: a.evidence[k] for k in (*ALONE_KEYS, "agree", "article_id")}
+                if a.evidence["article_id"] == q.evidence["article_id"] and self.ticket_model is not None:
+                    cross = q.evidence["cross_language"]
+                    combined = self.ticket_model.with_alone(cross, q.confidence, a.confidence)
+            if combined is not None:
+                q.confidence = round(combined, 4)
+                q.evidence["confidence_from"] = a.source + " (combined)"
+            elif not a.evidence["cross_language"]:
+                rest.append(a)
+        return rest + [a for a in by_source.values() if a.evidence and not a.evidence["cross_language"]]
 
     def _route(self, scored, limit: int = SHOWN):
         """The predicted category and skill group, voted by the ticket's best articles (one per translation group)."""
