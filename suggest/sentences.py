@@ -12,6 +12,7 @@ so one of its sentences resembles every question about it (docs/agent-draft.md).
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import replace
 
@@ -39,18 +40,21 @@ class SentenceScorer:
     def __init__(self, embedder: Embedder):
         self.embedder = embedder
         self._vectors: OrderedDict[str, np.ndarray | None] = OrderedDict()
+        self._lock = threading.Lock()  # the web server drafts for several agents at once
 
     def _sentence_vectors(self, chunk: dict) -> np.ndarray | None:
         key = chunk.get("chunk_hash") or chunk.get("text", "")
-        if key in self._vectors:
-            self._vectors.move_to_end(key)
-            return self._vectors[key]
+        with self._lock:
+            if key in self._vectors:
+                self._vectors.move_to_end(key)
+                return self._vectors[key]
         parts = sentences(chunk.get("text", ""))
         head = header(chunk.get("title", ""), chunk.get("heading_path") or [])
         vectors = self.embedder.embed_passages([f"{head}\n{s}" for s in parts]) if parts else None
-        self._vectors[key] = vectors
-        if len(self._vectors) > CACHED_CHUNKS:
-            self._vectors.popitem(last=False)
+        with self._lock:
+            self._vectors[key] = vectors
+            if len(self._vectors) > CACHED_CHUNKS:
+                self._vectors.popitem(last=False)
         return vectors
 
     def rescored(self, hit: ArticleHit, vector: np.ndarray) -> ArticleHit:
