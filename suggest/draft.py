@@ -96,7 +96,10 @@ class Drafter:
             text = passage(chunk["text"], set(analyse(s.query).terms), pick.locale) if chunk else ""
             if chunk and len(text.split()) < DRAFT_WORDS:
                 text = passage(chunk["text"], set(analyse(s.query).terms), pick.locale, words=DRAFT_WORDS)
-            parts.append(DraftPart(q.text, text or pick.passages[0].text, pick.title, url, pick.id, anchor))
+            section = chunk.get("section", "") if chunk else pick.passages[0].section
+            parts.append(
+                DraftPart(q.text, text or pick.passages[0].text, pick.title, url, pick.id, anchor, section=section)
+            )
         return parts
 
     def canned_for(

@@ -43,6 +43,7 @@ class DraftPart:
     anchor: str = ""  # its section ("" for the opening)
     kind: str = "article"
     canned_id: str = ""
+    section: str = ""  # the quoted section's heading ("" for the opening)
 
     def as_api(self) -> dict:
         return asdict(self)

@@ -24,7 +24,7 @@ from suggest.draft import Drafter
 from suggest.feedback import FeedbackMemory
 from suggest.matched import matched_words
 from suggest.models import Passage, Question, SuggestedArticle, SuggestResponse, TicketIn
-from suggest.reply import CANNED_TAG, Frames, compose
+from suggest.reply import CANNED_TAG, DraftPart, Frames, compose
 from suggest.routing import RoutingTable, predict
 from suggest.searched import Searched, quotable
 from suggest.ticket import Message, asked_alone, ticket_queries
@@ -34,6 +34,21 @@ SHOWN = 5
 LOCALES = ("en", "ru", "uk")
 ALONE_SOURCE = ", without its context"  # a question's asking sentences searched alone: its source + this
 ALONE_KEYS = ("z_top", "z_gap", "coverage", "cross_language")  # the evidence kept of a question's asking sentences
+
+
+def _lead_with_quoted(articles: list[SuggestedArticle], parts: list[DraftPart]) -> None:
+    """Each quoted article's card shows the section the draft quotes first: its cards rank sections for the query
+    that found the article best (often the whole message), the draft for each question, and an agent reading a
+    card beside the draft should see the same passage."""
+    for part in parts:
+        card = next((a for a in articles if part.kind == "article" and a.id == part.article_id), None)
+        if card is None:
+            continue
+        same = next((p for p in card.passages if p.anchor == part.anchor), None)
+        if same is None:
+            url = f"/articles/{card.id}" + (f"#{part.anchor}" if part.anchor else "")
+            same = Passage(part.passage, part.section, part.anchor, url)
+        card.passages = [same] + [p for p in card.passages if p is not same][:1]
 
 
 def _lend_confidence(questions: list[Question], others: list[Question]) -> None:
@@ -232,6 +247,7 @@ class SuggestService:
         _lend_confidence(questions, lenders)
         canned = self._canned(searched[0], locale) if searched else []
         parts = self.drafter.parts(list(zip(questions, asked)), searched, locale)
+        _lead_with_quoted(articles, parts)
         draft = compose(
             self.frames.get(locale), locale, parts, customer_name=ticket.customer_name, agent_name=agent_name
         )

@@ -229,6 +229,9 @@ def test_the_draft_quotes_the_section_one_of_whose_sentences_answers(service):
     quoted = [(p["article_id"], p["anchor"]) for p in r.draft_parts if p["kind"] != "placeholder"]
     assert quoted == [("slack-integration", "troubleshooting")], r.draft_parts
     assert "Reconnect" in r.draft
+    # The article's suggestion card leads with the same section, so the agent sees what the draft quotes.
+    card = next(a for a in r.articles if a.id == "slack-integration")
+    assert card.passages[0].anchor == "troubleshooting", [p.anchor for p in card.passages]
 
 
 def test_a_long_question_is_answered_when_the_subject_finds_the_same_article(service):
