@@ -38,8 +38,9 @@ class FeedbackMemory:
             return
         for f in self.log.feedback(after_id=self._last_id):
             self._last_id = max(self._last_id, f.id)
-            if f.vector is not None:
-                self._add(f.vector, f.article_id, f.reason if f.verdict == "rejected" else "accepted")
+            effect = f.reason if f.verdict == "rejected" else "accepted"
+            if f.vector is not None and effect in FEEDBACK_EFFECT:  # a row another version wrote counts for nothing
+                self._add(f.vector, f.article_id, effect)
 
     def record(
         self,
@@ -51,6 +52,13 @@ class FeedbackMemory:
         suggestion_id: str | None = None,
         user: str | None = None,
     ) -> None:
+        effect = "accepted" if verdict == "accepted" else reason or ""
+        if (
+            effect not in FEEDBACK_EFFECT
+        ):  # the API checks this; a caller in code gets told too, before anything is kept
+            raise ValueError(
+                f"reason: a rejection needs one of {', '.join(k for k in FEEDBACK_EFFECT if k != 'accepted')}"
+            )
         if self.log is not None:
             self.log.log_feedback(
                 article_id=article_id,
@@ -63,7 +71,7 @@ class FeedbackMemory:
             )
         else:
             with self._lock:
-                self._add(vector, article_id, "accepted" if verdict == "accepted" else reason)
+                self._add(vector, article_id, effect)
 
     def effects(self, vector: np.ndarray) -> dict[str, tuple[float, list[str]]]:
         """Per article: the score multiplier from feedback on similar queries, and the verdicts behind it."""

@@ -230,9 +230,9 @@ class SuggestService:
         )
         visibilities = ("public", "internal")
         bare = [
-            (alone, q.source + ALONE_SOURCE, 0.0)
+            (bare_text, q.source + ALONE_SOURCE, 0.0)
             for q in queries
-            if q.source.startswith("latest customer message") and (alone := asked_alone(q.text)) not in ("", q.text)
+            if q.source.startswith("latest customer message") and (bare_text := asked_alone(q.text)) not in ("", q.text)
         ]
         everything = self._search_all([(q.text, q.source, q.weight) for q in queries] + bare, visibilities)
         searched, alone_searched = everything[: len(queries)], everything[len(queries) :]
@@ -296,7 +296,7 @@ class SuggestService:
                 if a.evidence["article_id"] == q.evidence["article_id"] and self.ticket_model is not None:
                     cross = q.evidence["cross_language"]
                     combined = self.ticket_model.with_alone(cross, q.confidence, a.confidence)
-            if combined is not None:
+            if combined is not None and q.evidence is not None:
                 q.confidence = round(combined, 4)
                 q.evidence["confidence_from"] = a.source + " (combined)"
             elif not a.evidence["cross_language"]:

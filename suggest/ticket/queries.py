@@ -71,7 +71,7 @@ def _chronological(messages: list[Message]) -> list[Message]:
     # Sort by time only when every message has one; otherwise the given order is the conversation order.
     if messages and all(m.time is not None for m in messages):
         try:
-            return sorted(messages, key=lambda m: m.time)
+            return sorted(messages, key=lambda m: m.time or datetime.min)  # every one has a time (checked above)
         except TypeError:  # naive and aware datetimes mixed
             pass
     return list(messages)
