@@ -57,8 +57,8 @@ class KnowledgeEvidence:
     unit_texts: list[str]
     unit_article: np.ndarray  # index into articles per unit
     unit_vectors: np.ndarray  # raw (not centred) e5 query-prompt vectors
-    unit_langs: np.ndarray = field(default=None)  # type: ignore[assignment]  # language per unit
-    unit_heading: np.ndarray = field(default=None)  # type: ignore[assignment]  # a title or section heading?
+    unit_langs: np.ndarray = field(default=None)  # type: ignore[arg-type]  # language per unit
+    unit_heading: np.ndarray = field(default=None)  # type: ignore[arg-type]  # a title or section heading?
 
     @classmethod
     def from_store(
@@ -70,7 +70,12 @@ class KnowledgeEvidence:
     @classmethod
     def from_units(cls, arts: Sequence[kb_view.ArticleUnits], dim: int) -> KnowledgeEvidence:
         """The evidence of these articles' units (sorted by article id)."""
-        articles, texts, owner, langs, heading, vectors = [], [], [], [], [], []
+        articles: list[ArticleInfo] = []
+        texts: list[str] = []
+        owner: list[int] = []
+        langs: list[str] = []
+        heading: list[bool] = []
+        vectors: list[np.ndarray] = []
         for a in arts:
             texts.extend(a.texts)
             heading.extend(a.heading)
@@ -90,7 +95,9 @@ class KnowledgeEvidence:
 
     # -- the centred space ------------------------------------------------------------------------
 
-    def fit_space(self, query_vectors: np.ndarray, query_langs: Sequence[str] | None = None) -> CentredEvidence:
+    def fit_space(
+        self, query_vectors: np.ndarray, query_langs: Sequence[str] | np.ndarray | None = None
+    ) -> CentredEvidence:
         """Centre on the means of units and queries together, per language; prototypes in that space.
 
         `query_langs`: the language of each query (`languages(texts)`); None counts them all as the KB's
@@ -123,11 +130,11 @@ class KnowledgeEvidence:
             self.unit_langs = languages(self.unit_texts)
         return self.unit_langs
 
-    def query_languages(self, langs: Sequence[str] | None, n: int) -> np.ndarray:
+    def query_languages(self, langs: Sequence[str] | np.ndarray | None, n: int) -> np.ndarray:
         """`langs` checked against n vectors; None: all in the KB's commonest language."""
         if langs is None:
             counts = {lang: int((self.unit_languages() == lang).sum()) for lang in set(self.unit_languages().tolist())}
-            commonest = max(sorted(counts), key=counts.get) if counts else "en"
+            commonest = max(sorted(counts), key=lambda lang: counts[lang]) if counts else "en"
             return np.array([commonest] * n, dtype=object)
         if len(langs) != n:
             raise ValueError(f"{n} vectors but {len(langs)} languages")
@@ -141,15 +148,15 @@ class CentredEvidence:
     evidence: KnowledgeEvidence
     centre: np.ndarray  # the global mean
     centres: dict[str, np.ndarray]  # language → its centre
-    units: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # set by fit_space
-    sums: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
-    prototypes: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    units: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]  # set by fit_space
+    sums: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
+    prototypes: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
 
     @property
     def articles(self) -> list[ArticleInfo]:
         return self.evidence.articles
 
-    def centred(self, vectors: np.ndarray, langs: Sequence[str] | None = None) -> np.ndarray:
+    def centred(self, vectors: np.ndarray, langs: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
         """Vectors minus their language's centre, re-normalised (`langs` None: the KB's commonest language)."""
         vectors = np.asarray(vectors, np.float32)
         langs = self.evidence.query_languages(langs, len(vectors))

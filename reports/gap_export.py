@@ -71,7 +71,7 @@ def to_markdown(report: GapReport) -> str:
         "",
     ]
     open_topics = [t for t in report.topics if t.status == "open"]
-    resolved = [t for t in report.topics if t.status == "resolved"]
+    resolved = [t for t in report.topics if t.status == "resolved" and t.resolved_by is not None]
     lines += ["## Write or fix first", ""]
     if not open_topics:
         lines.append("Nothing is failing often enough to report.")
@@ -90,9 +90,11 @@ def to_markdown(report: GapReport) -> str:
     if resolved:
         lines += ["## Resolved", ""]
         for t in resolved:
+            by = t.resolved_by
+            assert by is not None  # resolved means an article answers it now (reports/gaps.py)
             lines.append(
-                f"- {_md(t.title)}: answered by {md_link(t.resolved_by.title, t.resolved_by.url)} since "
-                f"{t.resolved_by.updated}; failure rate {t.failure_rate_before:.0%} → {t.failure_rate_after:.0%}"
+                f"- {_md(t.title)}: answered by {md_link(by.title, by.url)} since "
+                f"{by.updated}; failure rate {t.failure_rate_before:.0%} → {t.failure_rate_after:.0%}"
             )
         lines.append("")
     if report.unhelpful_articles:

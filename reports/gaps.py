@@ -172,8 +172,9 @@ class GapReporter:
             from search.rules_file import stored
 
             rules = stored(store)
-            for t in topics:
-                self._resolve(t, members_of[t.id], t.id in uncovered, _pinned_on(rules, t, members_of[t.id]))
+            for topic in topics:
+                members = members_of[topic.id]
+                self._resolve(topic, members, topic.id in uncovered, _pinned_on(rules, topic, members))
         topics = [t for t in topics if t.failures > 0]
         topics.sort(key=lambda t: (t.status != "open", -t.impact, t.title))
         return GapReport(

@@ -131,7 +131,7 @@ def content_health(store: VectorStore, embedder: Embedder, events, since: dateti
         facts = {"cosine": round(cos, 4), "fence": fence, "other_title": arts[b].get("title", b)}
         findings.append(_finding("duplicate", arts[a], facts, b))
     exposure = events.article_exposure(since, until) if events is not None else {}
-    locales = sorted({p.get("locale") for p in arts.values() if p.get("locale")})
+    locales = sorted({str(p["locale"]) for p in arts.values() if p.get("locale")})
     by_group: dict[str, dict[str, dict]] = {}
     for p in arts.values():
         by_group.setdefault(p.get("group_id") or p["article_id"], {})[p.get("locale", "")] = p
@@ -149,7 +149,7 @@ def content_health(store: VectorStore, embedder: Embedder, events, since: dateti
             if source and p is not source and src_day and day and day < src_day:
                 facts = {"updated": str(day), "source": source["article_id"], "source_updated": str(src_day)}
                 findings.append(_finding("stale_translation", p, facts, source["article_id"]))
-    ids, paths = set(arts), {p.get("path") for p in arts.values() if p.get("path")}
+    ids, paths = set(arts), {str(p["path"]) for p in arts.values() if p.get("path")}
     for p in sorted(arts.values(), key=lambda p: p["article_id"]):
         for href in _LINK.findall(p.get("body") or ""):
             if not _link_ok(href, p, ids, paths):

@@ -82,7 +82,7 @@ def collect(
 ) -> tuple[dict[str, QuerySignals], dict[str, int]]:
     """Per normalized query, its signals over since <= at < until; and the totals of each signal."""
     per: dict[str, QuerySignals] = {}
-    totals = Counter()
+    totals: Counter[str] = Counter()
     # session -> (at, normalized, clicked, answered) of its last search
     last_by_session: dict[str, tuple[datetime, str, bool, bool]] = {}
 

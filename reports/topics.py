@@ -173,7 +173,7 @@ def _average_linkage(vectors: np.ndarray, distance: float, langs: np.ndarray | N
         block = 1.0 - v[start : start + 256] @ v.T
         for r, i in enumerate(range(start, min(start + 256, n - 1))):
             row = block[r, i + 1 :]
-            if scale != 1.0:
+            if scale != 1.0 and langs is not None:  # scale differs from 1 only when languages are known
                 row = np.where(langs[i + 1 :] != langs[i], row * scale, row)
             condensed[pos : pos + len(row)] = row
             pos += len(row)
