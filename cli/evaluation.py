@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -13,6 +13,9 @@ from app.runtime import open_runtime
 from cli.common import fail, settings_for
 from kb.store import StoreError
 from search.rerank import RerankerError
+
+if TYPE_CHECKING:
+    from search.retrieval import Mode
 
 
 def eval_(
@@ -59,9 +62,9 @@ def eval_(
         )
         return
 
-    modes = [mode] if mode else ["hybrid", "dense", "sparse"]
-    if any(m not in ("hybrid", "dense", "sparse") for m in modes):
+    if mode and mode not in ("hybrid", "dense", "sparse"):
         fail(f"unknown mode {mode!r}: use hybrid, dense or sparse")
+    modes = cast("list[Mode]", [mode] if mode else ["hybrid", "dense", "sparse"])
     settings = settings_for()
     try:
         with open_runtime(settings) as rt:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from kb.db.limits import HEX_ID_MAX, ID_MAX, REJECT_REASON_MAX, REPLY_MAX, TEXT_MAX
-from suggest.models import SuggestResponse, TicketIn
+from suggest.models import MessageIn, SuggestResponse, TicketIn
 from suggest.service import SuggestService
 from web.auth import AgentDep, current_session
 from web.deps import get_lang
@@ -183,7 +183,7 @@ async def agent_paste(
     """A ticket pasted into the panel: the whole thread as one customer message."""
     ticket = TicketIn(
         subject=subject,
-        messages=[{"role": "customer", "text": text}] if text.strip() else [],
+        messages=[MessageIn(role="customer", text=text)] if text.strip() else [],
         locale=locale if locale in ("en", "ru", "uk") else None,
     )
     if not ticket.has_text():

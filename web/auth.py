@@ -70,13 +70,13 @@ def current_user(request: Request) -> User | None:
     return user
 
 
-async def _check_csrf(request: Request, session: Session) -> None:
-    sent = request.headers.get(CSRF_HEADER)
+async def _check_csrf(request: Request, session: Session | None) -> None:
+    sent: object = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         sent = (await request.form()).get("csrf")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
+    if session is None or not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
 
 

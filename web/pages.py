@@ -34,7 +34,7 @@ SID_PATTERN = r"^[0-9a-f]{8,64}$"
 def result_href(url: str, search_id: str | None, rank: int | None = None) -> str:
     """The article URL carrying the search (and rank, which asks the article page to log the click)."""
     path, _, fragment = url.partition("#")
-    params = {}
+    params: dict[str, str | int] = {}
     if search_id:
         params["sid"] = search_id
     if rank is not None:
