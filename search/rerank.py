@@ -67,13 +67,21 @@ def passage_text(hit: ArticleHit) -> str:
 
 
 def rerank(reranker: Reranker, query: str, hits: list[ArticleHit]) -> list[ArticleHit]:
-    """The hits ordered by the reranker; each keeps the logit in `rerank_score`, and its score becomes its
-    sigmoid, so everything that reweighs or sorts scores later (agents' feedback) works on the new order."""
-    logits = reranker.scores(query, [passage_text(h) for h in hits])
-    for h, s in zip(hits, logits):
+    """The first DEPTH hits ordered by the reranker, the rest after them in the fused order. A reranked hit keeps
+    the logit in `rerank_score` and its score becomes its sigmoid; the rest are scaled below the lowest of those,
+    so everything that reweighs or sorts scores later (translations grouped, agents' feedback) keeps the order."""
+    head, tail = hits[:DEPTH], hits[DEPTH:]
+    logits = reranker.scores(query, [passage_text(h) for h in head])
+    for h, s in zip(head, logits):
         h.rerank_score = s
         h.score = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, s))))
-    return sorted(hits, key=lambda h: -(h.rerank_score or 0.0))
+    head.sort(key=lambda h: -(h.rerank_score or 0.0))
+    top_tail = max((h.score for h in tail), default=0.0)
+    if head and top_tail > 0:
+        floor = head[-1].score
+        for h in tail:
+            h.score = floor * h.score / top_tail
+    return head + tail
 
 
 def load_reranker(settings: Settings) -> Reranker | None:

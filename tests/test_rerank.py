@@ -10,7 +10,7 @@ from kb.indexer import Indexer
 from kb.settings import Settings
 from search import calibration
 from search.answered import SAME_FEATURES
-from search.rerank import Reranker, RerankerError, load_reranker, passage_text
+from search.rerank import DEPTH, Reranker, RerankerError, load_reranker, passage_text
 from search.retrieval import Retriever
 from search.rules import Pin, Rules
 from search.service import SearchService
@@ -70,6 +70,25 @@ def test_a_configured_reranker_orders_the_first_results_by_its_own_scores(kb, em
     assert [h.score for h in reranked] == pytest.approx([1 / (1 + math.exp(-s)) for s in logits])
     assert [h.id for h in reranked] != [h.id for h in fused], "this model reorders these results"
     assert all(h.rerank_score is None for h in fused)
+
+
+def test_a_longer_list_reranks_only_its_first_page_and_keeps_the_rest_below_in_the_fused_order(
+    store, embedder, cross_encoder, tmp_path, monkeypatch
+):
+    topics = TOPICS + ["api token", "audit log", "team invite", "vat number", "sso okta", "calendar sync"]
+    write_topic_articles(tmp_path / "more", topics)
+    Indexer(store, embedder, chunk_tokens=64).run(tmp_path / "more")
+    scored: list[int] = []
+    real = cross_encoder.scores
+    monkeypatch.setattr(cross_encoder, "scores", lambda q, ps: scored.append(len(ps)) or real(q, ps))
+    query = "how to open settings and save the form"
+    fused = Retriever(store, embedder).search(query, 12)
+    hits = Retriever(store, embedder, reranker=cross_encoder).search(query, 12)
+    assert scored == [DEPTH], "one forward pass per passage of the first page, not of everything asked for"
+    head, tail = hits[:DEPTH], hits[DEPTH:]
+    assert len(tail) == 2 and all(h.rerank_score is None for h in tail)
+    assert [h.id for h in tail] == [h.id for h in fused if h.id not in {x.id for x in head}]
+    assert max(h.score for h in tail) <= min(h.score for h in head), "a later sort by score keeps the order"
 
 
 def test_a_pinned_article_stays_first_whatever_the_reranker_says(kb, embedder, cross_encoder):
