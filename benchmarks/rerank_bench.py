@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from kb.embedder import load_embedder  # noqa: E402
 from kb.indexer import Indexer  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 from kb.store.edge import EdgeStore  # noqa: E402
+from search.evaluation import percentile  # noqa: E402
 from search.rerank import DEPTH, Reranker, passage_text  # noqa: E402
 from search.retrieval import Retriever  # noqa: E402
 
@@ -66,11 +66,6 @@ def cross_encoder(folder: Path, tokenizer_from: Path, layers: int, hidden: int) 
     return Reranker(str(folder), threads=1)
 
 
-def percentiles(xs: list[float]) -> tuple[float, float]:
-    xs = sorted(xs)
-    return statistics.median(xs), xs[min(len(xs) - 1, int(0.95 * len(xs)))]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layers", type=int, default=6)
@@ -108,8 +103,8 @@ def main() -> None:
                 rerank_ms.append(1000 * (time.perf_counter() - t))
         finally:
             store.close()
-    e50, e95 = percentiles(embed_ms)
-    r50, r95 = percentiles(rerank_ms)
+    e50, e95 = percentile(embed_ms, 50), percentile(embed_ms, 95)
+    r50, r95 = percentile(rerank_ms, 50), percentile(rerank_ms, 95)
     print(f"cross-encoder {args.layers} layers x {args.hidden}, {args.depth} passages a search, {args.queries} runs")
     print(f"e5 query embedding      p50 {e50:7.1f} ms  p95 {e95:7.1f} ms")
     ratio = r50 / e50
