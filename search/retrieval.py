@@ -252,7 +252,7 @@ class Retriever:
         query_lang = query_lang or analysis.detect_language(sparse_text or query)
         if rules and vectors.sparse:
             vectors = QueryVectors(vectors.dense, rules.expand(vectors.sparse, query_lang))
-        dense = self.store.query(vectors, flt, CANDIDATES, mode="dense") if mode != "sparse" else []
+        dense = self._dense(vectors, flt) if mode != "sparse" else []
         sparse = self.store.query(vectors, flt, CANDIDATES, mode="sparse") if mode != "dense" and vectors.sparse else []
         reranker = self.reranker if reranked else None
         depth = max(limit, DEPTH) if reranker else limit
@@ -264,6 +264,22 @@ class Retriever:
             hits = rerank(reranker, query, hits)[:limit]
         pins = rules.pinned([query, sparse_text]) if rules else []
         return self._pin(hits, pins, vectors, flt, limit) if pins else hits
+
+    def _dense(self, vectors: QueryVectors, flt: SearchFilter) -> list[Hit]:
+        """The dense candidates, with title points that several articles share left out.
+
+        Such a title (Wikipedia paragraphs under one page title) tells none of its articles apart, and a long
+        or chatty query is closer to short titles than to any body: "Who won Super Bowl XLIX? I'm writing from
+        my phone, so sorry for any typos." drew 100 title points of a KB of Russian paragraphs and, with those
+        dropped, found nothing at all. The body chunks are then asked for on their own.
+        """
+        dense = self.store.query(vectors, flt, CANDIDATES, mode="dense")
+        kept = _unique_titles(dense)
+        if len(kept) == len(dense):
+            return dense
+        titles = [h for h in kept if h.payload.get("chunk_index") == TITLE_INDEX]
+        body = self.store.query(vectors, replace(flt, title_points=False), CANDIDATES, mode="dense")
+        return sorted(titles + body, key=lambda h: -h.score)
 
     def _pin(
         self, hits: list[ArticleHit], pins: list[str], vectors: QueryVectors, flt: SearchFilter, limit: int
