@@ -3,6 +3,10 @@ with its link, or a placeholder for the agent (docs/agent-draft.md)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
 from kb import analysis
 from search.answer import LEAD_MARGIN, answering_chunks
 from search.answered import ANSWERED_THRESHOLD
@@ -10,6 +14,7 @@ from search.calibration import CalibrationCache
 from search.query import analyse
 from search.retrieval import ArticleHit, Retriever
 from search.snippets import matched_terms, passage
+from suggest.matched import stop_words
 from suggest.models import Question
 from suggest.reply import CANNED_TAG, DraftPart
 from suggest.searched import Searched, quotable
@@ -18,6 +23,29 @@ from suggest.sentences import SentenceScorer
 CANNED_OVERLAP = 1 / 3  # rarity-weighted share of the answering passage's terms a canned reply must repeat
 CONTEXT_TIE = 0.5  # spreads within which the ticket's other queries choose between a question's best sections
 DRAFT_WORDS = 120  # a whole short section (the steps, the condition) rather than the 70-word passage shown
+
+
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+@lru_cache(maxsize=4096)
+def heading_terms(heading: str, lang: str) -> frozenset[str]:
+    """The analysed terms of a heading's words that are not stop words ("Check settings in Orbita" → check, set,
+    orbita)."""
+    stop = stop_words(lang)
+    words = [w for w in _WORD_RE.findall(heading) if analysis.normalize(w) not in stop and not w.isdigit()]
+    return frozenset(analysis.terms(" ".join(words), None)) if words else frozenset()
+
+
+def named(chunk: dict, terms: frozenset[str], common: Callable[[str], bool] | None) -> bool:
+    """Whether the question's `terms` name the chunk's section: each word of its heading that tells something
+    (not a stop word, not a term most of the KB's articles hold: `common`) is among them. The KB's author put
+    under that heading what the customer named (the platform, the plan, the error); the cosine of a message
+    that says much else blurs it."""
+    if not chunk.get("section"):
+        return False
+    own = {t for t in heading_terms(chunk["section"], chunk.get("locale") or "en") if common is None or not common(t)}
+    return bool(own) and own <= terms
 
 
 class Drafter:
@@ -40,10 +68,12 @@ class Drafter:
         The question ranks the chunks by their cosine, a section's the mean with its best sentence's
         (suggest/sentences.py), through search.answer.answering_chunks (a section before the opening unless the
         opening wins by more than LEAD_MARGIN spreads). Among the sections within CONTEXT_TIE spreads of the
-        best, the one closest to the ticket's other queries (the subject, the other questions) wins: "How can I
-        get back into my account?" is about a forgotten password when the message says so. The context only
-        breaks ties: counted in full it made every question of a ticket quote the section the whole ticket is
-        about.
+        best, one whose heading the question names wins (`named`: "my Xiaomi (Android 14)" and "Android"), else
+        the one closest to the ticket's other queries (the subject, the other questions): "How can I get back
+        into my account?" is about a forgotten password when the message says so. Both only break ties: counted
+        in full, the context made every question of a ticket quote the section the whole ticket is about, and a
+        heading named anywhere in the question ("Chris, who originally connected Slack") made it quote "Connect
+        Slack" for a question about notifications that stopped.
         """
         hit = next((h for h in s.hits if h.id == aid), None)
         if hit is None:
@@ -60,6 +90,11 @@ class Drafter:
         ]
         if len(near) == 1:
             return ranked[0]
+        cal = self.calibrations.get()
+        terms = frozenset(analysis.terms(s.query, None))
+        names = [p for p in near if named(p, terms, cal.background.common if cal is not None else None)]
+        if names:
+            return names[0]
         context: dict[tuple, float] = {}
         for t in searched:
             other = next((h for h in t.hits if h.id == aid), None) if t is not s else None

@@ -43,3 +43,18 @@ def test_a_section_is_scored_with_its_best_sentence_and_the_opening_is_not():
     assert again.passages == [(0.8, opening), (0.8, section)]  # (0.6 + 1.0) / 2; the opening keeps its own
     scorer.rescored(hit, np.array([0.0, 1.0]))
     assert emb.calls == 1  # a chunk's sentences are embedded once
+
+
+def test_a_heading_is_named_when_each_of_its_telling_words_is_in_the_question():
+    from kb import analysis
+    from suggest.draft import named
+
+    question = frozenset(analysis.terms("No push notifications on my Xiaomi (Android 14). What can I check?", None))
+    common = {"orbita"}.__contains__  # a term most of the KB's articles hold tells no section apart
+    assert named({"section": "Android", "locale": "en"}, question, common)
+    assert not named({"section": "Check settings in Orbita", "locale": "en"}, question, common)  # "settings" not
+    assert not named({"section": "", "locale": "en"}, question, common)  # the opening has no heading
+    assert not named({"section": "Still nothing?", "locale": "en"}, question, common)  # stop words only
+    ru = frozenset(analysis.terms("Windows 10, открываю встроенным проводником. Как распаковать?", None))
+    assert named({"section": "Windows", "locale": "ru"}, ru, common)
+    assert not named({"section": "macOS", "locale": "ru"}, ru, common)

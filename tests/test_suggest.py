@@ -234,6 +234,16 @@ def test_the_draft_quotes_the_section_one_of_whose_sentences_answers(service):
     assert card.passages[0].anchor == "troubleshooting", [p.anchor for p in card.passages]
 
 
+def test_the_draft_quotes_the_section_whose_heading_the_customer_names(service):
+    # T-1007: "my Xiaomi (Android 14)" names the "Android" section of the notifications article; by its best
+    # sentence "Check settings in Orbita" ("What else can I check?") was as close. T-2003: "Windows 10" names
+    # the "Windows" fix of the ZIP-encoding article.
+    for tid, anchor in (("T-1007", "android"), ("T-2003", "windows")):
+        r = service.suggest(sample(tid), log=False)
+        quoted = [p["anchor"] for p in r.draft_parts if p["kind"] != "placeholder"]
+        assert quoted == [anchor], (tid, r.draft_parts)
+
+
 def test_a_long_question_is_answered_when_the_subject_finds_the_same_article(service):
     # T-3005's question is a paragraph (low z-scores alone); its subject "Доступ для бухгалтера" finds the same
     # roles article with confidence, so the draft quotes it instead of leaving a placeholder.
