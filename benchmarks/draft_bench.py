@@ -58,22 +58,29 @@ def _evidence(e: dict) -> Evidence:
 
 def question_rows(response: SuggestResponse, right) -> list[tuple]:
     """(evidence, agree, whether the article the draft would quote is right, its id, (evidence, agree) of the
-    question's asking sentences searched alone when they found the same article, else None) per question."""
+    question's asking sentences searched alone when they found the same article, else None, (evidence, agree) of
+    the whole question when the draft quotes what its asking sentences alone found instead, else None) per
+    question."""
     rows = []
     for q in response.questions:
         if q.evidence is None:
             continue  # no article the draft could quote
-        e, a = q.evidence, q.evidence.get("alone")
+        e, a, w = q.evidence, q.evidence.get("alone"), q.evidence.get("whole")
         alone = (_evidence(a), a["agree"]) if a and a["article_id"] == e["article_id"] else None
-        rows.append((_evidence(e), e["agree"], right(e["article_id"]), e["article_id"], alone))
+        whole = (_evidence(w), w["agree"]) if w else None  # the asking sentences alone found another article
+        rows.append((_evidence(e), e["agree"], right(e["article_id"]), e["article_id"], alone, whole))
     return rows
 
 
 def probability(model: confidence.TicketModel, row: tuple) -> float:
     """The question's probability as the service decides it from its own search and its asking sentences alone
     (lending from other queries of the ticket is left out: noisy tickets have no subject)."""
-    e, agree, _, _, alone = row
+    e, agree, _, _, alone, *rest = row
     p = model.probability(e, agree)
+    whole = rest[0] if rest else None
+    if whole is not None:
+        other = model.with_other(model.probability(*whole), p)
+        return other if other is not None else p
     if alone is None:
         return p
     p_alone = model.probability(*alone)
@@ -186,8 +193,8 @@ def score_drafts(records: list[dict]) -> dict:
 
 def fit(records: list[dict]) -> confidence.TicketModel:
     rows = [row for r in records for row in r["rows"]]
-    same = [(confidence.features(e, a), int(ok)) for e, a, ok, _, _ in rows if not e.cross]
-    cross = [(confidence.features(e, a), int(ok)) for e, a, ok, _, _ in rows if e.cross]
+    same = [(confidence.features(e, a), int(ok)) for e, a, ok, *_ in rows if not e.cross]
+    cross = [(confidence.features(e, a), int(ok)) for e, a, ok, *_ in rows if e.cross]
     # Not balanced: P(the quoted article is right) at the tickets' own odds, so 0.5 means "more likely right than
     # not", which is what an agent who reads the draft before sending needs (the customer's answer card, which
     # nobody checks, uses the stricter balanced fit).
@@ -201,11 +208,19 @@ def fit(records: list[dict]) -> confidence.TicketModel:
     for relation in ("same", "cross"):
         pairs = [
             ([confidence.log_odds(base.probability(e, a)), confidence.log_odds(base.probability(*lone))], int(ok))
-            for e, a, ok, _, lone in rows
+            for e, a, ok, _, lone, *_ in rows
             if lone is not None and e.cross == (relation == "cross")
         ]
         if (m := fit_logistic(pairs, balanced=False)) is not None:
             alone[relation] = m
+    # And, across languages, what the whole question's doubt says when its asking sentences found another article.
+    other = [
+        ([confidence.log_odds(base.probability(*rest[0])), confidence.log_odds(base.probability(e, a))], int(ok))
+        for e, a, ok, _, _, *rest in rows
+        if rest and rest[0] is not None
+    ]
+    if (m := fit_logistic(other, balanced=False)) is not None:
+        alone["cross_other"] = m
     return confidence.TicketModel(same_model, cross_model, alone)
 
 

@@ -13,7 +13,9 @@ is searched twice, whole and asking sentences alone (suggest/service.py); when b
 `alone` combines the two probabilities, logistic over their log-odds, fitted on the same tickets. Keeping
 the higher of the two is biased upward (the same question judged twice, which across languages quoted many
 wrong articles); the fit decides how much the second search adds, and across languages it trusts the asking
-sentences alone (small talk blurs a cross-language search most).
+sentences alone (small talk blurs a cross-language search most). Across languages, when the asking sentences
+alone find another article, the draft quotes theirs (suggest/service.py), and `cross_other` weighs the same two
+probabilities, each for its own article: the disagreement is a doubt the fit prices.
 
 Its weights are fitted by benchmarks/draft_bench.py on the noisy tickets of benchmarks/noisy_tickets.py over
 every public set in ../shared/data, 30% of each set's documents removed so that some tickets have no answer,
@@ -58,6 +60,7 @@ class TicketModel:
     cross: Logistic
     # "same" / "cross" (the whole question's relation to its article) → logistic over the log-odds of the whole
     # question and of its asking sentences alone; a relation without one lends only within the language (max).
+    # "cross_other": the same two across languages when the asking sentences alone found another article.
     alone: dict[str, Logistic] = field(default_factory=dict)
 
     def probability(self, e: Evidence | None, agree: float) -> float:
@@ -69,6 +72,13 @@ class TicketModel:
         """P(right) of a question whose asking sentences alone found the same article, or None when no
         combination was fitted for its relation (`cross`: the article is in another language)."""
         model = self.alone.get("cross" if cross else "same")
+        return model.probability([log_odds(p_whole), log_odds(p_alone)]) if model is not None else None
+
+    def with_other(self, p_whole: float, p_alone: float) -> float | None:
+        """P(right) of the article a cross-language question's asking sentences alone found first when the whole
+        question found another one (p_whole: the whole question's probability for its own), or None when no
+        such combination was fitted."""
+        model = self.alone.get("cross_other")
         return model.probability([log_odds(p_whole), log_odds(p_alone)]) if model is not None else None
 
     def as_json(self) -> dict:

@@ -74,6 +74,42 @@ def _lend_confidence(questions: list[Question], others: list[Question]) -> None:
             q.evidence["confidence_from"] = best.source
 
 
+def _alone_across_languages(
+    questions: list[Question],
+    asked: list[Searched],
+    alone: list[tuple[Question, Searched]],
+    model: confidence.TicketModel | None,
+) -> list[Searched]:
+    """Replace, in place, each question whose article is in another language by its asking sentences searched
+    alone when these find another article; returns the searches the draft then quotes from.
+
+    Across languages the statements that ride along (small talk above all) blur the whole question's vector
+    most: where the two searches of a noisy ticket's question disagree, the asking sentences alone are right
+    far more often across languages, and not within one (docs/agent-draft.md), so there the whole question
+    stays. That the two disagree is itself a doubt: the model's fitted `cross_other` combination weighs the
+    whole question's probability (for its own article) with that of the asking sentences alone.
+    """
+    by_source = {q.source: (q, s) for q, s in alone}
+    out = []
+    for i, (q, s) in enumerate(zip(questions, asked)):
+        a, a_searched = by_source.get(q.source + ALONE_SOURCE, (None, None))
+        e, ae = q.evidence, a.evidence if a is not None else None
+        if a is None or a_searched is None or e is None or ae is None:
+            out.append(s)
+            continue
+        if not (e["cross_language"] and ae["cross_language"] and ae["article_id"] != e["article_id"]):
+            out.append(s)
+            continue
+        ae["whole"] = {k: e[k] for k in (*ALONE_KEYS, "agree", "article_id")}
+        combined = model.with_other(q.confidence, a.confidence) if model is not None else None
+        if combined is not None:
+            a.confidence = round(combined, 4)
+            ae["confidence_from"] = q.source + " and " + a.source + " (combined)"
+        questions[i] = a
+        out.append(a_searched)
+    return out
+
+
 class SuggestService:
     """Turns a ticket into ranked articles, passages, canned replies and a draft reply."""
 
@@ -244,6 +280,7 @@ class SuggestService:
         lenders = [self._question(s, locale, agree) for s in searched if s not in asked]
         alone = [self._question(s, locale, agree) for s in alone_searched]
         lenders += self._with_alone(questions, alone)
+        asked = _alone_across_languages(questions, asked, list(zip(alone, alone_searched)), self.ticket_model)
         _lend_confidence(questions, lenders)
         canned = self._canned(searched[0], locale) if searched else []
         parts = self.drafter.parts(list(zip(questions, asked)), searched, locale)
