@@ -94,10 +94,13 @@ def _alone_across_languages(
     for i, (q, s) in enumerate(zip(questions, asked)):
         a, a_searched = by_source.get(q.source + ALONE_SOURCE, (None, None))
         e, ae = q.evidence, a.evidence if a is not None else None
-        if a is None or a_searched is None or e is None or ae is None:
-            out.append(s)
-            continue
-        if not (e["cross_language"] and ae["cross_language"] and ae["article_id"] != e["article_id"]):
+        if (
+            a is None
+            or a_searched is None
+            or e is None
+            or ae is None
+            or not (e["cross_language"] and ae["cross_language"] and ae["article_id"] != e["article_id"])
+        ):
             out.append(s)
             continue
         ae["whole"] = {k: e[k] for k in (*ALONE_KEYS, "agree", "article_id")}
