@@ -16,6 +16,9 @@ suggest/confidence.py and whether the question's best public article is a releva
   quotes   = share of answerable tickets (a relevant document kept) whose draft quotes a relevant document
   wrong    = share of all tickets whose draft quotes a document that is not relevant
   held     = share of unanswerable tickets whose draft quotes nothing (only placeholders)
+  and "quoting every question" (threshold 0), the ceiling no confidence model can pass; then how many answerable
+  tickets find a relevant article first from some question of the noisy ticket and from its bare query alone
+  (the ceiling of removing the ticket's noise);
 - the sample tickets (suggest/sample_tickets.jsonl) over the shipped articles, scored on their labelled
   answering sections (`answers`: article#anchor, or a translation's).
 """
@@ -107,7 +110,8 @@ def run_set(name: str, emb, settings, n_tickets: int, removed: float, seed: int)
         store = EdgeStore(Path(tmp) / "shard")
         try:
             Indexer(store, emb, settings.chunk_tokens).run(Path(tmp) / "articles")
-            service = SuggestService(Retriever(store, emb))
+            retriever = Retriever(store, emb)
+            service = SuggestService(retriever)
             out = []
             for ticket, expected, _ in tickets:
                 relevant = set(expected)
@@ -128,6 +132,9 @@ def run_set(name: str, emb, settings, n_tickets: int, removed: float, seed: int)
                         for q in response.questions
                     ],
                 }
+                # the ceiling of retrieval: does the ticket's bare query (no greeting, no story) find it first?
+                top = retriever.search(bare[ticket.id], 1) if ticket.id in bare else []
+                detail["bare_right"] = bool(top) and id_map.get(top[0].id, top[0].id) in relevant
                 quoted = [id_map.get(p["article_id"], p["article_id"]) for p in response.draft_parts if p["article_id"]]
                 detail["quoted"] = [(aid, aid in relevant) for aid in quoted]
                 out.append({"answerable": bool(relevant - gone), "rows": rows, "detail": detail})
@@ -156,13 +163,14 @@ def dump_failures(name: str, records: list[dict], model: confidence.TicketModel,
             f.write(json.dumps({"set": name, **d, "rows": probs, "why": why}, ensure_ascii=False) + "\n")
 
 
-def score(records: list[dict], model: confidence.TicketModel) -> dict:
-    """quotes / wrong / held as the module docstring defines them, deciding each question with `model`."""
+def score(records: list[dict], model: confidence.TicketModel, threshold: float = ANSWERED_THRESHOLD) -> dict:
+    """quotes / wrong / held as the module docstring defines them, deciding each question with `model`
+    (threshold 0: every question quotes its best article, the ceiling of any confidence model)."""
     answerable = [r for r in records if r["answerable"]]
     missing = [r for r in records if not r["answerable"]]
 
     def quoted(r):
-        return [row[2] for row in r["rows"] if probability(model, row) >= ANSWERED_THRESHOLD]
+        return [row[2] for row in r["rows"] if probability(model, row) >= threshold]
 
     def share(rs, test):
         return round(sum(1 for r in rs if test(quoted(r))) / len(rs), 3) if rs else None
@@ -307,8 +315,16 @@ def main(argv: list[str] | None = None) -> None:
         scored = [(label, score(rs, m)) for label, m in rows]
         if all("quoted" in (r.get("detail") or {}) for r in rs):
             scored.append(("the service's drafts", score_drafts(rs)))
+        scored.append(("quoting every question", score(rs, model, threshold=0.0)))
         for label, s in scored:
             print(f"{name:<16} {label:<22} {s['tickets']:>7} {s['quotes']!s:>6} {s['wrong']!s:>5} {s['held']!s:>5}")
+    print("answerable tickets whose first article is relevant: for some question of the noisy ticket / its bare query")
+    for name, rs in records.items():
+        answerable = [r for r in rs if r["answerable"]]
+        if answerable and all("bare_right" in (r.get("detail") or {}) for r in answerable):
+            noisy = sum(any(row[2] for row in r["rows"]) for r in answerable)
+            bare = sum(r["detail"]["bare_right"] for r in answerable)
+            print(f"{name:<16} {noisy} / {bare} of {len(answerable)}")
     print("sample tickets (shipped articles, labelled sections):")
     print(sample_tickets(emb, settings, shipped or model))
 
