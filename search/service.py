@@ -96,11 +96,15 @@ _TELLING = {"ru": re.compile("[ыэёъ]"), "uk": re.compile("[іїєґ]")}
 
 
 def reader_locale(query: Query, interface: str | None) -> str | None:
-    """The locale results are arranged for: the interface's, unless the query is clearly in Russian or Ukrainian.
+    """The locale results are arranged for: the interface's, unless the query is clearly in Russian or Ukrainian;
+    without an interface (an API client that sends no locale), the query's own language.
 
     Any Cyrillic query is clearly not English; between Russian and Ukrainian only a letter the other language
     lacks is clear enough ("пароль" is both).
     """
+    if query and not interface:
+        # Else each group shows whichever translation scored best, and an English question got Ukrainian pages.
+        return query.lang or None
     if not query or query.lang not in _TELLING or query.lang == interface:
         return interface
     if interface in _TELLING and not _TELLING[query.lang].search(query.searched.casefold()):

@@ -102,6 +102,17 @@ def test_an_answer_only_in_another_language_is_marked_and_a_translation_is_offer
     assert ru_hit.other_language
 
 
+def test_without_an_interface_locale_each_group_is_shown_in_the_querys_language(kb):
+    service, _ = kb  # an API client that sends no locale
+    for query, lang, expected in (
+        ("reset password email spam folder", "en", "reset-password"),
+        ("сбросить пароль, письмо не пришло", "ru", "reset-password-ru"),
+    ):
+        found = service.search(query)
+        assert found.locale == lang and found.query_lang == lang
+        assert [r.id for r in found.results if r.id.startswith("reset")] == [expected], (query, ids(found))
+
+
 def test_a_query_clearly_in_russian_or_ukrainian_gets_that_version_whatever_the_interface(kb):
     service, _ = kb
     ru = service.search("сбросить пароль", locale="en")
